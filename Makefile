@@ -1,0 +1,44 @@
+# Two commands set up a fresh machine: `make dev` and `make test`.
+# Each installs what it needs (uv from PyPI, Debian's chromium via apt-get) and is quick when it already has it.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+CHROMIUM ?= /usr/bin/chromium
+PYTEST_ARGS ?=
+
+.PHONY: dev test lint typecheck bench bootstrap uv chromium sync clean
+
+uv:
+	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --quiet --user uv
+
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  echo "installing Debian chromium (needs root)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  (apt-get update -qq && apt-get install -y -qq chromium fonts-liberation >/dev/null) \
+	  || { echo "could not install chromium: run 'apt-get install chromium' as root" >&2; exit 1; }; }
+
+sync: uv
+	@$(UV) sync --quiet --extra worker --frozen
+
+bootstrap: sync chromium
+
+dev: bootstrap
+	$(UV) run --frozen wafleet dev
+
+lint: sync
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen mypy
+
+typecheck: sync
+	$(UV) run --frozen mypy
+
+# pytest exits 5 when it collected no tests; that is a failure here, like any other non-zero exit.
+test: bootstrap lint
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+bench: bootstrap
+	@set -e; for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python $$b; done
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,63 @@
+"""Input rules shared by the API and the CLI; each failure names its field."""
+
+from __future__ import annotations
+
+import re
+
+from chalicelib.domain.errors import ValidationError
+from chalicelib.domain.statuses import TemplateType
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
+
+
+def whatsapp_number(value: object, field: str = "whatsappNumber") -> str:
+    """An E.164 phone number such as +4915112345678 (spaces and dashes are dropped)."""
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be a string like +4915112345678")
+    cleaned = re.sub(r"[\s\-()]", "", value)
+    if not _E164.match(cleaned):
+        raise ValidationError(field, "must be an international number like +4915112345678")
+    return cleaned
+
+
+def template_type(value: object, field: str = "templateType") -> TemplateType:
+    """One of the reply templates wafleet offers."""
+    try:
+        return TemplateType(str(value).upper())
+    except ValueError:
+        allowed = ", ".join(t.value for t in TemplateType)
+        raise ValidationError(field, f"must be one of {allowed}") from None
+
+
+def text(value: object, field: str, *, max_len: int, required: bool = False) -> str | None:
+    """Free text up to ``max_len`` characters, stripped; ``None`` if absent and optional."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationError(field, "is required")
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(field, "must be a string")
+    value = value.strip()
+    if len(value) > max_len:
+        raise ValidationError(field, f"must be at most {max_len} characters")
+    if any(ord(c) < 32 and c not in "\n\t" for c in value):
+        raise ValidationError(field, "must not contain control characters")
+    return value
+
+
+def email(value: object, field: str = "email") -> str:
+    """A plausible e-mail address, lower-cased."""
+    if not isinstance(value, str) or not _EMAIL.match(value.strip()):
+        raise ValidationError(field, "must be an e-mail address")
+    return value.strip().lower()
+
+
+def mask_number(number: str | None) -> str | None:
+    """+4915112345678 -> +49•••••••5678: enough to recognise, not enough to harvest."""
+    if not number:
+        return number
+    keep_head = 3 if number.startswith("+") else 2
+    if len(number) <= keep_head + 4:
+        return number[:keep_head] + "•" * max(len(number) - keep_head, 0)
+    return number[:keep_head] + "•" * (len(number) - keep_head - 4) + number[-4:]

@@ -1,0 +1,128 @@
+"""One frozen settings object, read once from the environment.
+
+An explicit argument beats the environment: tests build ``Settings(...)`` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+from chalicelib.domain.errors import ConfigError
+
+TENANTS_TABLE = "WAFLEET_TENANTS_TABLE"
+HISTORY_TABLE = "WAFLEET_HISTORY_TABLE"
+MESSAGES_TABLE = "WAFLEET_MESSAGES_TABLE"
+SETUP_TABLE = "WAFLEET_SETUP_TABLE"
+EVENTS_TABLE = "WAFLEET_EVENTS_TABLE"
+USERS_TABLE = "WAFLEET_USERS_TABLE"
+REGION = "AWS_REGION"
+DYNAMODB_ENDPOINT = "WAFLEET_DYNAMODB_ENDPOINT"
+HEARTBEAT_S = "WAFLEET_HEARTBEAT_S"
+STALE_S = "WAFLEET_STALE_S"
+REAPER_S = "WAFLEET_REAPER_S"
+
+_TABLE_DEFAULTS = {
+    TENANTS_TABLE: "wafleet-tenants",
+    HISTORY_TABLE: "wafleet-history",
+    MESSAGES_TABLE: "wafleet-messages",
+    SETUP_TABLE: "wafleet-setup-requests",
+    EVENTS_TABLE: "wafleet-portal-events",
+    USERS_TABLE: "wafleet-users",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything wafleet reads from its environment, validated."""
+
+    tenants_table: str = _TABLE_DEFAULTS[TENANTS_TABLE]
+    history_table: str = _TABLE_DEFAULTS[HISTORY_TABLE]
+    messages_table: str = _TABLE_DEFAULTS[MESSAGES_TABLE]
+    setup_table: str = _TABLE_DEFAULTS[SETUP_TABLE]
+    events_table: str = _TABLE_DEFAULTS[EVENTS_TABLE]
+    users_table: str = _TABLE_DEFAULTS[USERS_TABLE]
+    region: str = "us-east-1"
+    dynamodb_endpoint: str | None = None
+    heartbeat_s: float = 15.0
+    stale_s: float = 45.0
+    reaper_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.heartbeat_s <= 0:
+            raise ConfigError(f"{HEARTBEAT_S} must be positive, got {self.heartbeat_s}")
+        if self.stale_s <= self.heartbeat_s:
+            raise ConfigError(
+                f"{STALE_S} ({self.stale_s}) must be longer than {HEARTBEAT_S} ({self.heartbeat_s})"
+            )
+        if self.reaper_s <= 0:
+            raise ConfigError(f"{REAPER_S} must be positive, got {self.reaper_s}")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``env`` (default ``os.environ``); errors name the variable."""
+        env = os.environ if env is None else env
+        tables = {}
+        for var, default in _TABLE_DEFAULTS.items():
+            name = env.get(var, default)
+            if not name or len(name) > 255 or not all(c.isalnum() or c in "-_." for c in name):
+                raise ConfigError(f"{var} is not a valid DynamoDB table name: {name!r}")
+            tables[var] = name
+        region = env.get(REGION) or env.get("AWS_DEFAULT_REGION")
+        if not region:
+            raise ConfigError(f"{REGION} is not set (the AWS region of the tables)")
+        endpoint = env.get(DYNAMODB_ENDPOINT) or None
+        if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+            raise ConfigError(f"{DYNAMODB_ENDPOINT} must be an http(s) URL, got {endpoint!r}")
+        return cls(
+            tenants_table=tables[TENANTS_TABLE],
+            history_table=tables[HISTORY_TABLE],
+            messages_table=tables[MESSAGES_TABLE],
+            setup_table=tables[SETUP_TABLE],
+            events_table=tables[EVENTS_TABLE],
+            users_table=tables[USERS_TABLE],
+            region=region,
+            dynamodb_endpoint=endpoint,
+            heartbeat_s=_seconds(env, HEARTBEAT_S, 15.0),
+            stale_s=_seconds(env, STALE_S, 45.0),
+            reaper_s=_seconds(env, REAPER_S, 60.0),
+        )
+
+    def as_env(self) -> dict[str, str]:
+        """The environment that ``from_env`` turns back into these settings (for subprocesses)."""
+        env = {
+            TENANTS_TABLE: self.tenants_table,
+            HISTORY_TABLE: self.history_table,
+            MESSAGES_TABLE: self.messages_table,
+            SETUP_TABLE: self.setup_table,
+            EVENTS_TABLE: self.events_table,
+            USERS_TABLE: self.users_table,
+            REGION: self.region,
+            HEARTBEAT_S: repr(self.heartbeat_s),
+            STALE_S: repr(self.stale_s),
+            REAPER_S: repr(self.reaper_s),
+        }
+        if self.dynamodb_endpoint:
+            env[DYNAMODB_ENDPOINT] = self.dynamodb_endpoint
+        return env
+
+
+def _seconds(env: Mapping[str, str], var: str, default: float) -> float:
+    raw = env.get(var)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{var} must be a number of seconds, got {raw!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{var} must be a positive number of seconds, got {raw!r}")
+    return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings.from_env()

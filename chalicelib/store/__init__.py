@@ -1,0 +1,1 @@
+"""DynamoDB store: PynamoDB models, conditional writes and the repository the app uses."""

@@ -1,0 +1,169 @@
+"""Message log: inbound messages de-duplicated by WhatsApp id, replies claimed exactly once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.errors import StaleOwnerError
+from chalicelib.store import cursor
+from chalicelib.store.connection import condition_failed, connection, failed_parts
+from chalicelib.store.models import MessageModel, TenantModel
+from chalicelib.store.tenants import Lease
+
+MESSAGE_TTL_S = 90 * 24 * 3600
+MAX_TEXT = 4096
+IN, OUT = "IN", "OUT"
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a newest-first listing and the cursor of the next (``None`` at the end)."""
+
+    items: list[MessageModel]
+    next_cursor: str | None
+
+
+def _key(direction: str, wa_message_id: str) -> str:
+    return f"{direction.lower()}#{wa_message_id}"
+
+
+def _item(
+    tenant_id: str,
+    direction: str,
+    wa_message_id: str,
+    *,
+    from_number: str | None,
+    to_number: str | None,
+    text: str,
+    at_ms: int,
+    state: str,
+    reply_to: str | None = None,
+) -> MessageModel:
+    key = _key(direction, wa_message_id)
+    return MessageModel(
+        tenant_id,
+        key,
+        time_key=f"{at_ms:013d}#{key}",
+        direction=direction,
+        wa_message_id=wa_message_id,
+        from_number=from_number,
+        to_number=to_number,
+        text=text[:MAX_TEXT],
+        at=at_ms,
+        state=state,
+        reply_to=reply_to,
+        expires_at=at_ms // 1000 + MESSAGE_TTL_S,
+    )
+
+
+def record_inbound(
+    tenant_id: str,
+    wa_message_id: str,
+    *,
+    from_number: str,
+    to_number: str | None,
+    text: str,
+    at_ms: int,
+) -> bool:
+    """Log an inbound message once: True if new, False if this WhatsApp id was seen before."""
+    item = _item(
+        tenant_id,
+        IN,
+        wa_message_id,
+        from_number=from_number,
+        to_number=to_number,
+        text=text,
+        at_ms=at_ms,
+        state="RECEIVED",
+    )
+    try:
+        item.save(condition=MessageModel.message_key.does_not_exist())
+    except PutError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
+
+
+def get_inbound(tenant_id: str, wa_message_id: str) -> MessageModel | None:
+    """The logged inbound message, or None."""
+    try:
+        return MessageModel.get(tenant_id, _key(IN, wa_message_id), consistent_read=True)
+    except MessageModel.DoesNotExist:
+        return None
+
+
+def claim_reply(
+    lease: Lease,
+    inbound_id: str,
+    *,
+    reply_id: str,
+    to_number: str,
+    from_number: str | None,
+    text: str,
+    at_ms: int,
+) -> bool:
+    """Claim the right to answer ``inbound_id``, fenced by the lease, before sending.
+
+    One transaction: the worker still holds the lease, no reply to this message exists yet,
+    the outbound entry is written and the inbound one marked REPLIED. False means it was
+    answered before; ``StaleOwnerError`` means this worker was replaced and must not send.
+    """
+    out = _item(
+        lease.tenant_id,
+        OUT,
+        reply_id,
+        from_number=from_number,
+        to_number=to_number,
+        text=text,
+        at_ms=at_ms,
+        state="SENT",
+        reply_to=inbound_id,
+    )
+    inbound = MessageModel(lease.tenant_id, _key(IN, inbound_id))
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.condition_check(
+                TenantModel,
+                lease.tenant_id,
+                condition=(TenantModel.owner_id == lease.owner_id)
+                & (TenantModel.lease_epoch == lease.epoch),
+            )
+            tx.save(out, condition=MessageModel.message_key.does_not_exist())
+            tx.update(
+                inbound,
+                actions=[MessageModel.state.set("REPLIED")],
+                condition=MessageModel.state == "RECEIVED",
+            )
+    except TransactWriteError as exc:
+        if not condition_failed(exc):
+            raise
+        if 0 in failed_parts(exc):
+            raise StaleOwnerError(f"tenant {lease.tenant_id}: lease lost before reply") from exc
+        return False
+    return True
+
+
+def mark_ignored(tenant_id: str, inbound_id: str) -> None:
+    """An inbound message that gets no reply on purpose (paused tenant, rate limited)."""
+    MessageModel(tenant_id, _key(IN, inbound_id)).update(
+        actions=[MessageModel.state.set("IGNORED")],
+        condition=MessageModel.state == "RECEIVED",
+    )
+
+
+def list_messages(tenant_id: str, *, limit: int, cursor_token: str | None = None) -> Page:
+    """Newest first, one Query of at most ``limit`` items."""
+    start = cursor.decode(cursor_token, tenant_id=tenant_id)
+    result = MessageModel.by_time.query(
+        tenant_id,
+        scan_index_forward=False,
+        limit=limit,
+        page_size=limit,
+        last_evaluated_key=start,
+    )
+    items = list(result)
+    return Page(items, cursor.encode(result.last_evaluated_key))

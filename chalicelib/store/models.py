@@ -1,0 +1,244 @@
+"""PynamoDB models, one per table.
+
+The tenant item is written on every heartbeat, so its attribute names are short (DynamoDB bills
+on the names too) and nothing large lives in it: the QR is kept as its raw payload and rendered
+on read. ``infra/`` creates the same tables; a test proves the two agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.settings import Settings
+
+# Bounds that keep the tenant item under 1 KB in its largest form (asserted by a test).
+MAX_NAME = 64
+MAX_PHONE = 20
+MAX_ERROR = 160
+MAX_QR_PAYLOAD = 320
+MAX_TASK_REF = 128
+
+
+class TenantModel(Model):
+    """The per-tenant state item: profile, the three statuses, lease, heartbeat, QR payload."""
+
+    class Meta:
+        table_name = "wafleet-tenants"
+        region = "us-east-1"
+
+    tenant_id = UnicodeAttribute(hash_key=True, attr_name="tid")
+    name = UnicodeAttribute(attr_name="n")
+    phone = UnicodeAttribute(null=True, attr_name="ph")
+    created_at = NumberAttribute(attr_name="ca")
+    tenant_status = UnicodeAttribute(attr_name="ts")
+    session_state = UnicodeAttribute(attr_name="ss")
+    worker_status = UnicodeAttribute(attr_name="ws")
+    # Lease: a launch raises the epoch and sets a fresh owner; every worker write checks both.
+    owner_id = UnicodeAttribute(null=True, attr_name="own")
+    lease_epoch = NumberAttribute(default=0, attr_name="ep")
+    heartbeat_at = NumberAttribute(null=True, attr_name="hb")
+    last_seen_at = NumberAttribute(null=True, attr_name="ls")
+    started_at = NumberAttribute(null=True, attr_name="st")
+    last_error = UnicodeAttribute(null=True, attr_name="er")
+    last_error_at = NumberAttribute(null=True, attr_name="era")
+    qr_payload = UnicodeAttribute(null=True, attr_name="qr")
+    qr_at = NumberAttribute(null=True, attr_name="qa")
+    qr_attempt = NumberAttribute(null=True, attr_name="qn")
+    qr_attempts_max = NumberAttribute(null=True, attr_name="qm")
+    qr_expires_at = NumberAttribute(null=True, attr_name="qx")
+    reconnect_attempts = NumberAttribute(null=True, attr_name="ra")
+    next_retry_at = NumberAttribute(null=True, attr_name="nr")
+    # Current setup request, denormalised so a status read is one GetItem.
+    setup_id = UnicodeAttribute(null=True, attr_name="sid")
+    setup_status = UnicodeAttribute(null=True, attr_name="sst")
+    template_type = UnicodeAttribute(null=True, attr_name="tt")
+    # Operator intent: "RUN" or "STOP". An operator's stop is remembered; auto-restart obeys it.
+    desired = UnicodeAttribute(null=True, attr_name="dw")
+    task_ref = UnicodeAttribute(null=True, attr_name="tk")
+    worker_rss_mb = NumberAttribute(null=True, attr_name="rss")
+    browser_mb = NumberAttribute(null=True, attr_name="bmb")
+    restarts = NumberAttribute(null=True, attr_name="rc")
+    restart_at = NumberAttribute(null=True, attr_name="rat")
+    updated_at = NumberAttribute(null=True, attr_name="ua")
+
+
+class HistoryModel(Model):
+    """One status transition: from, to, cause, epoch, actor, time. Written with the transition."""
+
+    class Meta:
+        table_name = "wafleet-history"
+        region = "us-east-1"
+
+    tenant_id = UnicodeAttribute(hash_key=True, attr_name="tid")
+    sk = UnicodeAttribute(range_key=True)  # "<at_ms:013d>#<epoch>#<random>": newest sorts last
+    at = NumberAttribute()
+    event = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    epoch = NumberAttribute()
+    from_tenant = UnicodeAttribute(attr_name="ft")
+    from_session = UnicodeAttribute(attr_name="fs")
+    from_worker = UnicodeAttribute(attr_name="fw")
+    to_tenant = UnicodeAttribute(attr_name="tt")
+    to_session = UnicodeAttribute(attr_name="ts")
+    to_worker = UnicodeAttribute(attr_name="tw")
+    detail = UnicodeAttribute(null=True)
+    expires_at = NumberAttribute(null=True, attr_name="exp")  # TTL, epoch seconds
+
+
+class MessagesByTime(LocalSecondaryIndex["MessageModel"]):
+    """Newest-first log pages: one Query on (tenant, time)."""
+
+    class Meta:
+        index_name = "by_time"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True, attr_name="tid")
+    time_key = UnicodeAttribute(range_key=True, attr_name="tk")
+
+
+class MessageModel(Model):
+    """An inbound or outbound message. The key embeds the WhatsApp id, so a put can dedupe."""
+
+    class Meta:
+        table_name = "wafleet-messages"
+        region = "us-east-1"
+
+    tenant_id = UnicodeAttribute(hash_key=True, attr_name="tid")
+    message_key = UnicodeAttribute(range_key=True, attr_name="mk")  # "in#<wa id>" / "out#<wa id>"
+    time_key = UnicodeAttribute(attr_name="tk")  # "<at_ms:013d>#<message_key>"
+    direction = UnicodeAttribute()  # IN / OUT
+    wa_message_id = UnicodeAttribute(attr_name="wid")
+    from_number = UnicodeAttribute(null=True, attr_name="fn")
+    to_number = UnicodeAttribute(null=True, attr_name="tn")
+    text = UnicodeAttribute(null=True)
+    at = NumberAttribute()
+    state = UnicodeAttribute(null=True)  # inbound: RECEIVED -> REPLIED / IGNORED
+    reply_to = UnicodeAttribute(null=True, attr_name="rt")
+    expires_at = NumberAttribute(null=True, attr_name="exp")  # TTL, epoch seconds
+    by_time = MessagesByTime()
+
+
+class SetupByStatus(GlobalSecondaryIndex["SetupRequestModel"]):
+    """Admin queue: requests in one status, oldest first."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
+
+
+class SetupByTenant(GlobalSecondaryIndex["SetupRequestModel"]):
+    """A tenant's requests over time."""
+
+    class Meta:
+        index_name = "by_tenant"
+        projection = AllProjection()
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    created_at = NumberAttribute(range_key=True)
+
+
+class SetupRequestModel(Model):
+    """A tenant's request to set up its bot: template and WhatsApp number; admins decide."""
+
+    class Meta:
+        table_name = "wafleet-setup-requests"
+        region = "us-east-1"
+
+    request_id = UnicodeAttribute(hash_key=True)
+    tenant_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    template_type = UnicodeAttribute()
+    whatsapp_number = UnicodeAttribute()
+    business_name = UnicodeAttribute(null=True)
+    notes = UnicodeAttribute(null=True)
+    status = UnicodeAttribute()
+    created_at = NumberAttribute()
+    decided_at = NumberAttribute(null=True)
+    decided_by = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    by_status = SetupByStatus()
+    by_tenant = SetupByTenant()
+
+
+class PortalEventModel(Model):
+    """What users did in the portal (audit trail): setup submitted, paused, worker restarted..."""
+
+    class Meta:
+        table_name = "wafleet-portal-events"
+        region = "us-east-1"
+
+    tenant_id = UnicodeAttribute(hash_key=True, attr_name="tid")
+    sk = UnicodeAttribute(range_key=True)
+    user_id = UnicodeAttribute()
+    event_type = UnicodeAttribute()
+    payload = UnicodeAttribute(null=True)  # small JSON, never secrets or message text
+    at = NumberAttribute()
+    expires_at = NumberAttribute(null=True, attr_name="exp")  # TTL, epoch seconds
+
+
+class UsersByEmail(GlobalSecondaryIndex["UserModel"]):
+    """Find a user by e-mail (CLI, local sign-in)."""
+
+    class Meta:
+        index_name = "by_email"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+
+
+class UserModel(Model):
+    """Membership: a signed-in user (token subject) belongs to exactly one tenant."""
+
+    class Meta:
+        table_name = "wafleet-users"
+        region = "us-east-1"
+
+    user_id = UnicodeAttribute(hash_key=True)
+    email = UnicodeAttribute()
+    tenant_id = UnicodeAttribute(null=True)  # admins may have none
+    role = UnicodeAttribute()  # "tenant" or "admin"
+    created_at = NumberAttribute()
+    by_email = UsersByEmail()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    TenantModel,
+    HistoryModel,
+    MessageModel,
+    SetupRequestModel,
+    PortalEventModel,
+    UserModel,
+)
+
+
+def bind(settings: Settings) -> None:
+    """Point every model at the tables, region and endpoint of ``settings``."""
+    names = {
+        TenantModel: settings.tenants_table,
+        HistoryModel: settings.history_table,
+        MessageModel: settings.messages_table,
+        SetupRequestModel: settings.setup_table,
+        PortalEventModel: settings.events_table,
+        UserModel: settings.users_table,
+    }
+    for model, table in names.items():
+        meta: Any = model.Meta
+        meta.table_name = table
+        meta.region = settings.region
+        meta.host = settings.dynamodb_endpoint
+        meta.billing_mode = "PAY_PER_REQUEST"
+        model._connection = None  # drop the cached connection to the old table
+
+
+def create_tables(*, wait: bool = True) -> None:
+    """Create every table that does not exist yet (local stack and tests; AWS uses infra/)."""
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")

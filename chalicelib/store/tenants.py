@@ -1,0 +1,472 @@
+"""The tenant state item: creation, reads, leases, heartbeats and status transitions.
+
+Every status change goes through ``domain.transitions.decide`` and one conditional write:
+an UpdateItem when only side data changes, a TransactWriteItems (state + history entry) when a
+status changes. Conditions carry the statuses the caller saw, plus the lease for worker writes,
+plus the staleness re-check for the reaper, so a write based on an outdated view is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import Condition
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.domain.errors import (
+    ConcurrentUpdateError,
+    DuplicateError,
+    LeaseHeldError,
+    NotFoundError,
+    StaleOwnerError,
+)
+from chalicelib.domain.liveness import is_stale, stale_cutoff
+from chalicelib.domain.statuses import (
+    LIVE_WORKER,
+    SessionState,
+    SetupStatus,
+    TenantStatus,
+    WorkerStatus,
+)
+from chalicelib.domain.transitions import Actor, Decision, Effect, Event, Statuses, decide
+from chalicelib.store.connection import condition_failed, connection
+from chalicelib.store.models import (
+    MAX_ERROR,
+    MAX_NAME,
+    MAX_PHONE,
+    MAX_QR_PAYLOAD,
+    MAX_TASK_REF,
+    HistoryModel,
+    SetupRequestModel,
+    TenantModel,
+)
+
+logger = logging.getLogger(__name__)
+
+HISTORY_TTL_S = 400 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Proof that a worker owns a tenant: every worker write is conditional on both fields."""
+
+    tenant_id: str
+    owner_id: str
+    epoch: int
+
+
+@dataclass(frozen=True)
+class Guard:
+    """What a conditional transition requires of the stored item."""
+
+    expected: Statuses
+    epoch: int | None = None  # lease epoch the caller saw (or holds)
+    owner_id: str | None = None  # set for worker writes
+    heartbeat_before_ms: int | None = None  # set by the reaper: still stale at write time
+
+
+@dataclass(frozen=True)
+class QrCode:
+    """A QR payload as shown by WhatsApp Web, with its place in the rotation."""
+
+    payload: str
+    attempt: int
+    attempts_max: int
+    expires_at_ms: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """Result of a transition: the decision taken and, after a launch, the new lease."""
+
+    decision: Decision
+    lease: Lease | None = None
+
+
+def statuses_of(item: TenantModel) -> Statuses:
+    """The three status dimensions of a stored tenant item."""
+    return Statuses(
+        TenantStatus(item.tenant_status),
+        SessionState(item.session_state),
+        WorkerStatus(item.worker_status),
+    )
+
+
+def new_tenant_id() -> str:
+    """A short random tenant id."""
+    return "t_" + secrets.token_hex(6)
+
+
+def create_tenant(
+    name: str, *, now_ms: int, phone: str | None = None, tenant_id: str | None = None
+) -> TenantModel:
+    """Create a tenant in status NEW; refuses to overwrite an existing one."""
+    item = TenantModel(
+        tenant_id or new_tenant_id(),
+        name=name[:MAX_NAME],
+        phone=phone[:MAX_PHONE] if phone else None,
+        created_at=now_ms,
+        tenant_status=TenantStatus.NEW.value,
+        session_state=SessionState.DISCONNECTED.value,
+        worker_status=WorkerStatus.STOPPED.value,
+        lease_epoch=0,
+        updated_at=now_ms,
+    )
+    try:
+        item.save(condition=TenantModel.tenant_id.does_not_exist())
+    except PutError as exc:
+        if condition_failed(exc):
+            raise DuplicateError(f"tenant {item.tenant_id} exists") from exc
+        raise
+    return item
+
+
+def get_tenant(tenant_id: str, *, consistent: bool = False) -> TenantModel:
+    """One GetItem. Raises ``NotFoundError`` for an unknown tenant."""
+    try:
+        return TenantModel.get(tenant_id, consistent_read=consistent)
+    except DoesNotExist:
+        raise NotFoundError(f"tenant {tenant_id} not found") from None
+
+
+def scan_tenants(*, page_size: int = 500) -> Any:
+    """Every tenant item, paginated by DynamoDB (the reaper and the fleet view read these)."""
+    return TenantModel.scan(page_size=page_size)
+
+
+def transition(
+    tenant_id: str,
+    event: Event,
+    actor: Actor,
+    guard: Guard,
+    *,
+    now_ms: int,
+    detail: str | None = None,
+    qr: QrCode | None = None,
+    activate_setup_id: str | None = None,
+    task_ref: str | None = None,
+) -> Outcome:
+    """Decide ``event`` from ``guard.expected`` and write it in one conditional request.
+
+    Raises ``StaleOwnerError`` if a worker lost its lease, ``ConcurrentUpdateError`` if the
+    item no longer matches what the caller saw (re-read and decide again).
+    """
+    decision = decide(guard.expected, event, actor)
+    activate = activate_setup_id if Effect.ACTIVATE_SETUP in decision.effects else None
+    actions, lease = _actions(
+        tenant_id, decision, guard, now_ms, detail, qr, task_ref, activate is not None
+    )
+    condition = _condition(guard)
+    item = TenantModel(tenant_id)
+    try:
+        if decision.changes_status or activate:
+            with TransactWrite(connection=connection()) as tx:
+                tx.update(item, actions=actions, condition=condition)
+                if decision.changes_status:
+                    entry = _history_entry(tenant_id, decision, actor, guard, lease, now_ms, detail)
+                    tx.save(entry, condition=HistoryModel.sk.does_not_exist())
+                if activate:
+                    tx.update(
+                        SetupRequestModel(activate),
+                        actions=[SetupRequestModel.status.set(SetupStatus.ACTIVE.value)],
+                        condition=SetupRequestModel.status == SetupStatus.APPROVED.value,
+                    )
+        else:
+            item.update(actions=actions, condition=condition)
+    except (TransactWriteError, UpdateError) as exc:
+        if not condition_failed(exc):
+            raise
+        raise _refused(tenant_id, guard) from exc
+    logger.info(
+        "transition",
+        extra={
+            "tenant_id": tenant_id,
+            "event": event.value,
+            "actor": actor.value,
+            "epoch": lease.epoch if lease else guard.epoch,
+            "to": decision.after.worker.value,
+        },
+    )
+    return Outcome(decision, lease)
+
+
+def apply_event(
+    tenant_id: str,
+    event: Event,
+    actor: Actor,
+    *,
+    now_ms: int,
+    lease: Lease | None = None,
+    known: TenantModel | None = None,
+    detail: str | None = None,
+    qr: QrCode | None = None,
+    attempts: int = 3,
+) -> Outcome:
+    """``transition`` against the latest state: re-reads and re-decides if another actor
+    changed the statuses in between (a tenant pausing while the worker reports, say)."""
+    item = known
+    for attempt in range(attempts):
+        if item is None:
+            item = get_tenant(tenant_id, consistent=True)
+        if lease is not None and (
+            item.owner_id != lease.owner_id or int(item.lease_epoch) != lease.epoch
+        ):
+            raise StaleOwnerError(f"tenant {tenant_id}: lease epoch {lease.epoch} was replaced")
+        guard = Guard(
+            statuses_of(item),
+            epoch=int(item.lease_epoch),
+            owner_id=lease.owner_id if lease else None,
+        )
+        setup = item.setup_id if item.setup_status == SetupStatus.APPROVED.value else None
+        try:
+            return transition(
+                tenant_id,
+                event,
+                actor,
+                guard,
+                now_ms=now_ms,
+                detail=detail,
+                qr=qr,
+                activate_setup_id=setup,
+            )
+        except ConcurrentUpdateError:
+            if attempt == attempts - 1:
+                raise
+            item = None
+    raise AssertionError("unreachable")
+
+
+def acquire_lease(
+    tenant_id: str, *, now_ms: int, stale_after_ms: int, actor: Actor = Actor.LAUNCHER
+) -> Lease:
+    """Take the tenant's lease for a new worker: raises ``LeaseHeldError`` if a live one holds it.
+
+    A worker that claims to be live but whose heartbeat is stale is first marked ERROR
+    (cause "stale", with its own history entry), then the new lease is granted.
+    """
+    item = get_tenant(tenant_id, consistent=True)
+    current = statuses_of(item)
+    epoch = int(item.lease_epoch)
+    if current.worker in LIVE_WORKER:
+        heartbeat_at = int(item.heartbeat_at) if item.heartbeat_at is not None else None
+        if not is_stale(current.worker, heartbeat_at, now_ms, stale_after_ms):
+            raise LeaseHeldError(f"tenant {tenant_id} has a live worker (epoch {epoch})")
+        cutoff = stale_cutoff(now_ms, stale_after_ms)
+        reaped = _claim(
+            tenant_id,
+            Event.STALE,
+            actor,
+            Guard(current, epoch, heartbeat_before_ms=cutoff),
+            now_ms,
+            "heartbeat stale",
+        )
+        current = reaped.decision.after
+    outcome = _claim(tenant_id, Event.LAUNCHED, actor, Guard(current, epoch), now_ms, None)
+    assert outcome.lease is not None
+    return outcome.lease
+
+
+def _claim(
+    tenant_id: str, event: Event, actor: Actor, guard: Guard, now_ms: int, detail: str | None
+) -> Outcome:
+    try:
+        return transition(tenant_id, event, actor, guard, now_ms=now_ms, detail=detail)
+    except ConcurrentUpdateError as exc:
+        raise LeaseHeldError(f"tenant {tenant_id} changed while launching; retry") from exc
+
+
+def heartbeat(
+    lease: Lease,
+    *,
+    now_ms: int,
+    connected: bool,
+    rss_mb: float | None = None,
+    browser_mb: float | None = None,
+) -> None:
+    """One conditional UpdateItem: refused (``StaleOwnerError``) once the lease is gone.
+
+    Only a RUNNING worker heartbeats this way; the first heartbeat after launch is the
+    STARTING -> RUNNING transition (``apply_event(Event.HEARTBEAT)``).
+    """
+    actions: list[Action] = [TenantModel.heartbeat_at.set(now_ms)]
+    if connected:
+        actions.append(TenantModel.last_seen_at.set(now_ms))
+    if rss_mb is not None:
+        actions.append(TenantModel.worker_rss_mb.set(round(rss_mb)))
+    if browser_mb is not None:
+        actions.append(TenantModel.browser_mb.set(round(browser_mb)))
+    condition = (
+        (TenantModel.owner_id == lease.owner_id)
+        & (TenantModel.lease_epoch == lease.epoch)
+        & (TenantModel.worker_status == WorkerStatus.RUNNING.value)
+    )
+    _worker_update(lease, actions, condition)
+
+
+def record_reconnect(lease: Lease, *, attempts: int, next_retry_at_ms: int | None) -> None:
+    """Make reconnect progress visible in the status API (attempts, next retry)."""
+    actions: list[Action] = [TenantModel.reconnect_attempts.set(attempts)]
+    if next_retry_at_ms is None:
+        actions.append(TenantModel.next_retry_at.remove())
+    else:
+        actions.append(TenantModel.next_retry_at.set(next_retry_at_ms))
+    condition = (TenantModel.owner_id == lease.owner_id) & (TenantModel.lease_epoch == lease.epoch)
+    _worker_update(lease, actions, condition)
+
+
+def set_task_ref(lease: Lease, task_ref: str) -> None:
+    """Remember where the worker runs (ECS task ARN or local pid), for stop and crash events."""
+    condition = TenantModel.lease_epoch == lease.epoch
+    _worker_update(lease, [TenantModel.task_ref.set(task_ref[:MAX_TASK_REF])], condition)
+
+
+def set_desired(tenant_id: str, desired: str, *, now_ms: int) -> None:
+    """Record the operator's intent ("RUN" or "STOP"); automatic restarts obey it."""
+    TenantModel(tenant_id).update(
+        actions=[TenantModel.desired.set(desired), TenantModel.updated_at.set(now_ms)],
+        condition=TenantModel.tenant_id.exists(),
+    )
+
+
+def _worker_update(lease: Lease, actions: list[Action], condition: Condition) -> None:
+    try:
+        TenantModel(lease.tenant_id).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if condition_failed(exc):
+            raise StaleOwnerError(
+                f"tenant {lease.tenant_id}: lease epoch {lease.epoch} no longer held"
+            ) from exc
+        raise
+
+
+def _condition(guard: Guard) -> Condition:
+    e = guard.expected
+    condition: Condition = (
+        (TenantModel.tenant_status == e.tenant.value)
+        & (TenantModel.session_state == e.session.value)
+        & (TenantModel.worker_status == e.worker.value)
+    )
+    if guard.epoch is not None:
+        condition &= TenantModel.lease_epoch == guard.epoch
+    if guard.owner_id is not None:
+        condition &= TenantModel.owner_id == guard.owner_id
+    if guard.heartbeat_before_ms is not None:
+        # The reaper's re-check: a heartbeat that landed after its read makes this fail.
+        condition &= TenantModel.heartbeat_at.does_not_exist() | (
+            TenantModel.heartbeat_at < guard.heartbeat_before_ms
+        )
+    return condition
+
+
+def _actions(
+    tenant_id: str,
+    decision: Decision,
+    guard: Guard,
+    now_ms: int,
+    detail: str | None,
+    qr: QrCode | None,
+    task_ref: str | None,
+    activate_setup: bool,
+) -> tuple[list[Action], Lease | None]:
+    after, effects = decision.after, decision.effects
+    t = TenantModel
+    actions: list[Action] = [t.updated_at.set(now_ms)]
+    if decision.before.tenant != after.tenant:
+        actions.append(t.tenant_status.set(after.tenant.value))
+    if decision.before.session != after.session:
+        actions.append(t.session_state.set(after.session.value))
+    if decision.before.worker != after.worker:
+        actions.append(t.worker_status.set(after.worker.value))
+    lease = None
+    if Effect.NEW_LEASE in effects:
+        lease = Lease(tenant_id, uuid.uuid4().hex, (guard.epoch or 0) + 1)
+        actions += [
+            t.owner_id.set(lease.owner_id),
+            t.lease_epoch.set(lease.epoch),
+            t.started_at.set(now_ms),
+            t.desired.set("RUN"),
+            t.worker_rss_mb.remove(),
+            t.browser_mb.remove(),
+        ]
+        actions.append(t.task_ref.set(task_ref[:MAX_TASK_REF]) if task_ref else t.task_ref.remove())
+    if Effect.REVOKE_LEASE in effects:
+        actions.append(t.owner_id.remove())
+    if Effect.STORE_QR in effects and qr is not None:
+        actions += [
+            t.qr_payload.set(qr.payload[:MAX_QR_PAYLOAD]),
+            t.qr_at.set(now_ms),
+            t.qr_attempt.set(qr.attempt),
+            t.qr_attempts_max.set(qr.attempts_max),
+            t.qr_expires_at.set(qr.expires_at_ms),
+        ]
+    if Effect.CLEAR_QR in effects:
+        actions += [
+            t.qr_payload.remove(),
+            t.qr_at.remove(),
+            t.qr_attempt.remove(),
+            t.qr_attempts_max.remove(),
+            t.qr_expires_at.remove(),
+        ]
+    if Effect.RECORD_ERROR in effects:
+        text = (detail or decision.event.value)[:MAX_ERROR]
+        actions += [t.last_error.set(text), t.last_error_at.set(now_ms)]
+    if Effect.CLEAR_ERROR in effects:
+        actions += [t.last_error.remove(), t.last_error_at.remove()]
+    if activate_setup:
+        # The setup request item itself is updated in the same transaction (see transition).
+        actions.append(t.setup_status.set(SetupStatus.ACTIVE.value))
+    if Effect.RESET_RECONNECT in effects:
+        actions += [t.reconnect_attempts.remove(), t.next_retry_at.remove()]
+    if Effect.TOUCH_HEARTBEAT in effects:
+        actions.append(t.heartbeat_at.set(now_ms))
+    if Effect.TOUCH_LAST_SEEN in effects:
+        actions.append(t.last_seen_at.set(now_ms))
+    return actions, lease
+
+
+def _history_entry(
+    tenant_id: str,
+    decision: Decision,
+    actor: Actor,
+    guard: Guard,
+    lease: Lease | None,
+    now_ms: int,
+    detail: str | None,
+) -> HistoryModel:
+    epoch = lease.epoch if lease else (guard.epoch or 0)
+    before, after = decision.before, decision.after
+    return HistoryModel(
+        tenant_id,
+        f"{now_ms:013d}#{epoch:06d}#{secrets.token_hex(3)}",
+        at=now_ms,
+        event=decision.event.value,
+        actor=actor.value,
+        epoch=epoch,
+        from_tenant=before.tenant.value,
+        from_session=before.session.value,
+        from_worker=before.worker.value,
+        to_tenant=after.tenant.value,
+        to_session=after.session.value,
+        to_worker=after.worker.value,
+        detail=detail[:MAX_ERROR] if detail else None,
+        expires_at=now_ms // 1000 + HISTORY_TTL_S,
+    )
+
+
+def _refused(tenant_id: str, guard: Guard) -> Exception:
+    """Explain a failed condition: a lost lease is final, anything else is worth a re-read."""
+    try:
+        item = get_tenant(tenant_id, consistent=True)
+    except NotFoundError as exc:
+        return exc
+    if guard.owner_id is not None and (
+        item.owner_id != guard.owner_id or int(item.lease_epoch) != guard.epoch
+    ):
+        return StaleOwnerError(f"tenant {tenant_id}: lease epoch {guard.epoch} no longer held")
+    return ConcurrentUpdateError(f"tenant {tenant_id} changed since it was read")

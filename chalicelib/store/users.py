@@ -1,0 +1,59 @@
+"""Users and membership: a token's subject maps to exactly one tenant (or to the admin role)."""
+
+from __future__ import annotations
+
+import uuid
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from chalicelib.domain.errors import DuplicateError, NotFoundError
+from chalicelib.store.connection import condition_failed
+from chalicelib.store.models import UserModel
+
+ROLES = ("tenant", "admin")
+
+
+def add_user(
+    email: str,
+    *,
+    role: str,
+    tenant_id: str | None,
+    now_ms: int,
+    user_id: str | None = None,
+) -> UserModel:
+    """Create a user; a tenant user needs a tenant, e-mails are unique."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    if role == "tenant" and not tenant_id:
+        raise ValueError("a tenant user needs a tenant")
+    if find_by_email(email) is not None:
+        raise DuplicateError(f"a user with e-mail {email} exists")
+    user = UserModel(
+        user_id or str(uuid.uuid4()),
+        email=email,
+        role=role,
+        tenant_id=tenant_id,
+        created_at=now_ms,
+    )
+    try:
+        user.save(condition=UserModel.user_id.does_not_exist())
+    except PutError as exc:
+        if condition_failed(exc):
+            raise DuplicateError(f"user {user.user_id} exists") from exc
+        raise
+    return user
+
+
+def get_user(user_id: str) -> UserModel:
+    """The user with this token subject; ``NotFoundError`` if none."""
+    try:
+        return UserModel.get(user_id)
+    except DoesNotExist:
+        raise NotFoundError("user not found") from None
+
+
+def find_by_email(email: str) -> UserModel | None:
+    """The user with this e-mail, if any."""
+    for user in UserModel.by_email.query(email.lower(), limit=1):
+        return user
+    return None

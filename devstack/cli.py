@@ -1,0 +1,122 @@
+"""``wafleet``: the one command-line entry point (local stack, workers, admin scripting)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from chalicelib.domain.clock import SystemClock
+from chalicelib.domain.errors import WafleetError
+from chalicelib.settings import Settings
+
+
+def _store(settings: Settings | None = None) -> Settings:
+    from chalicelib.store import models
+
+    settings = settings or Settings.from_env()
+    models.bind(settings)
+    return settings
+
+
+@click.group()
+def main() -> None:
+    """wafleet: multi-tenant WhatsApp auto-reply bots on AWS serverless."""
+
+
+@main.command("status-table")
+def status_table() -> None:
+    """Print the transition table as Markdown (the README embeds this output)."""
+    from chalicelib.domain.transitions import table_rows
+
+    click.echo("| event | caused by | from worker | worker | session | tenant | effects |")
+    click.echo("|---|---|---|---|---|---|---|")
+    for row in table_rows():
+        click.echo("| " + " | ".join(row) + " |")
+
+
+@main.group()
+def tables() -> None:
+    """DynamoDB tables (local stack; AWS creates them from infra/)."""
+
+
+@tables.command("create")
+def tables_create() -> None:
+    """Create every table that is missing."""
+    from chalicelib.store import models
+
+    _store()
+    models.create_tables()
+    click.echo("tables ready")
+
+
+@main.group()
+def tenant() -> None:
+    """Tenants."""
+
+
+@tenant.command("create")
+@click.option("--name", required=True, help="Business name shown in the portal.")
+@click.option("--phone", default=None, help="WhatsApp number, E.164 (+4915112345678).")
+@click.option("--id", "tenant_id", default=None, help="Tenant id (random if omitted).")
+def tenant_create(name: str, phone: str | None, tenant_id: str | None) -> None:
+    """Create a tenant in status NEW and print it as JSON."""
+    from chalicelib.domain import validation
+    from chalicelib.store import tenants
+
+    _store()
+    try:
+        clean_name = validation.text(name, "name", max_len=64, required=True)
+        number = validation.whatsapp_number(phone, "phone") if phone else None
+        item = tenants.create_tenant(
+            clean_name or name, now_ms=SystemClock().now_ms(), phone=number, tenant_id=tenant_id
+        )
+    except WafleetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"tenantId": item.tenant_id, "name": item.name, "phone": item.phone}))
+
+
+@main.group()
+def user() -> None:
+    """Portal users and their membership."""
+
+
+@user.command("add")
+@click.option("--email", required=True)
+@click.option("--tenant", "tenant_id", default=None, help="Tenant the user belongs to.")
+@click.option("--admin", is_flag=True, help="An operator: approves requests, runs workers.")
+def user_add(email: str, tenant_id: str | None, admin: bool) -> None:
+    """Add a user; a tenant user belongs to exactly one tenant."""
+    from chalicelib.domain import validation
+    from chalicelib.store import tenants, users
+
+    _store()
+    try:
+        address = validation.email(email)
+        if not admin:
+            if not tenant_id:
+                raise click.UsageError("a tenant user needs --tenant (or pass --admin)")
+            tenants.get_tenant(tenant_id)
+        item = users.add_user(
+            address,
+            role="admin" if admin else "tenant",
+            tenant_id=tenant_id,
+            now_ms=SystemClock().now_ms(),
+        )
+    except WafleetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(
+        json.dumps(
+            {
+                "userId": item.user_id,
+                "email": item.email,
+                "role": item.role,
+                "tenantId": item.tenant_id,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The local AWS: moto, with DynamoDB made as atomic as the real one.
+
+Real DynamoDB applies each write (and each transaction) atomically; moto checks a condition
+and then writes without a lock, so two threads can both pass the same condition. Serialising
+moto's DynamoDB operations restores the guarantee wafleet's leases rely on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import threading
+from typing import Any
+
+_LOCK = threading.RLock()
+_OPERATIONS = (
+    "put_item",
+    "update_item",
+    "delete_item",
+    "get_item",
+    "query",
+    "scan",
+    "transact_write_items",
+    "transact_get_items",
+    "batch_write_item",
+    "batch_get_item",
+)
+_patched = False
+
+
+def serialize_dynamodb() -> None:
+    """Make moto's DynamoDB apply one operation at a time (idempotent)."""
+    global _patched
+    if _patched:
+        return
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _OPERATIONS:
+        original = getattr(DynamoDBBackend, name)
+
+        @functools.wraps(original)
+        def locked(self: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            with _LOCK:
+                return _original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, locked)
+    _patched = True
+
+
+def main() -> None:
+    """Run a moto server on loopback (``python -m devstack.moto_server --port 0``)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args()
+    serialize_dynamodb()
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+    from werkzeug.serving import make_server
+
+    server = make_server(
+        args.host,
+        args.port,
+        DomainDispatcherApplication(create_backend_app),
+        threaded=True,
+        request_handler=MotoRequestHandler,
+    )
+    # The parent reads this line to learn the port (``--port 0`` picks a free one).
+    print(f"moto listening on http://{args.host}:{server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Configuration: defaults for AWS, and errors that name the variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.domain.errors import ConfigError
+from chalicelib.settings import Settings
+
+
+def test_defaults_are_the_aws_ones() -> None:
+    s = Settings.from_env({"AWS_REGION": "eu-west-1"})
+    assert (s.heartbeat_s, s.stale_s, s.reaper_s) == (15.0, 45.0, 60.0)
+    assert s.region == "eu-west-1"
+    assert s.tenants_table == "wafleet-tenants"
+
+
+def test_round_trips_through_the_environment() -> None:
+    s = Settings(heartbeat_s=0.2, stale_s=1.0, dynamodb_endpoint="http://127.0.0.1:5000")
+    assert Settings.from_env(s.as_env()) == s
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({}, "AWS_REGION"),
+        ({"AWS_REGION": "x", "WAFLEET_HEARTBEAT_S": "soon"}, "WAFLEET_HEARTBEAT_S"),
+        ({"AWS_REGION": "x", "WAFLEET_STALE_S": "-3"}, "WAFLEET_STALE_S"),
+        ({"AWS_REGION": "x", "WAFLEET_STALE_S": "nan"}, "WAFLEET_STALE_S"),
+        ({"AWS_REGION": "x", "WAFLEET_TENANTS_TABLE": "bad name!"}, "WAFLEET_TENANTS_TABLE"),
+        (
+            {"AWS_REGION": "x", "WAFLEET_DYNAMODB_ENDPOINT": "localhost:1"},
+            "WAFLEET_DYNAMODB_ENDPOINT",
+        ),
+        ({"AWS_REGION": "x", "WAFLEET_HEARTBEAT_S": "50"}, "WAFLEET_STALE_S"),
+    ],
+)
+def test_bad_environment_names_the_variable(env: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError, match=names):
+        Settings.from_env(env)
