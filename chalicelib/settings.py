@@ -23,6 +23,17 @@ DYNAMODB_ENDPOINT = "WAFLEET_DYNAMODB_ENDPOINT"
 HEARTBEAT_S = "WAFLEET_HEARTBEAT_S"
 STALE_S = "WAFLEET_STALE_S"
 REAPER_S = "WAFLEET_REAPER_S"
+JWT_ISSUER = "WAFLEET_JWT_ISSUER"
+JWT_AUDIENCE = "WAFLEET_JWT_AUDIENCE"
+JWKS_URL = "WAFLEET_JWKS_URL"
+ADMIN_GROUP = "WAFLEET_ADMIN_GROUP"
+LAUNCHER = "WAFLEET_LAUNCHER"
+ECS_CLUSTER = "WAFLEET_ECS_CLUSTER"
+ECS_TASK_DEFINITION = "WAFLEET_ECS_TASK_DEFINITION"
+ECS_CONTAINER = "WAFLEET_ECS_CONTAINER"
+ECS_SUBNETS = "WAFLEET_ECS_SUBNETS"
+ECS_SECURITY_GROUPS = "WAFLEET_ECS_SECURITY_GROUPS"
+LAUNCHERS = ("local", "ecs")
 
 _TABLE_DEFAULTS = {
     TENANTS_TABLE: "wafleet-tenants",
@@ -49,6 +60,21 @@ class Settings:
     heartbeat_s: float = 15.0
     stale_s: float = 45.0
     reaper_s: float = 60.0
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    jwks_url: str | None = None
+    admin_group: str = "admin"
+    launcher: str = "local"
+    ecs_cluster: str | None = None
+    ecs_task_definition: str | None = None
+    ecs_container: str = "worker"
+    ecs_subnets: tuple[str, ...] = ()
+    ecs_security_groups: tuple[str, ...] = ()
+
+    @property
+    def stale_ms(self) -> int:
+        """The stale threshold in milliseconds."""
+        return int(self.stale_s * 1000)
 
     def __post_init__(self) -> None:
         if self.heartbeat_s <= 0:
@@ -59,6 +85,13 @@ class Settings:
             )
         if self.reaper_s <= 0:
             raise ConfigError(f"{REAPER_S} must be positive, got {self.reaper_s}")
+        if self.launcher not in LAUNCHERS:
+            raise ConfigError(f"{LAUNCHER} must be one of {LAUNCHERS}, got {self.launcher!r}")
+        if self.launcher == "ecs" and not (self.ecs_cluster and self.ecs_task_definition):
+            raise ConfigError(f"{LAUNCHER}=ecs needs {ECS_CLUSTER} and {ECS_TASK_DEFINITION}")
+        for var, url in ((JWKS_URL, self.jwks_url), (DYNAMODB_ENDPOINT, self.dynamodb_endpoint)):
+            if url is not None and not url.startswith(("http://", "https://", "file://")):
+                raise ConfigError(f"{var} must be an http(s) or file URL, got {url!r}")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -76,6 +109,7 @@ class Settings:
         endpoint = env.get(DYNAMODB_ENDPOINT) or None
         if endpoint is not None and not endpoint.startswith(("http://", "https://")):
             raise ConfigError(f"{DYNAMODB_ENDPOINT} must be an http(s) URL, got {endpoint!r}")
+        optional = {var: env.get(var) or None for var in (JWT_ISSUER, JWT_AUDIENCE, JWKS_URL)}
         return cls(
             tenants_table=tables[TENANTS_TABLE],
             history_table=tables[HISTORY_TABLE],
@@ -88,6 +122,16 @@ class Settings:
             heartbeat_s=_seconds(env, HEARTBEAT_S, 15.0),
             stale_s=_seconds(env, STALE_S, 45.0),
             reaper_s=_seconds(env, REAPER_S, 60.0),
+            jwt_issuer=optional[JWT_ISSUER],
+            jwt_audience=optional[JWT_AUDIENCE],
+            jwks_url=optional[JWKS_URL],
+            admin_group=env.get(ADMIN_GROUP) or "admin",
+            launcher=env.get(LAUNCHER) or "local",
+            ecs_cluster=env.get(ECS_CLUSTER) or None,
+            ecs_task_definition=env.get(ECS_TASK_DEFINITION) or None,
+            ecs_container=env.get(ECS_CONTAINER) or "worker",
+            ecs_subnets=_csv(env.get(ECS_SUBNETS)),
+            ecs_security_groups=_csv(env.get(ECS_SECURITY_GROUPS)),
         )
 
     def as_env(self) -> dict[str, str]:
@@ -104,8 +148,22 @@ class Settings:
             STALE_S: repr(self.stale_s),
             REAPER_S: repr(self.reaper_s),
         }
-        if self.dynamodb_endpoint:
-            env[DYNAMODB_ENDPOINT] = self.dynamodb_endpoint
+        optional = {
+            DYNAMODB_ENDPOINT: self.dynamodb_endpoint,
+            JWT_ISSUER: self.jwt_issuer,
+            JWT_AUDIENCE: self.jwt_audience,
+            JWKS_URL: self.jwks_url,
+            ECS_CLUSTER: self.ecs_cluster,
+            ECS_TASK_DEFINITION: self.ecs_task_definition,
+        }
+        env.update({var: value for var, value in optional.items() if value})
+        env[ADMIN_GROUP] = self.admin_group
+        env[LAUNCHER] = self.launcher
+        env[ECS_CONTAINER] = self.ecs_container
+        if self.ecs_subnets:
+            env[ECS_SUBNETS] = ",".join(self.ecs_subnets)
+        if self.ecs_security_groups:
+            env[ECS_SECURITY_GROUPS] = ",".join(self.ecs_security_groups)
         return env
 
 
@@ -120,6 +178,10 @@ def _seconds(env: Mapping[str, str], var: str, default: float) -> float:
     if not value > 0 or value == float("inf"):
         raise ConfigError(f"{var} must be a positive number of seconds, got {raw!r}")
     return value
+
+
+def _csv(raw: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
 
 
 @lru_cache(maxsize=1)

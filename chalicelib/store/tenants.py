@@ -136,8 +136,18 @@ def get_tenant(tenant_id: str, *, consistent: bool = False) -> TenantModel:
 
 
 def scan_tenants(*, page_size: int = 500) -> Any:
-    """Every tenant item, paginated by DynamoDB (the reaper and the fleet view read these)."""
+    """Every tenant item, paginated by DynamoDB (the reaper reads these)."""
     return TenantModel.scan(page_size=page_size)
+
+
+def scan_page(*, limit: int, cursor_token: str | None) -> tuple[list[TenantModel], str | None]:
+    """One Scan page of tenants (the admin fleet view) and the cursor of the next."""
+    from chalicelib.store import cursor
+
+    start = cursor.decode(cursor_token, tenant_id=None)
+    result = TenantModel.scan(limit=limit, page_size=limit, last_evaluated_key=start)
+    items = list(result)
+    return items, cursor.encode(result.last_evaluated_key)
 
 
 def transition(

@@ -1,0 +1,1 @@
+"""HTTP edge: blueprints for the portal and admin APIs, authentication, error mapping."""

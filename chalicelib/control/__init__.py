@@ -1,0 +1,1 @@
+"""Control-plane services: what the API, the reaper and the launcher's events do."""

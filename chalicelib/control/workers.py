@@ -1,0 +1,90 @@
+"""Start, stop and restart a tenant's worker, and react when one exits."""
+
+from __future__ import annotations
+
+import logging
+
+from chalicelib.control import runtime
+from chalicelib.domain.errors import ConcurrentUpdateError, NotFoundError
+from chalicelib.domain.statuses import LIVE_WORKER, WorkerStatus
+from chalicelib.domain.transitions import Actor, Event
+from chalicelib.launch.base import LaunchError
+from chalicelib.store import tenants
+from chalicelib.store.tenants import Guard, Lease
+
+logger = logging.getLogger(__name__)
+
+
+def start(tenant_id: str) -> Lease:
+    """Take the lease (409 if a live worker holds it) and launch a worker that carries it."""
+    rt = runtime.get()
+    now = rt.clock.now_ms()
+    lease = tenants.acquire_lease(tenant_id, now_ms=now, stale_after_ms=rt.settings.stale_ms)
+    try:
+        ref = runtime.launcher().launch(lease)
+    except Exception as exc:
+        detail = (
+            str(exc) if isinstance(exc, LaunchError) else f"launch failed: {type(exc).__name__}"
+        )
+        worker_exited(tenant_id, lease.epoch, detail)
+        raise LaunchError(detail) from exc
+    tenants.set_task_ref(lease, ref)
+    return lease
+
+
+def stop(tenant_id: str, *, actor: Actor = Actor.OPERATOR) -> None:
+    """Remember the operator's STOP, record STOPPED at once, and ask the worker to exit.
+
+    The STOPPED write revokes the lease, so even a worker slow to die can write (or reply)
+    nothing more.
+    """
+    rt = runtime.get()
+    now = rt.clock.now_ms()
+    tenants.set_desired(tenant_id, "STOP", now_ms=now)
+    item = tenants.get_tenant(tenant_id, consistent=True)
+    if item.worker_status != WorkerStatus.STOPPED.value:
+        tenants.apply_event(
+            tenant_id, Event.STOPPED, actor, now_ms=now, known=item, detail="stopped by operator"
+        )
+    if item.task_ref and item.worker_status in {s.value for s in LIVE_WORKER}:
+        runtime.launcher().stop(item.task_ref, "stopped by operator")
+
+
+def restart(tenant_id: str) -> Lease:
+    """Stop whatever runs (if anything), then start a fresh worker with a new lease."""
+    item = tenants.get_tenant(tenant_id, consistent=True)
+    if item.worker_status != WorkerStatus.STOPPED.value:
+        stop(tenant_id)
+    return start(tenant_id)
+
+
+def worker_exited(tenant_id: str, epoch: int, reason: str) -> None:
+    """A worker process (or ECS task) of ``epoch`` ended: record it unless it already did.
+
+    Idempotent: a duplicate or late report for an older epoch, or for a worker that wrote
+    STOPPED itself, changes nothing. An exit the operator asked for is STOPPED; any other
+    is CRASHED, with the exit reason as last error.
+    """
+    rt = runtime.get()
+    for _ in range(3):
+        try:
+            item = tenants.get_tenant(tenant_id, consistent=True)
+        except NotFoundError:
+            return
+        if int(item.lease_epoch) != epoch or item.worker_status not in {
+            s.value for s in LIVE_WORKER
+        }:
+            return
+        event = Event.STOPPED if item.desired == "STOP" else Event.CRASHED
+        guard = Guard(tenants.statuses_of(item), epoch)
+        try:
+            tenants.transition(
+                tenant_id, event, Actor.LAUNCHER, guard, now_ms=rt.clock.now_ms(), detail=reason
+            )
+            logger.info(
+                "worker exit recorded",
+                extra={"tenant_id": tenant_id, "epoch": epoch, "event": event.value},
+            )
+            return
+        except ConcurrentUpdateError:
+            continue

@@ -1,0 +1,101 @@
+"""Local launcher: one ``wafleet worker`` subprocess per tenant (``make dev`` and tests).
+
+A thread waits on each process, so an exit is reported at once (crash detection without the
+reaper), like ECS's task-state events in AWS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+
+from chalicelib.launch.base import ExitCallback, LaunchError
+from chalicelib.launch.ecs import EPOCH_ENV, OWNER_ENV, TENANT_ENV
+from chalicelib.store.tenants import Lease
+
+logger = logging.getLogger(__name__)
+
+
+class LocalLauncher:
+    """Runs workers as child processes of this process."""
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        on_exit: ExitCallback | None = None,
+        command: list[str] | None = None,
+    ) -> None:
+        self._env = dict(env)
+        self._on_exit = on_exit
+        self._command = command or [sys.executable, "-m", "worker_container"]
+        self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+
+    def launch(self, lease: Lease) -> str:
+        """Start the worker process for ``lease``; returns ``local:<pid>``."""
+        env = {
+            **os.environ,
+            **self._env,
+            TENANT_ENV: lease.tenant_id,
+            OWNER_ENV: lease.owner_id,
+            EPOCH_ENV: str(lease.epoch),
+        }
+        try:
+            process = subprocess.Popen(self._command, env=env, start_new_session=True)
+        except OSError as exc:
+            raise LaunchError(f"could not start worker: {exc.strerror}") from exc
+        ref = f"local:{process.pid}"
+        with self._lock:
+            self._processes[ref] = process
+        threading.Thread(
+            target=self._watch, args=(ref, process, lease), name=f"watch-{ref}", daemon=True
+        ).start()
+        return ref
+
+    def _watch(self, ref: str, process: subprocess.Popen[bytes], lease: Lease) -> None:
+        code = process.wait()
+        with self._lock:
+            self._processes.pop(ref, None)
+        reason = (
+            f"worker exited with code {code}"
+            if code >= 0
+            else (f"worker killed by {signal.Signals(-code).name}")
+        )
+        logger.info(
+            "worker exit", extra={"tenant_id": lease.tenant_id, "epoch": lease.epoch, "code": code}
+        )
+        if self._on_exit is not None:
+            try:
+                self._on_exit(lease.tenant_id, lease.epoch, reason)
+            except Exception:
+                logger.exception("exit handler failed", extra={"tenant_id": lease.tenant_id})
+
+    def stop(self, task_ref: str, reason: str) -> None:
+        """SIGTERM the worker; it saves its session and writes STOPPED itself."""
+        with self._lock:
+            process = self._processes.get(task_ref)
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+
+    def stop_all(self, timeout: float = 15.0) -> None:
+        """SIGTERM every worker, SIGKILL what is left after ``timeout`` (dev stack shutdown)."""
+        with self._lock:
+            processes = list(self._processes.values())
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+    def running(self) -> list[str]:
+        """References of the workers still running."""
+        with self._lock:
+            return [ref for ref, p in self._processes.items() if p.poll() is None]

@@ -1,0 +1,565 @@
+"""The control-plane API through Chalice's test client: auth, isolation, validation, ETags."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.clock import ManualClock
+from chalicelib.domain.transitions import Actor, Event
+from chalicelib.store import messages, tenants, users
+from devstack.issuer import LocalIssuer
+from tests.integration.conftest import FakeLauncher
+
+PORTAL_GETS = [
+    "/portal/me",
+    "/portal/tenant/current/status",
+    "/portal/tenant/current/qr",
+    "/portal/tenant/current/logs",
+    "/portal/tenant/current/history",
+    "/portal/tenant/current/setup-requests",
+]
+PORTAL_POSTS = [
+    "/portal/tenant/current/setup-requests",
+    "/portal/tenant/current/pause",
+    "/portal/tenant/current/resume",
+]
+ADMIN_ROUTES = [
+    ("GET", "/admin/tenants"),
+    ("POST", "/admin/tenants"),
+    ("GET", "/admin/tenants/{tid}"),
+    ("GET", "/admin/setup-requests"),
+    ("POST", "/admin/setup-requests/{rid}/approve"),
+    ("POST", "/admin/setup-requests/{rid}/reject"),
+    ("POST", "/admin/tenants/{tid}/worker/start"),
+    ("POST", "/admin/tenants/{tid}/worker/stop"),
+    ("POST", "/admin/tenants/{tid}/worker/restart"),
+]
+
+
+@dataclass
+class Account:
+    tenant_id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+
+
+def make_tenant(issuer: LocalIssuer, clock: ManualClock, name: str) -> Account:
+    tenant = tenants.create_tenant(name, now_ms=clock.now_ms(), phone="+491511111111")
+    user = users.add_user(
+        f"{tenant.tenant_id}@example.com",
+        role="tenant",
+        tenant_id=tenant.tenant_id,
+        now_ms=clock.now_ms(),
+    )
+    return Account(tenant.tenant_id, issuer.token(user.user_id, email=user.email))
+
+
+@pytest.fixture
+def alice(client: Any, issuer: LocalIssuer, clock: ManualClock) -> Account:
+    return make_tenant(issuer, clock, "Alice Bakery")
+
+
+@pytest.fixture
+def bob(client: Any, issuer: LocalIssuer, clock: ManualClock) -> Account:
+    return make_tenant(issuer, clock, "Bob Barber")
+
+
+@pytest.fixture
+def admin(client: Any, issuer: LocalIssuer, clock: ManualClock) -> dict[str, str]:
+    import uuid
+
+    user = users.add_user(
+        f"admin-{uuid.uuid4().hex[:6]}@example.com",
+        role="admin",
+        tenant_id=None,
+        now_ms=clock.now_ms(),
+    )
+    token = issuer.token(user.user_id, email=user.email, groups=["admin"])
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+
+def body(response: Any) -> Any:
+    return json.loads(response.body) if response.body else None
+
+
+def post(client: Any, path: str, headers: dict[str, str], payload: Any = None) -> Any:
+    data = json.dumps(payload) if payload is not None else ""
+    return client.http.post(path, headers=headers, body=data)
+
+
+# --- authentication ------------------------------------------------------------------------
+
+
+def bad_tokens(issuer: LocalIssuer, sub: str) -> dict[str, str]:
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    good = issuer.token(sub)
+    header, payload, _sig = good.split(".")
+    none_alg = (
+        base64.urlsafe_b64encode(b'{"alg":"none","typ":"JWT"}').decode().rstrip("=")
+        + "."
+        + payload
+        + "."
+    )
+    return {
+        "expired": issuer.token(sub, ttl_s=-120),
+        "wrong issuer": issuer.token(sub, iss="https://evil.example.com"),
+        "wrong audience": issuer.token(sub, aud="another-app"),
+        "wrong key": jwt.encode(
+            {
+                "sub": sub,
+                "iss": issuer.issuer,
+                "aud": issuer.audience,
+                "iat": 1,
+                "exp": 9_999_999_999,
+            },
+            other_key,
+            algorithm="RS256",
+            headers={"kid": issuer.kid},
+        ),
+        "unknown kid": jwt.encode(
+            {
+                "sub": sub,
+                "iss": issuer.issuer,
+                "aud": issuer.audience,
+                "iat": 1,
+                "exp": 9_999_999_999,
+            },
+            other_key,
+            algorithm="RS256",
+            headers={"kid": "nope"},
+        ),
+        "alg none": none_alg,
+        "hs256 with public key": jwt.encode({"sub": sub}, "secret", algorithm="HS256"),
+        "tampered payload": header
+        + "."
+        + base64.urlsafe_b64encode(
+            json.dumps(
+                {
+                    "sub": "someone-else",
+                    "iss": issuer.issuer,
+                    "aud": issuer.audience,
+                    "iat": 1,
+                    "exp": 9_999_999_999,
+                }
+            ).encode()
+        )
+        .decode()
+        .rstrip("=")
+        + "."
+        + _sig,
+        "garbage": "not.a.jwt",
+    }
+
+
+@pytest.mark.parametrize("path", PORTAL_GETS)
+def test_missing_token_is_401_json(client: Any, path: str) -> None:
+    response = client.http.get(path)
+    assert response.status_code == 401
+    assert body(response)["error"]["code"] == "unauthorized"
+
+
+def test_every_bad_token_is_401(client: Any, issuer: LocalIssuer, alice: Account) -> None:
+    sub = "irrelevant"
+    for name, token in bad_tokens(issuer, sub).items():
+        for path in PORTAL_GETS:
+            response = client.http.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401, (name, path, response.body)
+    response = client.http.get(PORTAL_GETS[1], headers={"Authorization": alice.token})
+    assert response.status_code == 401  # no "Bearer"
+
+
+def test_valid_token_of_a_non_member_is_403(client: Any, issuer: LocalIssuer) -> None:
+    token = issuer.token("not-in-users-table")
+    response = client.http.get(PORTAL_GETS[1], headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
+def test_tenant_users_get_403_on_every_admin_route(
+    client: Any, alice: Account, method: str, path: str
+) -> None:
+    url = path.format(tid=alice.tenant_id, rid="sr_x")
+    response = client.http.request(method, url, headers=alice.headers, body=b"{}")
+    assert response.status_code == 403
+    assert body(response)["error"]["code"] == "forbidden"
+
+
+def test_health_needs_no_token(client: Any) -> None:
+    assert client.http.get("/health").status_code == 200
+
+
+# --- isolation -----------------------------------------------------------------------------
+
+
+def test_no_portal_route_shows_another_tenants_data(
+    client: Any, alice: Account, bob: Account, clock: ManualClock
+) -> None:
+    messages.record_inbound(
+        alice.tenant_id,
+        "alice-msg",
+        from_number="+15550000001",
+        to_number=None,
+        text="alice secret order",
+        at_ms=clock.now_ms(),
+    )
+    post(
+        client,
+        "/portal/tenant/current/setup-requests",
+        alice.headers,
+        {"templateType": "SALON", "whatsappNumber": "+491511111111", "businessName": "Alice"},
+    )
+    lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
+    tenants.apply_event(
+        alice.tenant_id,
+        Event.QR,
+        Actor.WORKER,
+        now_ms=clock.now_ms(),
+        lease=lease,
+        qr=tenants.QrCode("2@alice-qr", 1, 6, clock.now_ms() + 60000),
+    )
+    alice_markers = [alice.tenant_id, "Alice Bakery", "alice secret", "alice-msg", "alice-qr"]
+    for path in PORTAL_GETS:
+        response = client.http.get(path, headers=bob.headers)
+        assert response.status_code == 200, path
+        text = response.body.decode()
+        for marker in alice_markers:
+            assert marker not in text, (path, marker)
+    # Query strings that name Alice's tenant are ignored: "current" is always the caller's.
+    response = client.http.get(
+        f"/portal/tenant/current/status?tenantId={alice.tenant_id}", headers=bob.headers
+    )
+    assert body(response)["tenant"]["id"] == bob.tenant_id
+    for path in PORTAL_POSTS:
+        post(client, path, bob.headers, {"templateType": "SHOP", "whatsappNumber": "+491522222222"})
+    alice_item = tenants.get_tenant(alice.tenant_id)
+    assert alice_item.tenant_status == "QR_PENDING"
+    assert alice_item.template_type == "SALON"
+
+
+def test_a_cursor_from_another_tenant_is_refused(
+    client: Any, alice: Account, bob: Account, clock: ManualClock
+) -> None:
+    for i in range(3):
+        messages.record_inbound(
+            alice.tenant_id,
+            f"a{i}",
+            from_number="+1555",
+            to_number=None,
+            text="x",
+            at_ms=clock.now_ms() + i,
+        )
+    cursor = body(client.http.get("/portal/tenant/current/logs?limit=1", headers=alice.headers))[
+        "nextCursor"
+    ]
+    assert cursor
+    response = client.http.get(
+        f"/portal/tenant/current/logs?limit=1&cursor={cursor}", headers=bob.headers
+    )
+    assert response.status_code == 400
+    assert body(response)["error"]["field"] == "cursor"
+
+
+# --- status, QR, ETags ---------------------------------------------------------------------
+
+
+def test_status_shape_and_etag_304(client: Any, alice: Account) -> None:
+    first = client.http.get("/portal/tenant/current/status", headers=alice.headers)
+    assert first.status_code == 200
+    doc = body(first)
+    assert doc["tenant"] == {
+        "id": alice.tenant_id,
+        "name": "Alice Bakery",
+        "phone": "+491511111111",
+        "status": "NEW",
+    }
+    assert doc["session"]["state"] == "DISCONNECTED"
+    assert doc["worker"]["status"] == "STOPPED" and doc["worker"]["stale"] is False
+    assert doc["setupRequest"] is None
+    etag = first.headers["ETag"]
+    again = client.http.get(
+        "/portal/tenant/current/status", headers={**alice.headers, "If-None-Match": etag}
+    )
+    assert again.status_code == 304 and not again.body
+
+
+def test_status_reports_a_silent_worker_as_stale_before_the_reaper(
+    client: Any, alice: Account, clock: ManualClock, api_settings: Any
+) -> None:
+    lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
+    tenants.apply_event(
+        alice.tenant_id, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
+    )
+    fresh = body(client.http.get("/portal/tenant/current/status", headers=alice.headers))
+    assert (fresh["worker"]["status"], fresh["tenant"]["status"]) == ("RUNNING", "ACTIVE")
+    clock.advance(api_settings.stale_ms + 1)
+    stale = body(client.http.get("/portal/tenant/current/status", headers=alice.headers))
+    assert stale["worker"]["stale"] is True
+    assert (stale["worker"]["status"], stale["tenant"]["status"]) == ("ERROR", "ERROR")
+    assert stale["session"]["state"] == "DISCONNECTED"
+    # Nothing was written: the reaper still owns that change.
+    assert tenants.get_tenant(alice.tenant_id).worker_status == "RUNNING"
+
+
+def test_qr_is_a_real_image_of_the_stored_payload(
+    client: Any, alice: Account, clock: ManualClock
+) -> None:
+    import zxingcpp
+    from PIL import Image
+
+    empty = body(client.http.get("/portal/tenant/current/qr", headers=alice.headers))
+    assert empty["qr"] is None and empty["state"] == "DISCONNECTED"
+    lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
+    payload = "2@" + "x" * 80 + ",pubkey==,identity==,secret=="
+    tenants.apply_event(
+        alice.tenant_id,
+        Event.QR,
+        Actor.WORKER,
+        now_ms=clock.now_ms(),
+        lease=lease,
+        qr=tenants.QrCode(payload, 2, 6, clock.now_ms() + 20_000),
+    )
+
+    def later(ms: int) -> None:  # time passes; the worker keeps heartbeating meanwhile
+        clock.advance(ms)
+        tenants.heartbeat(lease, now_ms=clock.now_ms(), connected=False)
+
+    later(5_000)
+    response = client.http.get("/portal/tenant/current/qr", headers=alice.headers)
+    doc = body(response)
+    assert (doc["state"], doc["attempt"], doc["attemptsMax"]) == ("QR_READY", 2, 6)
+    assert (doc["ageSeconds"], doc["expiresInSeconds"], doc["expired"]) == (5, 15, False)
+    png = base64.b64decode(doc["qr"].split(",", 1)[1])
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert [d.text for d in decoded] == [payload]
+    # Polling the same code while it ages: 304; once it expires the answer changes.
+    tag = response.headers["ETag"]
+    later(1_000)
+    again = client.http.get(
+        "/portal/tenant/current/qr", headers={**alice.headers, "If-None-Match": tag}
+    )
+    assert again.status_code == 304
+    later(20_000)
+    expired = client.http.get(
+        "/portal/tenant/current/qr", headers={**alice.headers, "If-None-Match": tag}
+    )
+    assert expired.status_code == 200 and body(expired)["expired"] is True
+
+
+# --- logs, history -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", ["0", "201", "abc", "-1", "1.5"])
+def test_logs_limit_is_validated(client: Any, alice: Account, limit: str) -> None:
+    response = client.http.get(f"/portal/tenant/current/logs?limit={limit}", headers=alice.headers)
+    assert response.status_code == 400
+    assert body(response)["error"]["field"] == "limit"
+
+
+def test_logs_newest_first_masked_and_paged(
+    client: Any, alice: Account, clock: ManualClock
+) -> None:
+    for i in range(60):
+        messages.record_inbound(
+            alice.tenant_id,
+            f"m{i:02d}",
+            from_number="+15551234567",
+            to_number=None,
+            text=f"hello {i}",
+            at_ms=clock.now_ms() + i,
+        )
+    page = body(client.http.get("/portal/tenant/current/logs", headers=alice.headers))
+    assert len(page["items"]) == 50
+    assert page["items"][0]["text"] == "hello 59"
+    assert page["items"][0]["from"] == "+15•••••4567"
+    rest = body(
+        client.http.get(
+            f"/portal/tenant/current/logs?cursor={page['nextCursor']}", headers=alice.headers
+        )
+    )
+    assert [m["text"] for m in rest["items"]][-1] == "hello 0"
+    assert len(rest["items"]) == 10
+
+
+def test_history_lists_transitions_newest_first(
+    client: Any, alice: Account, clock: ManualClock
+) -> None:
+    lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
+    clock.advance(10)
+    tenants.apply_event(
+        alice.tenant_id, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
+    )
+    items = body(client.http.get("/portal/tenant/current/history", headers=alice.headers))["items"]
+    assert [(i["event"], i["to"]["worker"], i["epoch"]) for i in items] == [
+        ("ready", "RUNNING", 1),
+        ("launched", "STARTING", 1),
+    ]
+    bad = client.http.get("/portal/tenant/current/history?since=yesterday", headers=alice.headers)
+    assert bad.status_code == 400 and body(bad)["error"]["field"] == "since"
+
+
+# --- setup requests, pause ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"templateType": "SALON"}, "whatsappNumber"),
+        ({"templateType": "SALON", "whatsappNumber": "12345"}, "whatsappNumber"),
+        ({"templateType": "CASINO", "whatsappNumber": "+491511111111"}, "templateType"),
+        ({"templateType": "SALON", "whatsappNumber": "+491511111111", "notes": "x" * 501}, "notes"),
+        ([1, 2], "body"),
+    ],
+)
+def test_setup_request_validation_names_the_field(
+    client: Any, alice: Account, payload: Any, field: str
+) -> None:
+    response = post(client, "/portal/tenant/current/setup-requests", alice.headers, payload)
+    assert response.status_code == 400
+    assert body(response)["error"]["field"] == field
+    assert tenants.get_tenant(alice.tenant_id).setup_id is None
+
+
+def test_invalid_json_is_a_clear_400(client: Any, alice: Account) -> None:
+    response = client.http.post(
+        "/portal/tenant/current/setup-requests", headers=alice.headers, body="{not json"
+    )
+    assert response.status_code == 400
+    assert body(response)["error"] == {
+        "code": "validation_error",
+        "message": "is not valid JSON",
+        "field": "body",
+    }
+
+
+def test_setup_request_flow_with_admin_approval(
+    client: Any, alice: Account, admin: dict[str, str]
+) -> None:
+    created = post(
+        client,
+        "/portal/tenant/current/setup-requests",
+        alice.headers,
+        {"templateType": "restaurant", "whatsappNumber": "+49 151 2222 3333"},
+    )
+    assert created.status_code == 201
+    request = body(created)["setupRequest"]
+    assert (request["status"], request["templateType"], request["whatsappNumber"]) == (
+        "PENDING",
+        "RESTAURANT",
+        "+4915122223333",
+    )
+    again = post(
+        client,
+        "/portal/tenant/current/setup-requests",
+        alice.headers,
+        {"templateType": "SHOP", "whatsappNumber": "+4915122223333"},
+    )
+    assert again.status_code == 409
+    queue = body(client.http.get("/admin/setup-requests", headers=admin))["items"]
+    assert request["id"] in [r["id"] for r in queue]
+    approved = post(client, f"/admin/setup-requests/{request['id']}/approve", admin)
+    assert body(approved)["setupRequest"]["status"] == "APPROVED"
+    twice = post(client, f"/admin/setup-requests/{request['id']}/reject", admin)
+    assert twice.status_code == 409
+    current = body(client.http.get("/portal/tenant/current/setup-requests", headers=alice.headers))[
+        "setupRequest"
+    ]
+    assert current["status"] == "APPROVED"
+    status = body(client.http.get("/portal/tenant/current/status", headers=alice.headers))
+    assert status["tenant"]["phone"] == "+4915122223333"
+    assert status["setupRequest"]["status"] == "APPROVED"
+
+
+def test_pause_needs_something_to_pause_and_resume_needs_a_pause(
+    client: Any, alice: Account, clock: ManualClock
+) -> None:
+    assert post(client, "/portal/tenant/current/pause", alice.headers).status_code == 409
+    lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
+    tenants.apply_event(
+        alice.tenant_id, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
+    )
+    paused = post(client, "/portal/tenant/current/pause", alice.headers)
+    assert body(paused)["tenant"]["status"] == "PAUSED"
+    assert post(client, "/portal/tenant/current/pause", alice.headers).status_code == 409
+    resumed = post(client, "/portal/tenant/current/resume", alice.headers)
+    assert body(resumed)["tenant"]["status"] == "ACTIVE"
+
+
+# --- admin: fleet and workers ---------------------------------------------------------------
+
+
+def test_fleet_view_filters_and_flags_stale(
+    client: Any,
+    alice: Account,
+    bob: Account,
+    admin: dict[str, str],
+    clock: ManualClock,
+    api_settings: Any,
+) -> None:
+    lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
+    tenants.apply_event(
+        alice.tenant_id, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
+    )
+    clock.advance(api_settings.stale_ms + 1)
+    rows = body(client.http.get("/admin/tenants?limit=500&status=ERROR", headers=admin))["items"]
+    ours = {r["id"]: r for r in rows}
+    assert ours[alice.tenant_id]["stale"] is True and ours[alice.tenant_id]["worker"] == "ERROR"
+    assert bob.tenant_id not in ours
+    bad = client.http.get("/admin/tenants?status=HAPPY", headers=admin)
+    assert bad.status_code == 400 and body(bad)["error"]["field"] == "status"
+
+
+def test_start_takes_the_lease_and_a_second_start_is_409(
+    client: Any, alice: Account, admin: dict[str, str], launcher: FakeLauncher
+) -> None:
+    started = post(client, f"/admin/tenants/{alice.tenant_id}/worker/start", admin)
+    assert started.status_code == 202
+    assert body(started)["worker"]["status"] == "STARTING"
+    assert [(lease.tenant_id, lease.epoch) for lease in launcher.launched] == [(alice.tenant_id, 1)]
+    assert tenants.get_tenant(alice.tenant_id).task_ref == f"fake:{alice.tenant_id}:1"
+    second = post(client, f"/admin/tenants/{alice.tenant_id}/worker/start", admin)
+    assert second.status_code == 409
+    assert body(second)["error"]["code"] == "lease_held"
+    assert len(launcher.launched) == 1
+
+
+def test_stop_is_recorded_at_once_and_restart_gets_a_new_epoch(
+    client: Any, alice: Account, admin: dict[str, str], launcher: FakeLauncher
+) -> None:
+    post(client, f"/admin/tenants/{alice.tenant_id}/worker/start", admin)
+    stopped = body(post(client, f"/admin/tenants/{alice.tenant_id}/worker/stop", admin))
+    assert stopped["worker"]["status"] == "STOPPED" and stopped["worker"]["desired"] == "STOP"
+    assert launcher.stopped == [f"fake:{alice.tenant_id}:1"]
+    restarted = body(post(client, f"/admin/tenants/{alice.tenant_id}/worker/restart", admin))
+    assert (restarted["worker"]["status"], restarted["worker"]["epoch"]) == ("STARTING", 2)
+    assert restarted["worker"]["desired"] == "RUN"
+
+
+def test_launch_failure_marks_the_worker_error_at_once(
+    client: Any, alice: Account, admin: dict[str, str], launcher: FakeLauncher
+) -> None:
+    from chalicelib.launch.base import LaunchError
+
+    launcher.fail_with = LaunchError("ECS did not start a task: RESOURCE:ENI")
+    response = post(client, f"/admin/tenants/{alice.tenant_id}/worker/start", admin)
+    assert response.status_code == 502
+    doc = body(client.http.get("/portal/tenant/current/status", headers=alice.headers))
+    assert doc["worker"]["status"] == "ERROR"
+    assert "RESOURCE:ENI" in doc["worker"]["lastError"]
+
+
+def test_unknown_ids_are_404_for_admins(client: Any, admin: dict[str, str]) -> None:
+    assert client.http.get("/admin/tenants/t_nope", headers=admin).status_code == 404
+    assert post(client, "/admin/tenants/t_nope/worker/start", admin).status_code == 404
+    assert post(client, "/admin/setup-requests/sr_nope/approve", admin).status_code == 404
