@@ -1,0 +1,114 @@
+"""One local origin: ``/api/*`` goes to the Chalice app (its local gateway), everything else is
+the static portal, as CloudFront does in AWS."""
+
+from __future__ import annotations
+
+import mimetypes
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from chalice.config import Config
+from chalice.local import ChaliceRequestHandler
+
+API_PREFIX = "/api"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+}
+ExtraRoute = Callable[[Any], bool]  # returns True when it answered the request
+
+
+@dataclass
+class Gateway:
+    """A running local gateway."""
+
+    server: ThreadingHTTPServer
+    thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:8000."""
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def start(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    static_dir: Path | None = None,
+    api_prefix: str = "",
+    extra: ExtraRoute | None = None,
+) -> Gateway:
+    """Serve ``app`` (under ``api_prefix``) and ``static_dir`` on one origin, in a thread."""
+    config = Config.create(chalice_stage="dev", app_name="wafleet", chalice_app=app)
+
+    class Handler(ChaliceRequestHandler):
+        def _generic_handle(self) -> None:
+            if extra is not None and extra(self):
+                return
+            if api_prefix and not self.path.startswith(api_prefix + "/"):
+                self._static()
+                return
+            self.path = self.path[len(api_prefix) :] or "/"
+            super()._generic_handle()
+
+        def _static(self) -> None:
+            if static_dir is None or self.command not in ("GET", "HEAD"):
+                self._plain(404, b"not found")
+                return
+            relative = self.path.split("?", 1)[0].lstrip("/") or "index.html"
+            target = (static_dir / relative).resolve()
+            if not target.is_relative_to(static_dir.resolve()) or not target.is_file():
+                self._plain(404, b"not found")
+                return
+            data = target.read_bytes()
+            self.send_response(200)
+            kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+            if target.suffix == ".js":
+                kind = "text/javascript"
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-cache")
+            for name, value in SECURITY_HEADERS.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command == "GET":
+                self.wfile.write(data)
+
+        def _plain(self, code: int, body: bytes) -> None:
+            self.send_response(code)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # request lines can carry cursors and tokens in query strings: stay quiet
+
+        do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _generic_handle
+
+    def handler(*args: Any) -> Handler:
+        return Handler(*args, app_object=app, config=config)
+
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
+    thread.start()
+    return Gateway(server, thread)
