@@ -21,6 +21,12 @@ class StaleOwnerError(WafleetError):
     code = "stale_owner"
 
 
+class TenantPausedError(WafleetError):
+    """The tenant paused its bot: no reply may be sent."""
+
+    code = "tenant_paused"
+
+
 class LeaseHeldError(WafleetError):
     """A launch was refused because a live worker already holds the tenant's lease."""
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.domain.errors import StaleOwnerError
+from chalicelib.domain.errors import StaleOwnerError, TenantPausedError
+from chalicelib.domain.statuses import TenantStatus
 from chalicelib.store import cursor
 from chalicelib.store.connection import condition_failed, connection, failed_parts
 from chalicelib.store.models import MessageModel, TenantModel
@@ -108,9 +110,12 @@ def claim_reply(
 ) -> bool:
     """Claim the right to answer ``inbound_id``, fenced by the lease, before sending.
 
-    One transaction: the worker still holds the lease, no reply to this message exists yet,
-    the outbound entry is written and the inbound one marked REPLIED. False means it was
-    answered before; ``StaleOwnerError`` means this worker was replaced and must not send.
+    One transaction: the worker still holds the lease and the tenant is not paused, no reply
+    to this message exists yet, the outbound entry is written (SENDING) and the inbound one
+    marked REPLIED. False means it was answered before; ``StaleOwnerError`` means this worker
+    was replaced and must not send; ``TenantPausedError`` means the tenant paused its bot.
+    After sending, ``mark_sent`` records the WhatsApp id; a SENDING entry found after a
+    restart is checked against the chat before anything is sent again.
     """
     out = _item(
         lease.tenant_id,
@@ -120,7 +125,7 @@ def claim_reply(
         to_number=to_number,
         text=text,
         at_ms=at_ms,
-        state="SENT",
+        state="SENDING",
         reply_to=inbound_id,
     )
     inbound = MessageModel(lease.tenant_id, _key(IN, inbound_id))
@@ -130,7 +135,8 @@ def claim_reply(
                 TenantModel,
                 lease.tenant_id,
                 condition=(TenantModel.owner_id == lease.owner_id)
-                & (TenantModel.lease_epoch == lease.epoch),
+                & (TenantModel.lease_epoch == lease.epoch)
+                & (TenantModel.tenant_status != TenantStatus.PAUSED.value),
             )
             tx.save(out, condition=MessageModel.message_key.does_not_exist())
             tx.update(
@@ -142,9 +148,35 @@ def claim_reply(
         if not condition_failed(exc):
             raise
         if 0 in failed_parts(exc):
-            raise StaleOwnerError(f"tenant {lease.tenant_id}: lease lost before reply") from exc
+            item = TenantModel.get(lease.tenant_id, consistent_read=True)
+            if item.owner_id != lease.owner_id or int(item.lease_epoch) != lease.epoch:
+                raise StaleOwnerError(f"tenant {lease.tenant_id}: lease lost before reply") from exc
+            raise TenantPausedError(f"tenant {lease.tenant_id} is paused") from exc
         return False
     return True
+
+
+def mark_sent(tenant_id: str, reply_id: str, wa_message_id: str | None) -> None:
+    """The reply is on WhatsApp: SENDING -> SENT (with the id WhatsApp gave it)."""
+    actions: list[Action] = [MessageModel.state.set("SENT")]
+    if wa_message_id:
+        actions.append(MessageModel.wa_message_id.set(wa_message_id))
+    MessageModel(tenant_id, _key(OUT, reply_id)).update(actions=actions)
+
+
+def unfinished(tenant_id: str, *, limit: int = 200) -> list[MessageModel]:
+    """Recent work a crash may have interrupted: inbound RECEIVED, outbound SENDING.
+
+    One Query over the newest ``limit`` entries (a restart reads it once).
+    """
+    recent = MessageModel.by_time.query(
+        tenant_id,
+        scan_index_forward=False,
+        limit=limit,
+        page_size=limit,
+        filter_condition=MessageModel.state.is_in("RECEIVED", "SENDING"),
+    )
+    return sorted(recent, key=lambda m: m.time_key)
 
 
 def mark_ignored(tenant_id: str, inbound_id: str) -> None:

@@ -298,11 +298,12 @@ def heartbeat(
     connected: bool,
     rss_mb: float | None = None,
     browser_mb: float | None = None,
-) -> None:
+) -> TenantModel:
     """One conditional UpdateItem: refused (``StaleOwnerError``) once the lease is gone.
 
     Only a RUNNING worker heartbeats this way; the first heartbeat after launch is the
-    STARTING -> RUNNING transition (``apply_event(Event.HEARTBEAT)``).
+    STARTING -> RUNNING transition (``apply_event(Event.HEARTBEAT)``). Returns the item as
+    written (free with the update), so the worker learns of a pause within one beat.
     """
     actions: list[Action] = [TenantModel.heartbeat_at.set(now_ms)]
     if connected:
@@ -316,7 +317,7 @@ def heartbeat(
         & (TenantModel.lease_epoch == lease.epoch)
         & (TenantModel.worker_status == WorkerStatus.RUNNING.value)
     )
-    _worker_update(lease, actions, condition)
+    return _worker_update(lease, actions, condition)
 
 
 def record_reconnect(lease: Lease, *, attempts: int, next_retry_at_ms: int | None) -> None:
@@ -344,15 +345,17 @@ def set_desired(tenant_id: str, desired: str, *, now_ms: int) -> None:
     )
 
 
-def _worker_update(lease: Lease, actions: list[Action], condition: Condition) -> None:
+def _worker_update(lease: Lease, actions: list[Action], condition: Condition) -> TenantModel:
+    item = TenantModel(lease.tenant_id)
     try:
-        TenantModel(lease.tenant_id).update(actions=actions, condition=condition)
+        item.update(actions=actions, condition=condition)
     except UpdateError as exc:
         if condition_failed(exc):
             raise StaleOwnerError(
                 f"tenant {lease.tenant_id}: lease epoch {lease.epoch} no longer held"
             ) from exc
         raise
+    return item
 
 
 def _condition(guard: Guard) -> Condition:

@@ -1,0 +1,202 @@
+"""HTTP front of the simulator: the WhatsApp Web page, its API, and the control API.
+
+Run: ``python -m devstack.simulator.server --port 0`` (prints "simulator listening on URL").
+The control API (``/control/...``) is the demo's phone and the test suite's fault injector.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import re
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from devstack.simulator.state import LinkError, QrTiming, Simulator
+
+STATIC = Path(__file__).parent / "static"
+TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
+
+
+def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+    """A threaded HTTP server around ``sim``."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        # --- plumbing -------------------------------------------------------------------
+        def _send(self, status: int, body: bytes, kind: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, value: Any) -> None:
+            self._send(status, json.dumps(value).encode(), "application/json")
+
+        def _body(self) -> dict[str, Any]:
+            length = int(self.headers.get("Content-Length") or 0)
+            if not length:
+                return {}
+            value = json.loads(self.rfile.read(length))
+            return value if isinstance(value, dict) else {}
+
+        def _route(self, method: str) -> None:
+            url = urlparse(self.path)
+            query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            try:
+                self._dispatch(method, url.path, query)
+            except LinkError as exc:
+                self._json(exc.status, {"error": str(exc)})
+            except (ValueError, KeyError) as exc:
+                self._json(400, {"error": f"bad request: {exc}"})
+
+        def do_GET(self) -> None:
+            self._route("GET")
+
+        def do_POST(self) -> None:
+            self._route("POST")
+
+        # --- routes ---------------------------------------------------------------------
+        def _dispatch(self, method: str, path: str, q: dict[str, str]) -> None:
+            if method == "GET" and (path == "/" or path.startswith("/static/")):
+                name = "index.html" if path == "/" else path.removeprefix("/static/")
+                target = (STATIC / name).resolve()
+                if not target.is_relative_to(STATIC.resolve()) or not target.is_file():
+                    self._json(404, {"error": "not found"})
+                    return
+                self._send(200, target.read_bytes(), TYPES.get(target.suffix, "text/plain"))
+                return
+            if path == "/sim/api/stream":
+                self._stream(q["device"])
+                return
+            page = {
+                ("GET", "/sim/api/boot"): lambda: sim.boot(q["device"]),
+                ("GET", "/sim/api/qr"): lambda: _with_image(sim.current_qr(q["device"])),
+                ("POST", "/sim/api/qr/reload"): lambda: sim.reload_qr(q["device"]),
+                ("GET", "/sim/api/chat"): lambda: sim.open_chat(q["device"], q["peer"]),
+                ("POST", "/sim/api/send"): lambda: _send_message(sim, q["device"], self._body()),
+                ("POST", "/sim/api/use-here"): lambda: sim.use_here(q["device"]),
+                ("GET", "/control/qr"): sim.showing_qr,
+                ("POST", "/control/link"): lambda: _link(sim, self._body()),
+            }
+            action = page.get((method, path))
+            if action is not None:
+                result = action()
+                self._json(200, result if result is not None else {"ok": True})
+                return
+            match = re.fullmatch(r"/control/phones/([^/]+)/(\w+)", path)
+            if match:
+                self._control(method, match.group(1), match.group(2))
+                return
+            self._json(404, {"error": "not found"})
+
+        def _control(self, method: str, number: str, verb: str) -> None:
+            if method == "GET" and verb == "sent":
+                self._json(200, sim.sent(number))
+                return
+            if method != "POST":
+                self._json(405, {"error": "use POST"})
+                return
+            if verb == "inbound":
+                body = self._body()
+                text = body.get("text")
+                sender = body.get("from")
+                if not isinstance(text, str) or not isinstance(sender, str):
+                    self._json(400, {"error": "need 'from' and 'text'"})
+                    return
+                self._json(200, sim.inbound(number, sender, text, body.get("id")))
+                return
+            actions = {
+                "offline": lambda: sim.set_online(number, False),
+                "online": lambda: sim.set_online(number, True),
+                "logout": lambda: sim.logout(number),
+                "conflict": lambda: sim.conflict(number),
+                "crash": lambda: sim.crash(number),
+            }
+            if verb not in actions:
+                self._json(404, {"error": f"unknown control {verb}"})
+                return
+            actions[verb]()
+            self._json(200, {"ok": True})
+
+        def _stream(self, device_id: str) -> None:
+            events: queue.Queue[dict[str, Any]] = queue.Queue()
+            sim.subscribe(device_id, events.put)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                self.wfile.write(b": hello\n\n")
+                self.wfile.flush()
+                while True:
+                    try:
+                        event = events.get(timeout=15)
+                        data = b"data: " + json.dumps(event).encode() + b"\n\n"
+                    except queue.Empty:
+                        data = b": keep-alive\n\n"
+                    self.wfile.write(data)
+                    self.wfile.flush()
+            except (BrokenPipeError, ConnectionResetError, OSError):
+                pass
+            finally:
+                sim.unsubscribe(device_id, events.put)
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def _with_image(qr: dict[str, Any]) -> dict[str, Any]:
+    if "payload" in qr:
+        from chalicelib.api.qr_image import data_uri
+
+        qr = {**qr, "image": data_uri(qr["payload"])}
+    return qr
+
+
+def _send_message(sim: Simulator, device_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    peer, text = body.get("peer"), body.get("text")
+    if not isinstance(peer, str) or not isinstance(text, str) or not text.strip():
+        raise ValueError("need 'peer' and non-empty 'text'")
+    return sim.send(device_id, peer, text)
+
+
+def _link(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    payload, phone = body.get("payload"), body.get("phone")
+    if not isinstance(payload, str) or not isinstance(phone, str):
+        raise ValueError("need 'payload' and 'phone'")
+    return sim.link(payload, phone)
+
+
+def main() -> None:
+    """Serve the simulator on loopback."""
+    parser = argparse.ArgumentParser(description="WhatsApp Web simulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=7000)
+    parser.add_argument("--qr-first-s", type=float, default=60.0)
+    parser.add_argument("--qr-next-s", type=float, default=20.0)
+    parser.add_argument("--qr-count", type=int, default=6)
+    args = parser.parse_args()
+    timing = QrTiming(int(args.qr_first_s * 1000), int(args.qr_next_s * 1000), args.qr_count)
+    sim = Simulator(lambda: time.time_ns() // 1_000_000, timing)
+    server = make_server(sim, args.host, args.port)
+    host, port = server.server_address[:2]
+    print(f"simulator listening on http://{host}:{port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

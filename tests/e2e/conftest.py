@@ -1,0 +1,158 @@
+"""Real processes: a moto server, the simulator on loopback, workers with real Chromium."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from chalicelib.domain.clock import SystemClock
+from chalicelib.settings import Settings
+from devstack.local_aws import MotoProcess, fake_credentials, start_moto
+from devstack.simulator.server import make_server
+from devstack.simulator.state import QrTiming, Simulator
+
+T = TypeVar("T")
+PHONE = "+4915100000001"
+
+
+def eventually(check: Callable[[], T | None], *, timeout: float = 20.0, what: str = "") -> T:
+    """Poll ``check`` until it returns something truthy; real processes need time to act."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = check()
+        except (AssertionError, KeyError, urllib.error.URLError) as exc:
+            last = exc
+        if last and not isinstance(last, Exception):
+            return last
+        threading.Event().wait(0.05)  # pacing of the poll, not a wait for an outcome
+    raise AssertionError(f"timed out waiting for {what or check}: last saw {last!r}")
+
+
+@dataclass
+class Sim:
+    """The simulator as the tests drive it: the phone and the fault injector."""
+
+    url: str
+    state: Simulator
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return {"status": exc.code, **json.loads(exc.read())}
+
+    def link(self, payload: str, phone: str = PHONE) -> Any:
+        return self.call("POST", "/control/link", {"payload": payload, "phone": phone})
+
+    def inbound(self, text: str, sender: str = "+15550001", phone: str = PHONE) -> str:
+        return str(
+            self.call("POST", f"/control/phones/{phone}/inbound", {"from": sender, "text": text})[
+                "id"
+            ]
+        )
+
+    def control(self, verb: str, phone: str = PHONE) -> Any:
+        return self.call("POST", f"/control/phones/{phone}/{verb}", {})
+
+    def sent(self, phone: str = PHONE) -> list[dict[str, Any]]:
+        result = self.call("GET", f"/control/phones/{phone}/sent")
+        return result if isinstance(result, list) else []
+
+    def showing(self) -> list[dict[str, Any]]:
+        return list(self.call("GET", "/control/qr"))
+
+
+@pytest.fixture(scope="session")
+def moto() -> Iterator[MotoProcess]:
+    os.environ.update(fake_credentials())
+    server = start_moto()
+    try:
+        yield server
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
+
+
+@pytest.fixture
+def stack_settings(moto: MotoProcess) -> Settings:
+    from chalicelib.store import models
+
+    settings = Settings(dynamodb_endpoint=moto.endpoint, heartbeat_s=0.2, stale_s=1.5, reaper_s=0.5)
+    models.bind(settings)
+    models.create_tables(wait=False)
+    return settings
+
+
+def start_sim(timing: QrTiming | None = None) -> tuple[Sim, Any]:
+    state = Simulator(SystemClock().now_ms, timing or QrTiming(60_000, 20_000, 6))
+    server = make_server(state)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return Sim(f"http://127.0.0.1:{server.server_address[1]}", state), server
+
+
+@pytest.fixture
+def sim() -> Iterator[Sim]:
+    simulator, server = start_sim()
+    yield simulator
+    server.shutdown()
+
+
+@dataclass
+class Stack:
+    """Control plane pieces the tests use, wired to moto and the simulator."""
+
+    settings: Settings
+    worker_env: dict[str, str]
+    session_dir: Path
+    launcher: Any
+
+    def configure(self, **overrides: str) -> None:
+        from chalicelib.control import runtime
+        from chalicelib.control.workers import worker_exited
+        from chalicelib.launch.local import LocalLauncher
+
+        env = {**self.worker_env, **overrides}
+        self.launcher = LocalLauncher(env, on_exit=worker_exited)
+        runtime.configure(self.settings, launcher=self.launcher)
+
+
+@pytest.fixture
+def stack(stack_settings: Settings, sim: Sim, tmp_path: Path) -> Iterator[Stack]:
+    env = {
+        **stack_settings.as_env(),
+        **fake_credentials(),
+        "WAFLEET_WHATSAPP_URL": sim.url + "/",
+        "WAFLEET_SESSION_DIR": str(tmp_path / "sessions"),
+        "WAFLEET_PAGE_PROBE_S": "1",
+        "WAFLEET_RECONNECT_BASE_S": "0.2",
+        "WAFLEET_RECONNECT_CAP_S": "0.5",
+        "WAFLEET_RECONNECT_MAX": "50",
+        "WAFLEET_RATE_PER_MIN": "0",
+        "WAFLEET_SESSION_SAVE_S": "1",
+    }
+    result = Stack(stack_settings, env, tmp_path / "sessions", None)
+    result.configure()
+    yield result
+    result.launcher.stop_all(timeout=10)
+
+
+def replace(settings: Settings, **changes: Any) -> Settings:
+    return dataclasses.replace(settings, **changes)

@@ -1,0 +1,288 @@
+"""The worker as a real process, real Chromium, against the simulator and a moto server."""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import psutil
+import pytest
+
+from chalicelib.control import workers
+from chalicelib.domain import templates
+from chalicelib.domain.clock import SystemClock
+from chalicelib.domain.transitions import Actor, Event
+from chalicelib.store import messages, tenants
+from chalicelib.store.models import HistoryModel
+from tests.e2e.conftest import PHONE, Sim, Stack, eventually
+
+pytestmark = pytest.mark.process
+
+
+def new_tenant(name: str = "Pizza Roma") -> str:
+    return tenants.create_tenant(name, now_ms=SystemClock().now_ms(), phone=PHONE).tenant_id
+
+
+def item(tenant_id: str) -> Any:
+    return tenants.get_tenant(tenant_id, consistent=True)
+
+
+def statuses(tenant_id: str) -> tuple[str, str, str]:
+    i = item(tenant_id)
+    return (i.tenant_status, i.session_state, i.worker_status)
+
+
+def published_qr(tenant_id: str) -> str:
+    return eventually(lambda: item(tenant_id).qr_payload, what="a published QR")
+
+
+def link(sim: Sim, tenant_id: str) -> None:
+    payload = published_qr(tenant_id)
+    assert payload in [s["payload"] for s in sim.showing()]  # the code the page shows now
+    assert sim.link(payload)["phone"] == PHONE
+    eventually(
+        lambda: statuses(tenant_id) == ("ACTIVE", "CONNECTED", "RUNNING"),
+        what="ACTIVE after linking",
+    )
+
+
+def history(tenant_id: str) -> list[str]:
+    return [h.event for h in HistoryModel.query(tenant_id)]
+
+
+def expected_reply(text: str) -> str:
+    return templates.reply(None, "Pizza Roma", text)
+
+
+def test_qr_link_reply_and_logs(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    payload = published_qr(tid)
+    assert statuses(tid) == ("QR_PENDING", "QR_READY", "RUNNING")
+    assert item(tid).qr_attempt == 1
+    link(sim, tid)
+    assert item(tid).qr_payload is None  # the QR is gone once linked
+    inbound = sim.inbound("what are your opening hours?")
+    reply = expected_reply("what are your opening hours?")
+    eventually(lambda: [m["text"] for m in sim.sent()] == [reply], what="the template reply")
+    page = messages.list_messages(tid, limit=10)
+    logged = {(m.direction, m.wa_message_id, m.state) for m in page.items}
+    assert ("IN", inbound, "REPLIED") in logged
+    assert any(d == "OUT" and state == "SENT" for d, _, state in logged)
+    # The first heartbeat or the QR, whichever lands first, moves STARTING -> RUNNING.
+    events = [e for e in history(tid) if e != "heartbeat"]
+    assert events == ["launched", "qr", "ready"], history(tid)
+    assert payload not in (stack.session_dir / f"{tid}.json").read_text()
+
+
+def test_restart_restores_login_and_answers_backlog_exactly_once(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    sim.inbound("menu")
+    eventually(lambda: len(sim.sent()) == 1, what="first reply")
+    workers.stop(tid)
+    assert statuses(tid)[2] == "STOPPED"
+    eventually(lambda: not stack.launcher.running(), what="worker exit")
+    backlog = [sim.inbound(f"hello {i}", sender=f"+1555000{i}") for i in range(3)]
+    workers.start(tid)
+    eventually(
+        lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"),
+        what="reconnected from the saved login",
+    )
+    eventually(lambda: len(sim.sent()) == 4, what="backlog answered")
+    assert history(tid).count("qr") == 1  # no second QR: the login was restored
+    for message_id in backlog:
+        assert messages.get_inbound(tid, message_id).state == "REPLIED"  # type: ignore[union-attr]
+    eventually(lambda: item(tid).heartbeat_at, what="heartbeats")
+    assert len(sim.sent()) == 4  # and nothing twice
+
+
+def test_duplicate_delivery_is_answered_once(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    message_id = sim.inbound("hours")
+    eventually(lambda: len(sim.sent()) == 1, what="reply")
+    # WhatsApp re-delivers the same message id (it happens after reconnects).
+    sim.call(
+        "POST",
+        f"/control/phones/{PHONE}/inbound",
+        {"from": "+15550001", "text": "hours", "id": message_id},
+    )
+    sim.inbound("book a table")
+    eventually(lambda: len(sim.sent()) == 2, what="second reply")
+    assert [m["text"] for m in sim.sent()] == [
+        expected_reply("hours"),
+        expected_reply("book a table"),
+    ]
+
+
+def test_rate_limit_spaces_replies(stack: Stack, sim: Sim) -> None:
+    stack.configure(WAFLEET_RATE_PER_MIN="60", WAFLEET_RATE_BURST="1")
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    for i in range(3):
+        sim.inbound(f"order {i}", sender=f"+1666000{i}")
+    sent = eventually(lambda: sim.sent() if len(sim.sent()) == 3 else None, what="3 replies")
+    gaps = [b["at"] - a["at"] for a, b in zip(sent, sent[1:], strict=False)]
+    assert all(gap >= 900 for gap in gaps), gaps
+
+
+def test_phone_offline_then_back(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    sim.control("offline")
+    eventually(lambda: statuses(tid) == ("ERROR", "DISCONNECTED", "RUNNING"), what="offline")
+    eventually(lambda: (item(tid).reconnect_attempts or 0) >= 1, what="reconnect attempts")
+    assert item(tid).last_error == "phone not connected"
+    sim.control("online")
+    eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="back")
+    assert item(tid).reconnect_attempts is None and item(tid).last_error is None
+
+
+def test_reconnect_exhausted_marks_error_and_exits(stack: Stack, sim: Sim) -> None:
+    stack.configure(WAFLEET_RECONNECT_MAX="2", WAFLEET_RECONNECT_BASE_S="0.1")
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    sim.control("offline")
+    eventually(lambda: statuses(tid) == ("ERROR", "DISCONNECTED", "ERROR"), what="exhausted")
+    assert "after 2 attempts" in item(tid).last_error
+    eventually(lambda: not stack.launcher.running(), what="worker exit")
+    assert item(tid).owner_id is None
+
+
+def test_logout_is_an_auth_failure_and_forgets_the_login(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    saved = stack.session_dir / f"{tid}.json"
+    eventually(saved.exists, what="saved login")
+    sim.control("logout")
+    eventually(lambda: statuses(tid) == ("ERROR", "DISCONNECTED", "ERROR"), what="auth failure")
+    assert item(tid).last_error == "logged out from the phone"
+    eventually(lambda: not stack.launcher.running(), what="worker exit")
+    assert not saved.exists()
+
+
+def test_conflict_is_taken_over_and_keeps_the_login(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    saved = stack.session_dir / f"{tid}.json"
+    eventually(saved.exists, what="saved login")
+    sim.control("conflict")
+    sim.inbound("prices")
+    eventually(lambda: len(sim.sent()) == 1, what="reply after taking the session back")
+    assert statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING")
+    assert saved.exists()
+
+
+def test_conflict_with_stop_policy_stops_and_keeps_the_login(stack: Stack, sim: Sim) -> None:
+    stack.configure(WAFLEET_CONFLICT="stop")
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    saved = stack.session_dir / f"{tid}.json"
+    eventually(saved.exists, what="saved login")
+    sim.control("conflict")
+    eventually(lambda: statuses(tid)[2] == "STOPPED", what="stopped on conflict")
+    assert saved.exists()
+
+
+def _renderers(launcher_pid: int) -> list[psutil.Process]:
+    return [
+        p
+        for p in psutil.Process(launcher_pid).children(recursive=True)
+        if "--type=renderer" in " ".join(p.cmdline())
+    ]
+
+
+def test_killed_renderer_is_recovered_and_reported(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    pid = int(item(tid).task_ref.split(":")[1])
+    for renderer in eventually(lambda: _renderers(pid), what="renderer processes"):
+        renderer.kill()
+    eventually(lambda: "disconnected" in history(tid), what="crash reported")
+    eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="recovered")
+    assert history(tid).count("qr") == 1  # recovered from the saved login
+    sim.inbound("hours")
+    eventually(lambda: len(sim.sent()) == 1, what="replies after recovery")
+
+
+def test_hung_page_is_detected_and_recovered(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    sim.control("crash")
+    eventually(
+        lambda: (
+            "page not responding" in (item(tid).last_error or "")
+            or history(tid).count("ready") >= 2
+        ),
+        what="hang detected",
+    )
+    eventually(
+        lambda: (
+            history(tid).count("ready") >= 2 and statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING")
+        ),
+        what="recovered",
+    )
+
+
+def test_sigterm_saves_login_writes_stopped_and_exits(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    saved = stack.session_dir / f"{tid}.json"
+    saved.unlink(missing_ok=True)
+    pid = int(item(tid).task_ref.split(":")[1])
+    os.kill(pid, signal.SIGTERM)
+    eventually(lambda: not stack.launcher.running(), timeout=10, what="exit within 10 s")
+    assert statuses(tid) == ("ERROR", "DISCONNECTED", "STOPPED")
+    assert saved.exists()
+    assert history(tid)[-1] == "stopped"
+
+
+def test_paused_tenant_stays_linked_but_does_not_reply(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    tenants.apply_event(tid, Event.PAUSED, Actor.TENANT, now_ms=SystemClock().now_ms())
+    ignored = sim.inbound("menu")
+    eventually(
+        lambda: getattr(messages.get_inbound(tid, ignored), "state", None) == "IGNORED",
+        what="message ignored while paused",
+    )
+    assert sim.sent() == []
+    assert statuses(tid) == ("PAUSED", "CONNECTED", "RUNNING")
+    tenants.apply_event(tid, Event.RESUMED, Actor.TENANT, now_ms=SystemClock().now_ms())
+    sim.inbound("hours")
+    eventually(lambda: len(sim.sent()) == 1, what="replies again after resume")
+
+
+def test_worker_without_lease_env_fails_clearly(stack: Stack) -> None:
+    import subprocess
+    import sys
+
+    env = {
+        k: v
+        for k, v in {**os.environ, **stack.worker_env}.items()
+        if not k.startswith("WAFLEET_LEASE") and k != "WAFLEET_TENANT_ID"
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "worker_container"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "WAFLEET_TENANT_ID" in result.stderr

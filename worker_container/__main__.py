@@ -1,0 +1,5 @@
+"""``python -m worker_container``."""
+
+from worker_container.main import main
+
+main()

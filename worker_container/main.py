@@ -1,0 +1,71 @@
+"""Worker entry point: validate the environment and DynamoDB access, then run the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from chalicelib.domain.errors import ConfigError, NotFoundError
+from chalicelib.settings import Settings
+from worker_container import logs
+from worker_container.bot import Bot, ExitCode
+from worker_container.config import WorkerConfig
+from worker_container.session_store import FolderStore, S3Store, SessionStore
+
+logger = logging.getLogger("wafleet.worker")
+
+
+def session_store(config: WorkerConfig, settings: Settings) -> SessionStore:
+    """S3 (AWS) or a local folder, as configured."""
+    if config.session_bucket:
+        import boto3
+
+        client = boto3.client("s3", region_name=settings.region)
+        return S3Store(client, config.session_bucket, config.tenant_id, config.session_kms_key)
+    assert config.session_dir is not None
+    return FolderStore(config.session_dir, config.tenant_id)
+
+
+def check_store(config: WorkerConfig, settings: Settings) -> None:
+    """Fail fast, with a clear message, when DynamoDB cannot be read."""
+    from pynamodb.exceptions import PynamoDBException
+
+    from chalicelib.store import models, tenants
+
+    models.bind(settings)
+    try:
+        tenants.get_tenant(config.tenant_id, consistent=True)
+    except NotFoundError:
+        raise ConfigError(
+            f"tenant {config.tenant_id} not found in table {settings.tenants_table}"
+        ) from None
+    except PynamoDBException as exc:
+        raise ConfigError(
+            f"cannot read table {settings.tenants_table} in {settings.region}: "
+            f"{exc.cause_response_code or type(exc.cause).__name__}"
+        ) from None
+
+
+def run(config: WorkerConfig | None = None, settings: Settings | None = None) -> int:
+    """Run one worker to completion; returns its exit code."""
+    logs.configure()
+    try:
+        config = config or WorkerConfig.from_env()
+        settings = settings or Settings.from_env()
+        check_store(config, settings)
+    except ConfigError as exc:
+        logger.error("worker cannot start: %s", exc)
+        print(f"wafleet worker: {exc}", file=sys.stderr)
+        return int(ExitCode.CONFIG)
+    bot = Bot(config, settings, session_store(config, settings))
+    try:
+        return int(asyncio.run(bot.run()))
+    except Exception:
+        logger.exception("worker failed", extra={"tenant_id": config.tenant_id})
+        return int(ExitCode.UNEXPECTED)
+
+
+def main() -> None:
+    """``python -m worker_container``: the container's command."""
+    sys.exit(run())
