@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+import requests
 
 from chalicelib.domain.clock import SystemClock
 from chalicelib.settings import Settings
@@ -33,7 +31,7 @@ def eventually(check: Callable[[], T | None], *, timeout: float = 20.0, what: st
     while time.monotonic() < deadline:
         try:
             last = check()
-        except (AssertionError, KeyError, urllib.error.URLError) as exc:
+        except (AssertionError, KeyError, requests.RequestException) as exc:
             last = exc
         if last and not isinstance(last, Exception):
             return last
@@ -49,15 +47,11 @@ class Sim:
     state: Simulator
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            self.url + path, data=data, method=method, headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return {"status": exc.code, **json.loads(exc.read())}
+        response = requests.request(method, self.url + path, json=body, timeout=10)
+        value = response.json()
+        if response.status_code >= 400:
+            return {"status": response.status_code, **value}
+        return value
 
     def link(self, payload: str, phone: str = PHONE) -> Any:
         return self.call("POST", "/control/link", {"payload": payload, "phone": phone})
