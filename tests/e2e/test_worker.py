@@ -287,3 +287,35 @@ def test_worker_without_lease_env_fails_clearly(stack: Stack) -> None:
     )
     assert result.returncode == 2
     assert "WAFLEET_TENANT_ID" in result.stderr
+
+
+def test_every_rotated_qr_is_published_and_an_expired_rotation_is_reloaded(
+    stack: Stack,
+) -> None:
+    from devstack.simulator.state import QrTiming
+    from tests.e2e.conftest import start_sim
+
+    rotating, server = start_sim(QrTiming(first_ms=1500, next_ms=1000, count=3))
+    try:
+        stack.configure(WAFLEET_WHATSAPP_URL=rotating.url + "/", WAFLEET_QR_FIRST_S="1.5",
+                        WAFLEET_QR_NEXT_S="1", WAFLEET_QR_COUNT="3")
+        tid = new_tenant()
+        workers.start(tid)
+        seen: dict[str, int] = {}
+
+        def record() -> bool:
+            current = item(tid)
+            if current.qr_payload:
+                seen.setdefault(current.qr_payload, int(current.qr_attempt))
+            return len(seen) >= 4
+
+        eventually(record, timeout=30, what="three rotations and a reload")
+        attempts = list(seen.values())
+        assert attempts[:3] == [1, 2, 3] and attempts[3] == 1, attempts
+        # Only the code on screen now links; a code of the run-out rotation is refused.
+        old = next(iter(seen))
+        assert rotating.link(old)["status"] in (404, 410)
+        link(rotating, tid)
+        assert history(tid).count("qr") == 1  # rotations change no status: no history spam
+    finally:
+        server.shutdown()
