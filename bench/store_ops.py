@@ -36,7 +36,7 @@ def main() -> None:
 
         clients = [m._get_connection().connection.client for m in models.ALL_MODELS]
         clients.append(connection().client)
-        for client in clients:
+        for client in {id(c): c for c in clients}.values():  # models share one client
             client.meta.events.register("before-send.dynamodb", hook)
 
         def count(op: Callable[[], object]) -> int:

@@ -118,5 +118,51 @@ def user_add(email: str, tenant_id: str | None, admin: bool) -> None:
     )
 
 
+@main.command()
+@click.option("--tenant", "tenant_id", required=True, help="Tenant to run the bot for.")
+def worker(tenant_id: str) -> None:
+    """Run a tenant's worker in this process.
+
+    Under the launcher the lease arrives in the environment; run by hand, this command takes
+    the lease itself first (refused while a live worker holds it).
+    """
+    import os
+
+    from chalicelib.launch.ecs import EPOCH_ENV, OWNER_ENV, TENANT_ENV
+    from chalicelib.store import tenants
+    from worker_container import main as worker_main
+
+    settings = _store()
+    if not os.environ.get(OWNER_ENV):
+        try:
+            lease = tenants.acquire_lease(
+                tenant_id, now_ms=SystemClock().now_ms(), stale_after_ms=settings.stale_ms
+            )
+        except WafleetError as exc:
+            raise click.ClickException(str(exc)) from exc
+        os.environ.update(
+            {TENANT_ENV: tenant_id, OWNER_ENV: lease.owner_id, EPOCH_ENV: str(lease.epoch)}
+        )
+    elif os.environ.get(TENANT_ENV) != tenant_id:
+        raise click.UsageError(f"{TENANT_ENV} in the environment names another tenant")
+    sys.exit(worker_main.run(settings=settings))
+
+
+@main.command()
+@click.option("--port", default=7000, show_default=True)
+@click.option("--qr-first-s", default=60.0, show_default=True)
+@click.option("--qr-next-s", default=20.0, show_default=True)
+@click.option("--qr-count", default=6, show_default=True)
+def simulator(port: int, qr_first_s: float, qr_next_s: float, qr_count: int) -> None:
+    """Serve the WhatsApp Web simulator on 127.0.0.1 (its control API is in the README)."""
+    from devstack.simulator.server import make_server
+    from devstack.simulator.state import QrTiming, Simulator
+
+    timing = QrTiming(int(qr_first_s * 1000), int(qr_next_s * 1000), qr_count)
+    server = make_server(Simulator(SystemClock().now_ms, timing), "127.0.0.1", port)
+    click.echo(f"simulator on http://127.0.0.1:{server.server_address[1]}")
+    server.serve_forever()
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

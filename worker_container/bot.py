@@ -73,7 +73,7 @@ class Bot:
         self.session = SessionState.DISCONNECTED
         self.paused = False
         self.screen = Screen()
-        self.events: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+        self.events: asyncio.Queue[str] = asyncio.Queue()
         self.done = asyncio.Event()
         self.connected = asyncio.Event()
         self.exit_code = ExitCode.STOPPED
@@ -91,6 +91,7 @@ class Bot:
         self.closing = False
         self.recovering = False
         self.reconnect_task: asyncio.Task[None] | None = None
+        self.recovery_task: asyncio.Task[None] | None = None
         self.pw: Playwright | None = None
         self.browser: Browser | None = None
         self.context: BrowserContext | None = None
@@ -126,7 +127,7 @@ class Bot:
                 asyncio.create_task(self._saver(), name="saver"),
             ]
             await self.done.wait()
-            for task in [*tasks, self.reconnect_task]:
+            for task in [*tasks, self.reconnect_task, self.recovery_task]:
                 if task is not None:
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -152,29 +153,37 @@ class Bot:
         self.browser = await self.pw.chromium.launch(
             executable_path=self.cfg.chromium, args=CHROMIUM_ARGS, headless=True
         )
-        self.browser.on("disconnected", lambda _: self._crashed("browser process exited"))
+        browser = self.browser
+        # Callbacks of a browser or page we already replaced must not start another recovery.
+        browser.on("disconnected", lambda _: self._crashed("browser process exited", browser))
         saved = await asyncio.to_thread(self.sessions.load)
         state = json.loads(saved) if saved else None
         self.context = await self.browser.new_context(storage_state=state)
         await self.context.expose_binding(BINDING, self._on_screen)
         await self.context.add_init_script(OBSERVER)
         self.page = await self.context.new_page()
-        self.page.on("crash", lambda _: self._crashed("page crashed"))
+        page = self.page
+        page.on("crash", lambda _: self._crashed("page crashed", page))
         self.wa = WhatsAppPage(self.page)
         self.screen = Screen()
         await self.page.goto(self.cfg.whatsapp_url)
         logger.info("browser open", extra={**self.log, "restored_login": state is not None})
 
     def _on_screen(self, _source: Any, raw: str) -> None:
-        self.events.put_nowait(("screen", raw))
+        self.events.put_nowait(raw)
 
-    def _crashed(self, reason: str) -> None:
-        if not self.closing and not self.recovering:
-            self.events.put_nowait(("crash", reason))
+    def _crashed(self, reason: str, source: Browser | Page | None = None) -> None:
+        """Start recovery in its own task: a hung page may be blocking the screen loop, and
+        closing the old browser is what makes its stuck calls fail and free it."""
+        if source is not None and source is not self.browser and source is not self.page:
+            return
+        if self.closing or self.recovering or self.done.is_set():
+            return
+        self.recovering = True
+        self.recovery_task = asyncio.get_running_loop().create_task(self._recover(reason))
 
     async def _recover(self, reason: str) -> None:
         """Relaunch the browser after a crash or hang; statuses say DISCONNECTED meanwhile."""
-        self.recovering = True
         logger.warning("browser recovery", extra={**self.log, "reason": reason})
         try:
             if self.session is not SessionState.DISCONNECTED:
@@ -184,38 +193,35 @@ class Bot:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self.browser.close(), timeout=5)
             await self._open_browser()
+        except StaleOwnerError:
+            self.finish(ExitCode.REPLACED, "lease lost")
+        except Exception as exc:
+            logger.exception("browser relaunch failed", extra=self.log)
+            self.finish(ExitCode.UNEXPECTED, f"browser relaunch failed: {type(exc).__name__}")
         finally:
             self.recovering = False
 
     async def _save_session(self) -> None:
         if self.context is None:
             return
-        state = await self.context.storage_state()
+        # storage_state reads localStorage through the page: bounded, a hung page never answers.
+        # WhatsApp Web keeps its login in IndexedDB: include it.
+        state = await asyncio.wait_for(self.context.storage_state(indexed_db=True), timeout=10)
         await asyncio.to_thread(self.sessions.save, json.dumps(state).encode())
 
     # --- reacting to the page -------------------------------------------------------------
 
     async def _screens(self) -> None:
         while True:
-            kind, payload = await self.events.get()
-            crash = payload if kind == "crash" else None
-            latest = payload if kind == "screen" else None
+            latest = await self.events.get()
             while not self.events.empty():  # coalesce bursts: act on the newest screen
-                kind, more = self.events.get_nowait()
-                if kind == "crash":
-                    crash = more
-                else:
-                    latest = more
+                latest = self.events.get_nowait()
             try:
-                if crash is not None:
-                    await self._recover(crash)
-                    continue
-                if latest is not None:
-                    previous, self.screen = self.screen, Screen.parse(latest)
-                    await self._react(previous, self.screen)
+                previous, self.screen = self.screen, Screen.parse(latest)
+                await self._react(previous, self.screen)
             except StaleOwnerError:
                 self.finish(ExitCode.REPLACED, "lease lost")
-            except PlaywrightError as exc:
+            except (PlaywrightError, TimeoutError) as exc:
                 if not self.done.is_set():
                     logger.warning(
                         "page action failed", extra={**self.log, "error_type": type(exc).__name__}
@@ -271,6 +277,12 @@ class Bot:
         logger.info("qr published", extra={**self.log, "attempt": self.qr_attempt})
 
     async def _on_ready(self) -> None:
+        # Save the login before reporting CONNECTED: whoever sees CONNECTED can count on a
+        # restart (or a browser crash a moment later) coming back without a new QR.
+        try:
+            await self._save_session()
+        except (PlaywrightError, TimeoutError) as exc:
+            logger.warning("login not saved", extra={**self.log, "error_type": type(exc).__name__})
         await self._event(Event.READY)
         self.connected.set()
         if self.reconnect_task is not None:
@@ -278,7 +290,6 @@ class Bot:
             self.reconnect_task = None
         item = await self._db(tenants.get_tenant, self.cfg.tenant_id, consistent=True)
         self._load_config(item)
-        await self._save_session()
         logger.info("ready", extra=self.log)
         await self._finish_interrupted_work()
 
@@ -443,7 +454,7 @@ class Bot:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.done.wait(), timeout=self.cfg.save_s)
             if not self.done.is_set() and self.session is SessionState.CONNECTED:
-                with contextlib.suppress(PlaywrightError):
+                with contextlib.suppress(PlaywrightError, TimeoutError):
                     await self._save_session()
 
     def _start_reconnect(self) -> None:

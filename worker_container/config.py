@@ -36,6 +36,15 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-dev-shm-usage",
+    # Memory: one tab per worker, so no spare renderer, no per-site processes, GPU and
+    # network service inside the browser process (measured: about 25 MB PSS less).
+    "--disable-extensions",
+    "--disable-site-isolation-trials",
+    "--disable-features=Translate,OptimizationHints,MediaRouter,BackForwardCache,"
+    "SpareRendererForSitePerProcess,IsolateOrigins,site-per-process",
+    "--enable-features=NetworkServiceInProcess2,NetworkServiceInProcess",
+    "--in-process-gpu",
+    "--renderer-process-limit=1",
 ]
 
 

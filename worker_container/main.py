@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from chalicelib.domain.errors import ConfigError, NotFoundError
 from chalicelib.settings import Settings
@@ -60,10 +61,16 @@ def run(config: WorkerConfig | None = None, settings: Settings | None = None) ->
         return int(ExitCode.CONFIG)
     bot = Bot(config, settings, session_store(config, settings))
     try:
-        return int(asyncio.run(bot.run()))
+        return int(asyncio.run(_run(bot)))
     except Exception:
         logger.exception("worker failed", extra={"tenant_id": config.tenant_id})
         return int(ExitCode.UNEXPECTED)
+
+
+async def _run(bot: Bot) -> ExitCode:
+    # A few threads suffice for DynamoDB calls; fewer threads, fewer malloc arenas, less RSS.
+    asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=3))
+    return await bot.run()
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ class LocalLauncher:
         """Start the worker process for ``lease``; returns ``local:<pid>``."""
         env = {
             **os.environ,
+            "MALLOC_ARENA_MAX": "2",  # as in the worker image: bounded glibc arenas
             **self._env,
             TENANT_ENV: lease.tenant_id,
             OWNER_ENV: lease.owner_id,

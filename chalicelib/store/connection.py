@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 
-from chalicelib.store.models import TenantModel
+from chalicelib.store.models import shared_connection
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 # Inside a transaction, DynamoDB names the same failure without the suffix.
@@ -15,17 +13,8 @@ TX_CONDITION_FAILED = "ConditionalCheckFailed"
 
 
 def connection() -> Connection:
-    """The PynamoDB connection for transactions, in the region and endpoint models are bound to.
-
-    Cached per (region, endpoint) so a warm Lambda or a worker reuses one HTTP pool.
-    """
-    meta = TenantModel.Meta
-    return _connection(meta.region, getattr(meta, "host", None))
-
-
-@lru_cache(maxsize=4)
-def _connection(region: str, host: str | None) -> Connection:
-    return Connection(region=region, host=host)
+    """The connection for transactions: the one the models share (one HTTP pool)."""
+    return shared_connection()
 
 
 def condition_failed(exc: PynamoDBException) -> bool:

@@ -7,9 +7,11 @@ on read. ``infra/`` creates the same tables; a test proves the two agree.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
@@ -218,6 +220,23 @@ ALL_MODELS: tuple[type[Model], ...] = (
 )
 
 
+_shared: Connection | None = None
+
+
+def shared_connection() -> Connection:
+    """The one botocore client every model (and every transaction) uses.
+
+    PynamoDB gives each model class a client of its own, each parsing DynamoDB's service
+    model again; sharing one saves about 10 MB per model in the worker and in Lambda.
+    """
+    global _shared
+    meta: Any = TenantModel.Meta
+    host = getattr(meta, "host", None)
+    if _shared is None or _shared.region != meta.region or _shared.host != host:
+        _shared = Connection(region=meta.region, host=host)
+    return _shared
+
+
 def bind(settings: Settings) -> None:
     """Point every model at the tables, region and endpoint of ``settings``."""
     names = {
@@ -235,6 +254,13 @@ def bind(settings: Settings) -> None:
         meta.host = settings.dynamodb_endpoint
         meta.billing_mode = "PAY_PER_REQUEST"
         model._connection = None  # drop the cached connection to the old table
+    shared = shared_connection()
+    for model in names:
+        table_connection = model._get_connection()
+        meta_table = table_connection.get_meta_table()
+        with contextlib.suppress(ValueError):  # already known from an earlier bind
+            shared.add_meta_table(meta_table)
+        table_connection.connection = shared
 
 
 def create_tables(*, wait: bool = True) -> None:

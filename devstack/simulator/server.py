@@ -87,6 +87,7 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Threa
                 ("POST", "/sim/api/send"): lambda: _send_message(sim, q["device"], self._body()),
                 ("POST", "/sim/api/use-here"): lambda: sim.use_here(q["device"]),
                 ("GET", "/control/qr"): sim.showing_qr,
+                ("GET", "/control/qr/served"): lambda: dict(sim.served_ms),
                 ("POST", "/control/link"): lambda: _link(sim, self._body()),
             }
             action = page.get((method, path))

@@ -101,6 +101,7 @@ class Simulator:
         self.devices: dict[str, Device] = {}
         self.phones: dict[str, Phone] = {}
         self.lock = threading.RLock()
+        self.served_ms: dict[str, int] = {}  # QR payload -> when a page first got it
         self._listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
 
     # --- page side ----------------------------------------------------------------------
@@ -140,6 +141,7 @@ class Simulator:
             if index is None:
                 return {"expired": True}
             expires = device.qr.expires_at(index, self.timing)
+            self.served_ms.setdefault(device.qr.payloads[index], now)
             return {
                 "payload": device.qr.payloads[index],
                 "attempt": index + 1,

@@ -67,10 +67,15 @@ def test_qr_link_reply_and_logs(stack: Stack, sim: Sim) -> None:
     inbound = sim.inbound("what are your opening hours?")
     reply = expected_reply("what are your opening hours?")
     eventually(lambda: [m["text"] for m in sim.sent()] == [reply], what="the template reply")
-    page = messages.list_messages(tid, limit=10)
-    logged = {(m.direction, m.wa_message_id, m.state) for m in page.items}
-    assert ("IN", inbound, "REPLIED") in logged
-    assert any(d == "OUT" and state == "SENT" for d, _, state in logged)
+
+    def logged() -> set[tuple[str, str, str]]:
+        page = messages.list_messages(tid, limit=10)
+        return {(m.direction, m.wa_message_id, m.state) for m in page.items}
+
+    # The reply is on WhatsApp first, then marked SENT with the id WhatsApp gave it.
+    sent_id = sim.sent()[0]["id"]
+    eventually(lambda: ("OUT", sent_id, "SENT") in logged(), what="reply logged as SENT")
+    assert ("IN", inbound, "REPLIED") in logged()
     # The first heartbeat or the QR, whichever lands first, moves STARTING -> RUNNING.
     events = [e for e in history(tid) if e != "heartbeat"]
     assert events == ["launched", "qr", "ready"], history(tid)
@@ -297,8 +302,12 @@ def test_every_rotated_qr_is_published_and_an_expired_rotation_is_reloaded(
 
     rotating, server = start_sim(QrTiming(first_ms=1500, next_ms=1000, count=3))
     try:
-        stack.configure(WAFLEET_WHATSAPP_URL=rotating.url + "/", WAFLEET_QR_FIRST_S="1.5",
-                        WAFLEET_QR_NEXT_S="1", WAFLEET_QR_COUNT="3")
+        stack.configure(
+            WAFLEET_WHATSAPP_URL=rotating.url + "/",
+            WAFLEET_QR_FIRST_S="1.5",
+            WAFLEET_QR_NEXT_S="1",
+            WAFLEET_QR_COUNT="3",
+        )
         tid = new_tenant()
         workers.start(tid)
         seen: dict[str, int] = {}

@@ -90,12 +90,20 @@ def test_worker_config_errors_name_the_variable(change: dict[str, str], names: s
 
 
 def test_screen_parses_the_observer_snapshot() -> None:
-    raw = json.dumps({
-        "qr": None, "qrExpired": False, "ready": True, "offline": False, "loggedOut": False,
-        "conflict": False, "unread": [{"peer": "+1555", "count": 2}], "openPeer": "+1666",
-        "pending": [{"id": "m1", "peer": "+1666", "text": "hi"}, {"id": None, "text": "x"}],
-        "outTexts": ["hello"],
-    })
+    raw = json.dumps(
+        {
+            "qr": None,
+            "qrExpired": False,
+            "ready": True,
+            "offline": False,
+            "loggedOut": False,
+            "conflict": False,
+            "unread": [{"peer": "+1555", "count": 2}],
+            "openPeer": "+1666",
+            "pending": [{"id": "m1", "peer": "+1666", "text": "hi"}, {"id": None, "text": "x"}],
+            "outTexts": ["hello"],
+        }
+    )
     screen = Screen.parse(raw)
     assert screen.ready and screen.unread == (("+1555", 2),)
     assert [(m.id, m.peer, m.text) for m in screen.pending] == [("m1", "+1666", "hi")]

@@ -1,0 +1,29 @@
+"""The worker image: no Docker engine here, so check what the Dockerfile relies on exists."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = (ROOT / "worker_container" / "Dockerfile").read_text()
+
+
+def test_copies_exist_and_the_command_is_the_worker_module() -> None:
+    for source in re.findall(r"^COPY (\S+)", DOCKERFILE, flags=re.M):
+        for part in source.split():
+            assert (ROOT / part.rstrip("/")).exists(), part
+    assert 'CMD ["python", "-m", "worker_container"]' in DOCKERFILE
+    assert importlib.util.find_spec("worker_container.__main__") is not None
+
+
+def test_uses_debian_chromium_never_a_browser_download() -> None:
+    assert "apt-get install" in DOCKERFILE and " chromium" in DOCKERFILE
+    assert "playwright install" not in DOCKERFILE
+    assert "WAFLEET_CHROMIUM=/usr/bin/chromium" in DOCKERFILE
+
+
+def test_runs_unprivileged_with_locked_worker_dependencies() -> None:
+    assert re.search(r"^USER (?!root)\w+", DOCKERFILE, flags=re.M)
+    assert "uv sync --frozen --no-dev --extra worker" in DOCKERFILE
