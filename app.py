@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chalice.app import Chalice
+from chalice.app import Chalice, CloudWatchEvent, Rate
 
 from chalicelib.api.admin import admin_routes
 from chalicelib.api.middleware import authenticate_request
@@ -18,3 +18,33 @@ app.register_blueprint(admin_routes)
 def health() -> dict[str, str]:
     """Liveness of the API itself (no authentication, no DynamoDB)."""
     return {"status": "ok"}
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="reaper")
+def reaper(event: object) -> dict[str, int]:
+    """Every minute: mark stale workers ERROR (and restart crashed ones if enabled)."""
+    import os
+
+    from chalicelib.control.reaper import reap
+
+    report = reap(auto_restart=os.environ.get("WAFLEET_AUTO_RESTART") == "1")
+    return {
+        "scanned": report.scanned,
+        "reaped": len(report.reaped),
+        "restarted": len(report.restarted),
+    }
+
+
+@app.on_cw_event(
+    {
+        "source": ["aws.ecs"],
+        "detail-type": ["ECS Task State Change"],
+        "detail": {"lastStatus": ["STOPPED"]},
+    },
+    name="task_stopped",
+)
+def task_stopped(event: CloudWatchEvent) -> dict[str, str]:
+    """A worker's Fargate task stopped: record it at once (idempotent per epoch)."""
+    from chalicelib.control.ecs_events import handle_task_stopped
+
+    return {"result": handle_task_stopped(event.detail)}

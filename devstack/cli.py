@@ -11,6 +11,8 @@ from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.errors import WafleetError
 from chalicelib.settings import Settings
 
+DEV_DIR = "var/dev"  # local stack state: issuer key, saved logins, moto endpoint
+
 
 def _store(settings: Settings | None = None) -> Settings:
     from chalicelib.store import models
@@ -116,6 +118,59 @@ def user_add(email: str, tenant_id: str | None, admin: bool) -> None:
             }
         )
     )
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One run, then exit (otherwise loop).")
+@click.option("--auto-restart", is_flag=True, help="Restart crashed workers (crash-loop backoff).")
+def reaper(once: bool, auto_restart: bool) -> None:
+    """Mark workers with a stale heartbeat ERROR (AWS runs this every minute)."""
+    import threading
+
+    from chalicelib.control import runtime
+    from chalicelib.control.reaper import reap
+
+    settings = _store()
+    runtime.configure(settings)
+    stop = threading.Event()
+    while True:
+        report = reap(auto_restart=auto_restart)
+        click.echo(
+            json.dumps(
+                {"scanned": report.scanned, "reaped": report.reaped, "restarted": report.restarted}
+            )
+        )
+        if once or stop.wait(settings.reaper_s):
+            return
+
+
+@main.command()
+@click.option("--email", required=True, help="A user added with 'wafleet user add'.")
+@click.option("--hours", default=12, show_default=True, help="Lifetime of the token.")
+def token(email: str, hours: int) -> None:
+    """Print a token from the local issuer (make dev only; AWS tokens come from Cognito)."""
+    from pathlib import Path
+
+    from chalicelib.store import users
+    from devstack.issuer import LocalIssuer
+
+    _store()
+    user = users.find_by_email(email.strip().lower())
+    if user is None:
+        raise click.ClickException(f"no user {email}; add one with 'wafleet user add'")
+    issuer = LocalIssuer.load_or_create(Path(DEV_DIR) / "issuer")
+    groups = ["admin"] if user.role == "admin" else None
+    click.echo(issuer.token(user.user_id, email=user.email, groups=groups, ttl_s=hours * 3600))
+
+
+@main.command()
+@click.option("--port", default=8000, show_default=True, help="Portal and API (one origin).")
+@click.option("--simulator-port", default=7000, show_default=True)
+def dev(port: int, simulator_port: int) -> None:
+    """Run the whole platform on 127.0.0.1: moto, API + portal, simulator, workers, reaper."""
+    from devstack.dev import run
+
+    run(port=port, simulator_port=simulator_port, folder=DEV_DIR)
 
 
 @main.command()

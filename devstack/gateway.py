@@ -58,6 +58,9 @@ def start(
 ) -> Gateway:
     """Serve ``app`` (under ``api_prefix``) and ``static_dir`` on one origin, in a thread."""
     config = Config.create(chalice_stage="dev", app_name="wafleet", chalice_app=app)
+    # Chalice keeps the current request on the app object: like a Lambda container, the API
+    # must serve one request at a time, or concurrent requests would see each other's data.
+    one_at_a_time = threading.Lock()
 
     class Handler(ChaliceRequestHandler):
         def _generic_handle(self) -> None:
@@ -67,7 +70,8 @@ def start(
                 self._static()
                 return
             self.path = self.path[len(api_prefix) :] or "/"
-            super()._generic_handle()
+            with one_at_a_time:
+                super()._generic_handle()
 
         def _static(self) -> None:
             if static_dir is None or self.command not in ("GET", "HEAD"):

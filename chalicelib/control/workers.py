@@ -15,11 +15,13 @@ from chalicelib.store.tenants import Guard, Lease
 logger = logging.getLogger(__name__)
 
 
-def start(tenant_id: str) -> Lease:
+def start(tenant_id: str, *, detail: str | None = None, actor: Actor = Actor.OPERATOR) -> Lease:
     """Take the lease (409 if a live worker holds it) and launch a worker that carries it."""
     rt = runtime.get()
     now = rt.clock.now_ms()
-    lease = tenants.acquire_lease(tenant_id, now_ms=now, stale_after_ms=rt.settings.stale_ms)
+    lease = tenants.acquire_lease(
+        tenant_id, now_ms=now, stale_after_ms=rt.settings.stale_ms, actor=actor, detail=detail
+    )
     try:
         ref = runtime.launcher().launch(lease)
     except Exception as exc:

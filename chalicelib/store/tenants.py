@@ -253,7 +253,12 @@ def apply_event(
 
 
 def acquire_lease(
-    tenant_id: str, *, now_ms: int, stale_after_ms: int, actor: Actor = Actor.LAUNCHER
+    tenant_id: str,
+    *,
+    now_ms: int,
+    stale_after_ms: int,
+    actor: Actor = Actor.LAUNCHER,
+    detail: str | None = None,
 ) -> Lease:
     """Take the tenant's lease for a new worker: raises ``LeaseHeldError`` if a live one holds it.
 
@@ -271,13 +276,13 @@ def acquire_lease(
         reaped = _claim(
             tenant_id,
             Event.STALE,
-            actor,
+            Actor.LAUNCHER,  # the control plane noticed it, whoever asked for the launch
             Guard(current, epoch, heartbeat_before_ms=cutoff),
             now_ms,
             "heartbeat stale",
         )
         current = reaped.decision.after
-    outcome = _claim(tenant_id, Event.LAUNCHED, actor, Guard(current, epoch), now_ms, None)
+    outcome = _claim(tenant_id, Event.LAUNCHED, actor, Guard(current, epoch), now_ms, detail)
     assert outcome.lease is not None
     return outcome.lease
 
@@ -335,6 +340,14 @@ def set_task_ref(lease: Lease, task_ref: str) -> None:
     """Remember where the worker runs (ECS task ARN or local pid), for stop and crash events."""
     condition = TenantModel.lease_epoch == lease.epoch
     _worker_update(lease, [TenantModel.task_ref.set(task_ref[:MAX_TASK_REF])], condition)
+
+
+def record_restart(tenant_id: str, *, restarts: int, now_ms: int) -> None:
+    """Count automatic restarts in the current crash loop (drives the backoff)."""
+    TenantModel(tenant_id).update(
+        actions=[TenantModel.restarts.set(restarts), TenantModel.restart_at.set(now_ms)],
+        condition=TenantModel.tenant_id.exists(),
+    )
 
 
 def set_desired(tenant_id: str, desired: str, *, now_ms: int) -> None:

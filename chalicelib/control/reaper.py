@@ -1,0 +1,111 @@
+"""The reaper: marks workers whose heartbeat went stale as ERROR, and restarts crashed ones.
+
+One paginated Scan of the small tenants table (cheaper than a GSI on heartbeat time, which
+would make every heartbeat write three times). Each mark is the conditional write of
+invariant 2: it re-checks the staleness and the epoch, so a heartbeat that lands between
+the Scan and the write wins.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from chalicelib.control import runtime
+from chalicelib.domain.errors import ConcurrentUpdateError, LeaseHeldError, WafleetError
+from chalicelib.domain.liveness import is_stale, stale_cutoff
+from chalicelib.domain.restart import restart_due
+from chalicelib.domain.statuses import LIVE_WORKER, TenantStatus, WorkerStatus
+from chalicelib.domain.transitions import Actor, Event
+from chalicelib.store import tenants
+from chalicelib.store.models import TenantModel
+from chalicelib.store.tenants import Guard
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ReapReport:
+    """What one run did."""
+
+    scanned: int = 0
+    reaped: list[str] = field(default_factory=list)
+    lost_race: list[str] = field(default_factory=list)  # a heartbeat landed first
+    restarted: list[str] = field(default_factory=list)
+
+
+def reap(*, auto_restart: bool = False, page_size: int = 500) -> ReapReport:
+    """One reaper run over every tenant."""
+    rt = runtime.get()
+    now = rt.clock.now_ms()
+    stale_ms = rt.settings.stale_ms
+    cutoff = stale_cutoff(now, stale_ms)
+    report = ReapReport()
+    live = [s.value for s in LIVE_WORKER]
+    candidates = TenantModel.worker_status.is_in(*live) & (
+        TenantModel.heartbeat_at.does_not_exist() | (TenantModel.heartbeat_at < cutoff)
+    )
+    if auto_restart:
+        candidates |= TenantModel.worker_status == WorkerStatus.ERROR.value
+    for item in TenantModel.scan(candidates, page_size=page_size):
+        report.scanned += 1
+        worker = WorkerStatus(item.worker_status)
+        heartbeat = int(item.heartbeat_at) if item.heartbeat_at is not None else None
+        if is_stale(worker, heartbeat, now, stale_ms):
+            _mark_stale(item, now, cutoff, report)
+        elif auto_restart and worker is WorkerStatus.ERROR:
+            _maybe_restart(item, now, report)
+    logger.info(
+        "reaper run",
+        extra={
+            "scanned": report.scanned,
+            "reaped": len(report.reaped),
+            "restarted": len(report.restarted),
+        },
+    )
+    return report
+
+
+def _mark_stale(item: TenantModel, now: int, cutoff: int, report: ReapReport) -> None:
+    guard = Guard(tenants.statuses_of(item), int(item.lease_epoch), heartbeat_before_ms=cutoff)
+    try:
+        tenants.transition(
+            item.tenant_id, Event.STALE, Actor.REAPER, guard, now_ms=now, detail="heartbeat stale"
+        )
+    except ConcurrentUpdateError:
+        report.lost_race.append(item.tenant_id)
+        return
+    report.reaped.append(item.tenant_id)
+    if item.task_ref:
+        try:  # best effort: the old task may still be running, hung
+            runtime.launcher().stop(item.task_ref, "heartbeat stale")
+        except Exception:
+            logger.warning("stop of stale task failed", extra={"tenant_id": item.tenant_id})
+
+
+def _maybe_restart(item: TenantModel, now: int, report: ReapReport) -> None:
+    """Crash-loop backoff; never for a paused tenant or one an operator stopped."""
+    if item.desired == "STOP" or item.tenant_status == TenantStatus.PAUSED.value:
+        return
+    decision = restart_due(
+        now_ms=now,
+        failed_at_ms=int(item.last_error_at or item.updated_at or 0),
+        started_at_ms=int(item.started_at) if item.started_at is not None else None,
+        restarts=int(item.restarts or 0),
+    )
+    if decision is None:
+        return
+    from chalicelib.control import workers
+
+    try:
+        workers.start(
+            item.tenant_id, detail=f"automatic restart #{decision.attempt}", actor=Actor.LAUNCHER
+        )
+    except (LeaseHeldError, WafleetError) as exc:
+        logger.warning(
+            "automatic restart failed",
+            extra={"tenant_id": item.tenant_id, "error": type(exc).__name__},
+        )
+        return
+    tenants.record_restart(item.tenant_id, restarts=decision.attempt, now_ms=now)
+    report.restarted.append(item.tenant_id)

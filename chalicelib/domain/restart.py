@@ -1,0 +1,34 @@
+"""Crash-loop backoff for automatic restarts, as Kubernetes does it: 10 s doubling to 5 min,
+reset once a worker has stayed up for 10 min."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FIRST_DELAY_MS = 10_000
+MAX_DELAY_MS = 300_000
+HEALTHY_RESET_MS = 600_000
+
+
+@dataclass(frozen=True)
+class RestartDecision:
+    """Restart now, as attempt ``attempt`` of the current crash loop."""
+
+    attempt: int
+
+
+def backoff_ms(restarts: int) -> int:
+    """Delay before the next restart after ``restarts`` restarts in a row."""
+    return int(min(MAX_DELAY_MS, FIRST_DELAY_MS * 2**restarts))
+
+
+def restart_due(
+    *, now_ms: int, failed_at_ms: int, started_at_ms: int | None, restarts: int
+) -> RestartDecision | None:
+    """Whether a failed worker should be restarted now."""
+    ran_ms = failed_at_ms - started_at_ms if started_at_ms is not None else 0
+    if ran_ms >= HEALTHY_RESET_MS:
+        restarts = 0  # it was healthy long enough: this is a new crash loop
+    if now_ms - failed_at_ms < backoff_ms(restarts):
+        return None
+    return RestartDecision(restarts + 1)

@@ -1,0 +1,183 @@
+"""``make dev``: the whole platform on loopback, in one command.
+
+moto (DynamoDB) in a child process, the Chalice API and the static portal on one origin,
+the WhatsApp Web simulator, workers as child processes, and the reaper loop. Ctrl-C stops
+everything: workers get SIGTERM (they save their login and write STOPPED), then the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from chalicelib.domain.clock import SystemClock
+from chalicelib.domain.errors import DuplicateError
+from chalicelib.settings import Settings
+from devstack import gateway
+from devstack.issuer import LocalIssuer
+from devstack.local_aws import fake_credentials, start_moto
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_TENANT = "t_demo"
+DEMO_USER = "owner@demo.example"
+DEMO_ADMIN = "admin@demo.example"
+DEMO_PHONE = "+4915112345678"
+MOTO_PORT = 5005
+
+
+def seed(clock: SystemClock) -> None:
+    """A demo tenant, its owner, and an admin (idempotent)."""
+    from chalicelib.store import tenants, users
+
+    with contextlib.suppress(DuplicateError):
+        tenants.create_tenant(
+            "Demo Pizzeria", now_ms=clock.now_ms(), phone=None, tenant_id=DEMO_TENANT
+        )
+    for email, role, tenant in ((DEMO_USER, "tenant", DEMO_TENANT), (DEMO_ADMIN, "admin", None)):
+        if users.find_by_email(email) is None:
+            users.add_user(email, role=role, tenant_id=tenant, now_ms=clock.now_ms())
+
+
+def local_sign_in(issuer: LocalIssuer) -> gateway.ExtraRoute:
+    """``POST /local-auth/token {"email"}``: the dev stack's stand-in for Cognito's hosted UI.
+
+    Signs anyone in by e-mail alone, so it only exists on loopback in ``make dev``.
+    """
+    from chalicelib.store import users
+
+    def handle(handler: Any) -> bool:
+        if handler.path == "/config.json" and handler.command == "GET":
+            _json(handler, 200, {"auth": "local", "apiBase": "/api"})
+            return True
+        if handler.path != "/local-auth/token" or handler.command != "POST":
+            return False
+        length = int(handler.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(handler.rfile.read(length) or b"{}")
+            email = str(body.get("email", "")).strip().lower()
+        except ValueError:
+            email = ""
+        user = users.find_by_email(email) if email else None
+        if user is None:
+            _json(
+                handler,
+                401,
+                {"error": {"code": "unauthorized", "message": "no user with this e-mail"}},
+            )
+            return True
+        groups = ["admin"] if user.role == "admin" else None
+        token = issuer.token(user.user_id, email=user.email, groups=groups, ttl_s=12 * 3600)
+        _json(handler, 200, {"token": token, "role": user.role})
+        return True
+
+    return handle
+
+
+def _json(handler: Any, status: int, value: Any) -> None:
+    data = json.dumps(value).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Cache-Control", "no-store")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+def run(*, port: int, simulator_port: int, folder: str) -> None:
+    """Start everything, print where to go, and wait for Ctrl-C."""
+    from app import app
+    from chalicelib.control import runtime
+    from chalicelib.control.reaper import reap
+    from chalicelib.control.workers import worker_exited
+    from chalicelib.launch.local import LocalLauncher
+    from chalicelib.store import models
+    from devstack.simulator.server import make_server
+    from devstack.simulator.state import Simulator
+
+    base = (ROOT / folder).resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    os.environ.update(fake_credentials())
+    clock = SystemClock()
+    moto = start_moto(MOTO_PORT)
+    issuer = LocalIssuer.load_or_create(base / "issuer")
+    settings = Settings(
+        dynamodb_endpoint=moto.endpoint,
+        jwks_url=issuer.jwks_url,
+        jwt_issuer=issuer.issuer,
+        jwt_audience=issuer.audience,
+        heartbeat_s=5,
+        stale_s=15,
+        reaper_s=5,
+    )
+    models.bind(settings)
+    models.create_tables(wait=False)
+    seed(clock)
+
+    simulator = make_server(Simulator(clock.now_ms), "127.0.0.1", simulator_port)
+    threading.Thread(target=simulator.serve_forever, name="simulator", daemon=True).start()
+    sim_url = f"http://127.0.0.1:{simulator.server_address[1]}"
+    worker_env = {
+        **settings.as_env(),
+        **fake_credentials(),
+        "WAFLEET_WHATSAPP_URL": sim_url + "/",
+        "WAFLEET_SESSION_DIR": str(base / "sessions"),
+    }
+    launcher = LocalLauncher(worker_env, on_exit=worker_exited)
+    runtime.configure(settings, clock=clock, launcher=launcher)
+    web = gateway.start(
+        app,
+        port=port,
+        static_dir=ROOT / "portal_static",
+        api_prefix="/api",
+        extra=local_sign_in(issuer),
+    )
+
+    stop = threading.Event()
+
+    def reaper_loop() -> None:
+        while not stop.wait(settings.reaper_s):
+            try:
+                reap(auto_restart=True)
+            except Exception as exc:
+                print(f"reaper: {type(exc).__name__}", flush=True)
+
+    threading.Thread(target=reaper_loop, name="reaper", daemon=True).start()
+    print(
+        f"""
+wafleet is running (loopback only). Data lives in memory: it does not survive a restart.
+
+  Portal:     {web.url}/
+    tenant:   sign in as {DEMO_USER}
+    admin:    sign in as {DEMO_ADMIN}
+  API:        {web.url}/api  (OpenAPI: openapi.yaml)
+  Simulator:  {sim_url}/  (the "phone": {sim_url}/control/...)
+
+For scripting in another shell:
+  export AWS_REGION=us-east-1 WAFLEET_DYNAMODB_ENDPOINT={moto.endpoint} \\
+         AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+  uv run wafleet token --email {DEMO_USER}
+
+Ctrl-C stops everything.
+""",
+        flush=True,
+    )
+    # Explicit handlers: a shell may start us with SIGINT ignored, and Ctrl-C must still work.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        stop.set()
+        print("stopping workers...", flush=True)
+        launcher.stop_all(timeout=12)
+        web.stop()
+        simulator.shutdown()
+        moto.process.terminate()
+        moto.process.wait(timeout=10)
+        print("stopped.", flush=True)

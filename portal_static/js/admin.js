@@ -1,0 +1,48 @@
+// Admin: fleet (filter, stale highlighted), setup requests to decide, worker start/stop/restart.
+import { api, poll } from "./api.js";
+import { badge, chrome, el, showError, when } from "./ui.js";
+
+await chrome();
+const content = document.getElementById("content");
+const alerts = document.getElementById("alerts");
+const filter = el("select", { id: "status-filter", onchange: () => refresh() },
+  ...["", "NEW", "QR_PENDING", "ACTIVE", "PAUSED", "ERROR"].map((s) => el("option", { value: s, text: s || "All" })));
+const fleet = el("div", { id: "fleet" });
+const queue = el("div", { id: "queue" });
+content.replaceChildren(
+  el("section", { class: "card", "aria-labelledby": "h-queue" }, el("h2", { id: "h-queue", text: "Setup requests waiting" }), queue),
+  el("section", { class: "card", "aria-labelledby": "h-fleet" }, el("h2", { id: "h-fleet", text: "Tenants" }),
+    el("label", { for: "status-filter", text: "Show tenants with status" }), filter, fleet));
+
+async function act(path, body) {
+  try { await api(path, { method: "POST", body }); alerts.replaceChildren(el("div", { class: "banner ok", role: "status", text: "Done." })); }
+  catch (error) { showError(alerts, error); }
+  await refresh();
+}
+
+async function refresh() {
+  try {
+    const [requests, tenants] = await Promise.all([
+      api("/admin/setup-requests?status=PENDING"),
+      api(`/admin/tenants?limit=500${filter.value ? `&status=${filter.value}` : ""}`),
+    ]);
+    queue.replaceChildren(requests.items.length ? el("table", {},
+      el("thead", {}, el("tr", {}, ...["Tenant", "Template", "Number", "Sent", ""].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, requests.items.map((r) => el("tr", { "data-request": r.id },
+        el("td", { text: r.businessName || r.tenantId }), el("td", { text: r.templateType }), el("td", { text: r.whatsappNumber }),
+        el("td", { text: new Date(r.createdAt).toLocaleString() }),
+        el("td", {}, el("button", { text: "Approve", onclick: () => act(`/admin/setup-requests/${r.id}/approve`) }), " ",
+          el("button", { class: "secondary", text: "Reject", onclick: () => act(`/admin/setup-requests/${r.id}/reject`, { reason: "Please check your details." }) }))))))
+      : el("p", { class: "muted", text: "Nothing to decide." }));
+    fleet.replaceChildren(el("table", {},
+      el("thead", {}, el("tr", {}, ...["Tenant", "Bot", "Session", "Worker", "Heartbeat", "Last error", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, tenants.items.map((t) => el("tr", { class: t.stale ? "stale" : null, "data-tenant": t.id },
+        el("td", {}, el("strong", { text: t.name }), el("br"), el("span", { class: "muted", text: t.id })),
+        el("td", {}, badge(t.status)), el("td", {}, badge(t.session)),
+        el("td", {}, badge(t.worker), t.stale ? el("span", { class: "badge bad", text: "stale" }) : null),
+        el("td", { text: when(t.heartbeatAt) }), el("td", { text: t.lastError || "" }),
+        el("td", { class: "actions" }, ...["start", "stop", "restart"].map((a) => el("button", { class: a === "start" ? null : "secondary", text: a[0].toUpperCase() + a.slice(1), "aria-label": `${a} worker of ${t.name}`, onclick: () => act(`/admin/tenants/${t.id}/worker/${a}`) }))))))));
+  } catch (error) { showError(alerts, error); }
+}
+
+poll(refresh, 10_000);

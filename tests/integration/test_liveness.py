@@ -1,0 +1,180 @@
+"""Reaper, ECS task events and the restart policy, on moto with an injected clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chalicelib.control import reaper, runtime
+from chalicelib.domain.clock import ManualClock
+from chalicelib.domain.transitions import Actor, Event
+from chalicelib.settings import Settings
+from chalicelib.store import tenants
+from chalicelib.store.models import HistoryModel, TenantModel
+from tests.integration.conftest import FakeLauncher
+
+STALE_MS = 1000  # the FAST settings' stale threshold
+
+
+@pytest.fixture
+def control(aws: Settings, clock: ManualClock, launcher: FakeLauncher) -> FakeLauncher:
+    runtime.configure(aws, clock=clock, launcher=launcher)
+    return launcher
+
+
+def running(clock: ManualClock, name: str = "Bistro") -> tuple[str, tenants.Lease]:
+    tid = tenants.create_tenant(name, now_ms=clock.now_ms()).tenant_id
+    lease = tenants.acquire_lease(tid, now_ms=clock.now_ms(), stale_after_ms=STALE_MS)
+    tenants.set_task_ref(lease, f"fake:{tid}")
+    tenants.apply_event(tid, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease)
+    return tid, lease
+
+
+def state(tid: str) -> tuple[str, str, str]:
+    i = tenants.get_tenant(tid, consistent=True)
+    return (i.tenant_status, i.session_state, i.worker_status)
+
+
+def events(tid: str) -> list[tuple[str, str, str | None]]:
+    return [(h.event, h.actor, h.detail) for h in HistoryModel.query(tid)]
+
+
+def test_reaper_marks_only_stale_workers(control: FakeLauncher, clock: ManualClock) -> None:
+    dead, _ = running(clock, "Dead")
+    clock.advance(STALE_MS + 1)
+    alive, _ = running(clock, "Alive")
+    report = reaper.reap()
+    assert dead in report.reaped and alive not in report.reaped
+    assert state(dead) == ("ERROR", "DISCONNECTED", "ERROR")
+    assert state(alive) == ("ACTIVE", "CONNECTED", "RUNNING")
+    assert events(dead)[-1] == ("stale", "reaper", "heartbeat stale")
+    assert tenants.get_tenant(dead).owner_id is None  # lease revoked
+    assert f"fake:{dead}" in control.stopped
+    assert reaper.reap().reaped == []  # nothing twice
+
+
+def test_a_heartbeat_between_scan_and_write_wins(
+    control: FakeLauncher, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tid, lease = running(clock, "Slow")
+    clock.advance(STALE_MS + 1)
+    real_scan = TenantModel.scan
+
+    def scan_then_heartbeat(*args: Any, **kwargs: Any) -> Iterator[TenantModel]:
+        for item in real_scan(*args, **kwargs):
+            if item.tenant_id == tid:  # the worker was only slow: it beats right now
+                tenants.heartbeat(lease, now_ms=clock.now_ms(), connected=True)
+            yield item
+
+    monkeypatch.setattr(TenantModel, "scan", scan_then_heartbeat)
+    report = reaper.reap()
+    assert tid in report.lost_race and tid not in report.reaped
+    assert state(tid) == ("ACTIVE", "CONNECTED", "RUNNING")
+    tenants.heartbeat(lease, now_ms=clock.now_ms(), connected=True)  # still holds its lease
+
+
+def test_reaper_pages_through_the_table(control: FakeLauncher, clock: ManualClock) -> None:
+    dead = [running(clock, f"T{i}")[0] for i in range(23)]
+    clock.advance(STALE_MS + 1)
+    report = reaper.reap(page_size=5)
+    assert set(dead) <= set(report.reaped)
+
+
+def test_ecs_stopped_event_marks_crash_once_and_ignores_old_epochs(
+    control: FakeLauncher, clock: ManualClock, aws: Settings
+) -> None:
+    from chalice.test import Client
+
+    from app import app
+
+    tid, lease = running(clock, "Fargate")
+
+    def event(epoch: int) -> dict[str, Any]:
+        return {
+            "lastStatus": "STOPPED",
+            "stoppedReason": "Essential container in task exited",
+            "containers": [{"name": "worker", "exitCode": 137}],
+            "overrides": {
+                "containerOverrides": [
+                    {
+                        "name": "worker",
+                        "environment": [
+                            {"name": "WAFLEET_TENANT_ID", "value": tid},
+                            {"name": "WAFLEET_LEASE_OWNER", "value": "x"},
+                            {"name": "WAFLEET_LEASE_EPOCH", "value": str(epoch)},
+                        ],
+                    }
+                ]
+            },
+        }
+
+    with Client(app) as client:
+
+        def send(detail: dict[str, Any]) -> Any:
+            cw = client.events.generate_cw_event(
+                source="aws.ecs",
+                detail_type="ECS Task State Change",
+                detail=detail,
+                resources=[],
+            )
+            return client.lambda_.invoke("task_stopped", cw)
+
+        send(event(lease.epoch - 1))  # a late event of an older task: nothing happens
+        assert state(tid) == ("ACTIVE", "CONNECTED", "RUNNING")
+        send(event(lease.epoch))
+        assert state(tid) == ("ERROR", "DISCONNECTED", "ERROR")
+        assert "exit code 137" in tenants.get_tenant(tid).last_error
+        send(event(lease.epoch))  # duplicate delivery
+        assert [e[0] for e in events(tid)].count("crashed") == 1
+        ignored = send({"lastStatus": "STOPPED", "overrides": {}})
+        assert ignored.payload["result"].startswith("ignored")
+
+
+def test_reaper_runs_as_the_scheduled_function(control: FakeLauncher, clock: ManualClock) -> None:
+    from chalice.test import Client
+
+    from app import app
+
+    tid, _ = running(clock, "Scheduled")
+    clock.advance(STALE_MS + 1)
+    with Client(app) as client:
+        result = client.lambda_.invoke(
+            "reaper",
+            client.events.generate_cw_event(
+                source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+            ),
+        )
+    assert result.payload["reaped"] >= 1
+    assert state(tid)[2] == "ERROR"
+
+
+def test_auto_restart_backs_off_and_respects_stop_and_pause(
+    control: FakeLauncher, clock: ManualClock
+) -> None:
+    crashed, _ = running(clock, "Crashy")
+    stopped, _ = running(clock, "Stopped by operator")
+    paused, _ = running(clock, "Paused")
+    clock.advance(STALE_MS + 1)
+    reaper.reap()  # all three go ERROR now
+    tenants.set_desired(stopped, "STOP", now_ms=clock.now_ms())
+    tenants.apply_event(paused, Event.PAUSED, Actor.TENANT, now_ms=clock.now_ms())
+
+    ours = {crashed, stopped, paused}
+    clock.advance(5_000)
+    assert ours.isdisjoint(reaper.reap(auto_restart=True).restarted)  # inside 10 s backoff
+    clock.advance(5_001)
+    report = reaper.reap(auto_restart=True)
+    assert ours & set(report.restarted) == {crashed}
+    assert events(crashed)[-1] == ("launched", "launcher", "automatic restart #1")
+    assert state(stopped)[2] == "ERROR" and state(paused)[2] == "ERROR"
+
+    # It crashes again at once: the next restart waits 20 s, not 10.
+    clock.advance(STALE_MS + 1)
+    reaper.reap(auto_restart=True)
+    clock.advance(15_000)
+    assert crashed not in reaper.reap(auto_restart=True).restarted
+    clock.advance(5_001)
+    assert crashed in reaper.reap(auto_restart=True).restarted
+    assert int(tenants.get_tenant(crashed).restarts) == 2
