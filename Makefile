@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint typecheck bench bootstrap uv chromium sync clean
+.PHONY: dev test lint typecheck bench screenshots bootstrap uv chromium sync clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --quiet --user uv
@@ -36,6 +36,10 @@ typecheck: sync
 # pytest exits 5 when it collected no tests; that is a failure here, like any other non-zero exit.
 test: bootstrap lint
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
+
+# Re-take the README's screenshots (docs/screenshots) with the portal's browser test.
+screenshots: bootstrap
+	WAFLEET_UPDATE_SCREENSHOTS=1 $(UV) run --frozen pytest tests/e2e/test_portal.py
 
 bench: bootstrap
 	@set -e; for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python $$b; done

@@ -166,11 +166,13 @@ def token(email: str, hours: int) -> None:
 @main.command()
 @click.option("--port", default=8000, show_default=True, help="Portal and API (one origin).")
 @click.option("--simulator-port", default=7000, show_default=True)
-def dev(port: int, simulator_port: int) -> None:
+@click.option("--moto-port", default=5005, show_default=True, help="0 picks a free port.")
+@click.option("--folder", default=DEV_DIR, show_default=True, help="Keys and saved logins.")
+def dev(port: int, simulator_port: int, moto_port: int, folder: str) -> None:
     """Run the whole platform on 127.0.0.1: moto, API + portal, simulator, workers, reaper."""
     from devstack.dev import run
 
-    run(port=port, simulator_port=simulator_port, folder=DEV_DIR)
+    run(port=port, simulator_port=simulator_port, folder=folder, moto_port=moto_port)
 
 
 @main.command()

@@ -88,7 +88,7 @@ def _json(handler: Any, status: int, value: Any) -> None:
     handler.wfile.write(data)
 
 
-def run(*, port: int, simulator_port: int, folder: str) -> None:
+def run(*, port: int, simulator_port: int, folder: str, moto_port: int = MOTO_PORT) -> None:
     """Start everything, print where to go, and wait for Ctrl-C."""
     from app import app
     from chalicelib.control import runtime
@@ -99,11 +99,11 @@ def run(*, port: int, simulator_port: int, folder: str) -> None:
     from devstack.simulator.server import make_server
     from devstack.simulator.state import Simulator
 
-    base = (ROOT / folder).resolve()
+    base = Path(folder) if Path(folder).is_absolute() else (ROOT / folder).resolve()
     base.mkdir(parents=True, exist_ok=True)
     os.environ.update(fake_credentials())
     clock = SystemClock()
-    moto = start_moto(MOTO_PORT)
+    moto = start_moto(moto_port)
     issuer = LocalIssuer.load_or_create(base / "issuer")
     settings = Settings(
         dynamodb_endpoint=moto.endpoint,
@@ -166,6 +166,8 @@ Ctrl-C stops everything.
 """,
         flush=True,
     )
+    ready = {"portal": web.url, "simulator": sim_url, "dynamodb": moto.endpoint}
+    print("WAFLEET_READY " + json.dumps(ready), flush=True)
     # Explicit handlers: a shell may start us with SIGINT ignored, and Ctrl-C must still work.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

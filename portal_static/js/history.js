@@ -29,19 +29,26 @@ function timeline(items, now) {
   }
   spans.push([from, now, state]);
   const totals = {};
-  for (const [a, b, s] of spans) {
-    if (b <= a) continue;
+  spans.forEach(([a, b, s], i) => {
+    if (b <= a) return;
     totals[s] = (totals[s] || 0) + (b - a);
-    chart.append(svg("rect", { x: ((a - start) / (now - start)) * 1000, y: 10, height: 30, width: Math.max(((b - a) / (now - start)) * 1000, 0.5), fill: COLORS[s] || "#666" }));
-  }
+    // The current state stays visible even when it began seconds ago.
+    const width = Math.max(((b - a) / (now - start)) * 1000, i === spans.length - 1 ? 6 : 0.5);
+    chart.append(svg("rect", { x: Math.min(((a - start) / (now - start)) * 1000, 1000 - width), y: 10, height: 30, width, fill: COLORS[s] || "#666" }));
+  });
   title.textContent = "Worker state over the last 24 hours: " + Object.entries(totals).map(([s, ms]) => `${s} ${(ms / 3600000).toFixed(1)} h`).join(", ");
   chart.prepend(title);
   for (const [i, label] of ["24 h ago", "12 h ago", "now"].entries()) {
     const text = svg("text", { x: [0, 500, 1000][i], y: 60, "font-size": 12, "text-anchor": ["start", "middle", "end"][i], fill: "#4f5967" });
     text.textContent = label; chart.append(text);
   }
-  const legend = el("p", { class: "muted" }, Object.entries(totals).map(([s, ms]) =>
-    el("span", { style: `margin-right:16px` }, el("span", { "aria-hidden": "true", style: `display:inline-block;width:12px;height:12px;background:${COLORS[s] || "#666"};margin-right:4px` }), `${s}: ${(ms / 3600000).toFixed(1)} h`)));
+  const swatch = (state) => {
+    const box = svg("svg", { width: 12, height: 12, "aria-hidden": "true", class: "swatch" });
+    box.append(svg("rect", { width: 12, height: 12, fill: COLORS[state] || "#666" }));
+    return box;
+  };
+  const legend = el("p", { class: "muted legend" }, Object.entries(totals).map(([s, ms]) =>
+    el("span", { class: "legend-item" }, swatch(s), ` ${s}: ${(ms / 3600000).toFixed(1)} h`)));
   return el("div", { class: "card" }, el("h2", { text: "Last 24 hours" }), chart, legend);
 }
 

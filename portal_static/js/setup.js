@@ -22,7 +22,7 @@ async function show() {
     ...field("templateType", "Type of business", el("select", { id: "templateType", name: "templateType", required: true },
       el("option", { value: "", text: "Choose…" }), el("option", { value: "RESTAURANT", text: "Restaurant" }),
       el("option", { value: "SALON", text: "Salon" }), el("option", { value: "SHOP", text: "Shop" }))),
-    ...field("whatsappNumber", "WhatsApp number", el("input", { id: "whatsappNumber", name: "whatsappNumber", type: "tel", autocomplete: "tel", placeholder: "+4915112345678", required: true, "aria-describedby": "whatsappNumber-hint whatsappNumber-error" }), "International format, starting with + and the country code."),
+    ...field("whatsappNumber", "WhatsApp number", el("input", { id: "whatsappNumber", name: "whatsappNumber", type: "tel", autocomplete: "tel", placeholder: "+447700900123", required: true, "aria-describedby": "whatsappNumber-hint whatsappNumber-error" }), "International format, starting with + and the country code."),
     ...field("businessName", "Business name (optional)", el("input", { id: "businessName", name: "businessName", maxlength: "64" })),
     ...field("notes", "Notes (optional)", el("textarea", { id: "notes", name: "notes", maxlength: "500", rows: "3" })),
     el("p", {}, el("button", { type: "submit", text: "Send request" })));
@@ -37,7 +37,7 @@ async function submit(event) {
   const data = Object.fromEntries(new FormData(form));
   const problems = {};
   if (!data.templateType) problems.templateType = "Choose the type of your business.";
-  if (!/^\+[1-9][0-9 ()-]{6,20}$/.test(data.whatsappNumber.trim())) problems.whatsappNumber = "Enter the number in international format, e.g. +4915112345678.";
+  if (!/^\+[1-9][0-9 ()-]{6,20}$/.test(data.whatsappNumber.trim())) problems.whatsappNumber = "Enter the number in international format, e.g. +447700900123.";
   for (const [name, message] of Object.entries(problems)) document.getElementById(`${name}-error`).textContent = message;
   if (Object.keys(problems).length) { document.getElementById(Object.keys(problems)[0]).focus(); return; }
   try {

@@ -40,15 +40,18 @@ const PAGES = [
   ["setup.html", "Setup", "tenant"], ["admin.html", "Fleet", "admin"],
 ];
 
+// Leaving the page: stop this page's script without an error (the browser navigates away).
+function halt() { return new Promise(() => {}); }
+
 // Every signed-in page starts here: no token -> sign-in; nav by role; returns who is signed in.
 export async function chrome() {
-  if (!token()) { location.href = "/index.html"; throw new Error("signed out"); }
+  if (!token()) { location.href = "/index.html"; return halt(); }
   const me = await api("/portal/me");
   const here = location.pathname.split("/").pop() || "status.html";
   const page = PAGES.find(([href]) => href === here);
   // Each role has its own pages: send the other role home instead of asking the API for 403s.
-  if (page && page[2] === "admin" && me.role !== "admin") { location.replace("/status.html"); throw new Error("redirect"); }
-  if (page && page[2] === "tenant" && !me.tenantId) { location.replace("/admin.html"); throw new Error("redirect"); }
+  if (page && page[2] === "admin" && me.role !== "admin") { location.replace("/status.html"); return halt(); }
+  if (page && page[2] === "tenant" && !me.tenantId) { location.replace("/admin.html"); return halt(); }
   const links = PAGES.filter(([, , role]) => role === "tenant" ? me.tenantId : me.role === "admin")
     .map(([href, label]) => el("a", { href, text: label, "aria-current": href === here ? "page" : null }));
   const header = el("header", { class: "top" },

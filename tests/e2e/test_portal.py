@@ -1,0 +1,283 @@
+"""The portal in headless Chromium against the stack that ``make dev`` starts.
+
+Tenant signs in -> setup request -> admin approves and starts the worker -> the portal shows
+a QR -> a screenshot of it is decoded (zxing-cpp) and the simulated phone links with that
+payload -> status ACTIVE -> an inbound message gets the template reply and shows in the log
+-> the worker is killed -> ERROR -> restart from the admin page -> ACTIVE with no new QR.
+Screenshots of every page land in docs/screenshots when WAFLEET_UPDATE_SCREENSHOTS=1.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+
+from devstack.local_aws import fake_credentials
+from tests.e2e.conftest import eventually
+
+pytestmark = pytest.mark.process
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE = "+4915112345678"
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """``wafleet dev`` as a process, on free ports."""
+    folder = tmp_path_factory.mktemp("dev")
+    env = {**os.environ, **fake_credentials(), "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "devstack.cli",
+            "dev",
+            "--port",
+            "0",
+            "--simulator-port",
+            "0",
+            "--moto-port",
+            "0",
+            "--folder",
+            str(folder),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    ready: dict[str, str] = {}
+    for line in process.stdout:
+        if line.startswith("WAFLEET_READY "):
+            ready = json.loads(line.split(" ", 1)[1])
+            break
+    assert ready, "wafleet dev did not start"
+    yield ready
+    process.send_signal(signal.SIGINT)  # what Ctrl-C does
+    try:
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    # Nothing left behind: no worker, no browser, no moto of this stack.
+    leftovers = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == ""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+class Shots:
+    """Screenshots for the README, written to docs/screenshots on request."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def take(self, page: Page, name: str) -> Path:
+        path = self.folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shots]:
+    folder = tmp_path_factory.mktemp("shots")
+    yield Shots(folder)
+    if os.environ.get("WAFLEET_UPDATE_SCREENSHOTS") == "1":
+        target = ROOT / "docs" / "screenshots"
+        target.mkdir(parents=True, exist_ok=True)
+        for png in folder.glob("*.png"):
+            shutil.copy(png, target / png.name)
+
+
+def signed_in(browser: Browser, base: str, email: str, errors: list[str]) -> Page:
+    page = browser.new_context(viewport={"width": 1100, "height": 760}).new_page()
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            errors.append(f"{email}: {message.text}")
+
+    page.on("console", console)
+    page.on("pageerror", lambda exc: errors.append(f"{email}: {exc}"))
+    page.goto(base + "/")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_role("button", name="Sign in").click()
+    return page
+
+
+def decode_qr(png: bytes) -> str:
+    import zxingcpp
+    from PIL import Image
+
+    found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert len(found) == 1, found
+    return str(found[0].text)
+
+
+def task_pid(stack: dict[str, str], tenant_id: str) -> int:
+    from chalicelib.settings import Settings
+    from chalicelib.store import models, tenants
+
+    models.bind(Settings(dynamodb_endpoint=stack["dynamodb"]))
+    ref = tenants.get_tenant(tenant_id, consistent=True).task_ref or ""
+    return int(ref.split(":")[1])
+
+
+def test_from_sign_in_to_a_linked_bot_that_survives_a_crash(
+    stack: dict[str, str], browser: Browser, shots: Shots
+) -> None:
+    base, sim = stack["portal"], stack["simulator"]
+    errors: list[str] = []
+    owner = signed_in(browser, base, "owner@demo.example", errors)
+    expect(owner).to_have_url(f"{base}/status.html")
+    expect(owner.locator("#next-step")).to_contain_text("setup request")
+    shots.take(owner, "signin-then-status-new")
+
+    owner.get_by_role("link", name="Setup").click()
+    owner.get_by_role("button", name="Send request").click()
+    expect(owner.locator("#whatsappNumber-error")).to_contain_text("international format")
+    owner.get_by_label("Type of business").select_option("RESTAURANT")
+    owner.get_by_label("WhatsApp number").fill(PHONE)
+    owner.get_by_label("Business name (optional)").fill("Demo Pizzeria")
+    shots.take(owner, "setup")
+    owner.get_by_role("button", name="Send request").click()
+    expect(owner.locator("#current-request")).to_contain_text("PENDING")
+
+    admin = signed_in(browser, base, "admin@demo.example", errors)
+    expect(admin).to_have_url(f"{base}/admin.html")
+    expect(admin.locator("#queue")).to_contain_text("Demo Pizzeria")
+    shots.take(admin, "admin-queue")
+    admin.get_by_role("button", name="Approve").click()
+    expect(admin.locator("#queue")).to_contain_text("Nothing to decide")
+    admin.get_by_role("button", name="start worker of Demo Pizzeria", exact=True).click()
+    expect(admin.locator("tr[data-tenant=t_demo]")).to_contain_text(re.compile("STARTING|RUNNING"))
+
+    owner.get_by_role("link", name="WhatsApp").click()
+    qr = owner.locator("#qr")
+    expect(qr).to_be_visible(timeout=30_000)
+    expect(owner.locator("#qr-meta")).to_contain_text("valid for")
+    shots.take(owner, "whatsapp-qr")
+    payload = decode_qr(qr.screenshot())
+    showing = requests.get(f"{sim}/control/qr", timeout=10).json()
+    assert payload in [s["payload"] for s in showing]  # the code valid in the simulator now
+    linked = requests.post(
+        f"{sim}/control/link", json={"payload": payload, "phone": PHONE}, timeout=10
+    )
+    assert linked.status_code == 200, linked.text
+    expect(owner).to_have_url(f"{base}/status.html?linked=1", timeout=15_000)
+    expect(owner.locator("#next-step")).to_contain_text("You're all set!")
+    shots.take(owner, "status-active")
+
+    sent = requests.post(
+        f"{sim}/control/phones/{PHONE}/inbound",
+        json={"from": "+15550101", "text": "When are you open?"},
+        timeout=10,
+    )
+    assert sent.status_code == 200
+    from chalicelib.domain import templates
+
+    reply = templates.reply("RESTAURANT", "Demo Pizzeria", "When are you open?")
+    eventually(
+        lambda: (
+            [
+                m["text"]
+                for m in requests.get(f"{sim}/control/phones/{PHONE}/sent", timeout=10).json()
+            ]
+            == [reply]
+        ),
+        what="reply",
+    )
+    owner.get_by_role("link", name="Messages").click()
+    expect(owner.locator("#logs")).to_contain_text("When are you open?")
+    expect(owner.locator("#logs")).to_contain_text(reply.splitlines()[0])
+    expect(owner.locator("#logs")).to_contain_text("+15••0101")
+    shots.take(owner, "messages")
+
+    os.kill(task_pid(stack, "t_demo"), signal.SIGKILL)
+    owner.get_by_role("link", name="Status").click()
+    expect(owner.locator("#next-step")).to_contain_text("not answering", timeout=15_000)
+    expect(owner.locator("#last-error")).to_contain_text("SIGKILL")
+    shots.take(owner, "status-error")
+
+    admin.reload()
+    admin.get_by_role("button", name="restart worker of Demo Pizzeria").click()
+    owner.reload()
+    expect(owner.locator("#next-step")).to_contain_text("You're all set!", timeout=30_000)
+    owner.get_by_role("link", name="History").click()
+    expect(owner.locator("#history")).to_contain_text("crashed")
+    shots.take(owner, "history")
+    events = [row.inner_text() for row in owner.locator("#history tbody tr td:nth-child(2)").all()]
+    assert events.count("qr") == 1, events  # restarted from the saved login: no new QR
+    admin.reload()
+    expect(admin.locator("tr[data-tenant=t_demo]")).to_contain_text("ACTIVE")
+    shots.take(admin, "admin-fleet")
+    assert errors == []
+
+
+def test_a_second_tenant_never_sees_the_first(stack: dict[str, str], browser: Browser) -> None:
+    env = {
+        **os.environ,
+        **fake_credentials(),
+        "AWS_REGION": "us-east-1",
+        "WAFLEET_DYNAMODB_ENDPOINT": stack["dynamodb"],
+    }
+
+    def cli(*args: str) -> Any:
+        out = subprocess.run(
+            [sys.executable, "-m", "devstack.cli", *args],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(out.stdout)
+
+    other = cli("tenant", "create", "--name", "Other Salon", "--phone", "+4915199999999")
+    cli("user", "add", "--email", "owner@other.example", "--tenant", other["tenantId"])
+    requests.post(
+        f"{stack['simulator']}/control/phones/{PHONE}/inbound",
+        json={"from": "+15550202", "text": "secret pizza order"},
+        timeout=10,
+    )
+    errors: list[str] = []
+    page = signed_in(browser, stack["portal"], "owner@other.example", errors)
+    expect(page).to_have_url(f"{stack['portal']}/status.html")
+    for name in ("status", "whatsapp", "logs", "history", "setup"):
+        page.goto(f"{stack['portal']}/{name}.html")
+        page.wait_for_load_state("networkidle")
+        text = page.content()
+        for marker in ("Demo Pizzeria", "t_demo", "secret pizza", "When are you open", PHONE):
+            assert marker not in text, (name, marker)
+    page.goto(f"{stack['portal']}/admin.html")
+    expect(page).to_have_url(f"{stack['portal']}/status.html")  # not an admin: sent home
+    assert errors == []
