@@ -137,16 +137,25 @@ class Bot:
     async def _shutdown(self) -> None:
         self.closing = True
         if self.exit_code is ExitCode.STOPPED:
-            if self.session is SessionState.CONNECTED:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._save_session(), timeout=4)
             with contextlib.suppress(StaleOwnerError, IllegalTransitionError):
                 await asyncio.wait_for(self._event(Event.STOPPED, self.exit_reason), timeout=3)
+            # Save the login unless a newer worker owns the tenant (a zombie must not
+            # overwrite its successor's login); an operator's stop keeps the epoch.
+            if self.session is SessionState.CONNECTED and await self._still_newest():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._save_session(), timeout=4)
         if self.browser is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.browser.close(), timeout=3)
 
     # --- browser ------------------------------------------------------------------------
+
+    async def _still_newest(self) -> bool:
+        try:
+            item = await self._db(tenants.get_tenant, self.cfg.tenant_id, consistent=True)
+        except Exception:
+            return False
+        return int(item.lease_epoch) == self.lease.epoch
 
     async def _open_browser(self) -> None:
         assert self.pw is not None

@@ -59,7 +59,14 @@ def run(config: WorkerConfig | None = None, settings: Settings | None = None) ->
         logger.error("worker cannot start: %s", exc)
         print(f"wafleet worker: {exc}", file=sys.stderr)
         return int(ExitCode.CONFIG)
-    bot = Bot(config, settings, session_store(config, settings))
+    from chalicelib.domain.clock import SystemClock
+    from chalicelib.store.models import shared_connection
+    from chalicelib.store.server_clock import ServerClock
+
+    # Heartbeat times are compared with the reaper's clock: correct ours to DynamoDB's.
+    clock = ServerClock(SystemClock())
+    clock.attach(shared_connection().client)
+    bot = Bot(config, settings, session_store(config, settings), clock=clock)
     try:
         return int(asyncio.run(_run(bot)))
     except Exception:

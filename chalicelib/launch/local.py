@@ -34,6 +34,7 @@ class LocalLauncher:
         self._on_exit = on_exit
         self._command = command or [sys.executable, "-m", "worker_container"]
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.exit_codes: dict[str, int] = {}  # reference -> exit code, once ended
         self._lock = threading.Lock()
 
     def launch(self, lease: Lease) -> str:
@@ -62,6 +63,7 @@ class LocalLauncher:
         code = process.wait()
         with self._lock:
             self._processes.pop(ref, None)
+            self.exit_codes[ref] = code
         reason = (
             f"worker exited with code {code}"
             if code >= 0

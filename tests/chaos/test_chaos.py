@@ -1,0 +1,234 @@
+"""Faults against real worker processes: the status converges to the truth within its bound,
+no zombie write is accepted, history stays complete, no message is lost or answered twice."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from chalicelib.api import presenters
+from chalicelib.control import reaper, workers
+from chalicelib.domain.clock import SystemClock
+from chalicelib.domain.errors import LeaseHeldError
+from chalicelib.store import tenants
+from chalicelib.store.models import HistoryModel
+from tests.e2e.conftest import PHONE, Sim, Stack, eventually
+
+pytestmark = pytest.mark.process
+FAULTS = str(Path(__file__).parent / "faults")
+
+
+def new_tenant() -> str:
+    return tenants.create_tenant("Chaos Cafe", now_ms=SystemClock().now_ms(), phone=PHONE).tenant_id
+
+
+def item(tid: str) -> Any:
+    return tenants.get_tenant(tid, consistent=True)
+
+
+def shown(stack: Stack, tid: str) -> dict[str, Any]:
+    """What the status API answers right now (the read path's staleness rule included)."""
+    return presenters.tenant_status(
+        item(tid), None, now_ms=SystemClock().now_ms(), stale_ms=stack.settings.stale_ms
+    )
+
+
+def statuses(tid: str) -> tuple[str, str, str]:
+    i = item(tid)
+    return (i.tenant_status, i.session_state, i.worker_status)
+
+
+def linked(stack: Stack, sim: Sim) -> str:
+    tid = new_tenant()
+    workers.start(tid)
+    payload = eventually(lambda: item(tid).qr_payload, what="QR")
+    sim.link(payload)
+    eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="linked")
+    return tid
+
+
+def pid_of(tid: str) -> int:
+    return int(item(tid).task_ref.split(":")[1])
+
+
+def history_is_complete(tid: str) -> list[HistoryModel]:
+    """Each entry starts where the previous one ended, and the last ends where the item is."""
+    entries = sorted(HistoryModel.query(tid), key=lambda h: h.sk)
+    for before, after in itertools.pairwise(entries):
+        assert (before.to_tenant, before.to_session, before.to_worker) == (
+            after.from_tenant,
+            after.from_session,
+            after.from_worker,
+        ), (before.event, after.event)
+    last = entries[-1]
+    assert (last.to_tenant, last.to_session, last.to_worker) == statuses(tid)
+    return entries
+
+
+def answered_once(sim: Sim, texts: list[str]) -> None:
+    replies = [m["text"] for m in sim.sent()]
+    assert len(replies) == len(texts), replies
+
+
+def test_kill_9_is_reported_at_once_and_a_restart_resumes(stack: Stack, sim: Sim) -> None:
+    tid = linked(stack, sim)
+    sim.inbound("hours")
+    eventually(lambda: len(sim.sent()) == 1, what="reply")
+    os.kill(pid_of(tid), signal.SIGKILL)
+    eventually(
+        lambda: statuses(tid) == ("ERROR", "DISCONNECTED", "ERROR"),
+        timeout=5,
+        what="crash recorded",
+    )
+    assert "SIGKILL" in item(tid).last_error
+    sim.inbound("menu")  # arrives while nobody is there
+    workers.start(tid)
+    eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="back")
+    eventually(lambda: len(sim.sent()) == 2, what="backlog answered")
+    answered_once(sim, ["hours", "menu"])
+    assert [h.event for h in history_is_complete(tid)].count("qr") == 1
+
+
+def test_sigstopped_worker_is_reaped_replaced_and_its_writes_refused(
+    stack: Stack, sim: Sim
+) -> None:
+    tid = linked(stack, sim)
+    old_pid, old_epoch = pid_of(tid), int(item(tid).lease_epoch)
+    old = psutil.Process(old_pid)
+    old.suspend()
+    try:
+        eventually(
+            lambda: shown(stack, tid)["worker"]["stale"],
+            timeout=5,
+            what="the API reports the hung worker stale",
+        )
+        assert shown(stack, tid)["worker"]["status"] == "ERROR"
+        assert old_pid in [int(r.split(":")[1]) for r in stack.launcher.running()]
+        assert tid in reaper.reap().reaped
+        workers.start(tid)
+        eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="takeover")
+    finally:
+        old.resume()
+    new_epoch = int(item(tid).lease_epoch)
+    assert new_epoch == old_epoch + 1
+    # It wakes up to the reaper's SIGTERM (exit 0) or to a refused write (exit 3): either way
+    # it ends, and none of its writes lands (checked on the history below).
+    ref = f"local:{old_pid}"
+    assert eventually(lambda: stack.launcher.exit_codes.get(ref) is not None, what="exit")
+    assert stack.launcher.exit_codes[ref] in (0, 3)
+    sim.inbound("prices")
+    eventually(lambda: len(sim.sent()) == 1, what="the new worker replies")
+    entries = history_is_complete(tid)
+    stale_at = next(h.sk for h in entries if h.event == "stale")
+    zombie = [h.event for h in entries if h.sk > stale_at and h.epoch == old_epoch]
+    assert zombie == []  # no write of the old worker was accepted after it was reaped
+    assert statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING")
+    answered_once(sim, ["prices"])
+
+
+def test_two_starts_at_once_give_one_worker(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            workers.start(tid)
+            results.append("started")
+        except LeaseHeldError:
+            results.append("refused")
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == ["refused", "started"]
+    assert len(stack.launcher.running()) == 1
+    assert int(item(tid).lease_epoch) == 1
+
+
+def test_killed_browser_process_is_relaunched(stack: Stack, sim: Sim) -> None:
+    tid = linked(stack, sim)
+    browsers = [
+        p
+        for p in psutil.Process(pid_of(tid)).children(recursive=True)
+        if "chrom" in p.name() and "--type=" not in " ".join(p.cmdline())
+    ]
+    assert browsers
+    for browser in browsers:
+        browser.kill()
+    eventually(
+        lambda: "disconnected" in [h.event for h in HistoryModel.query(tid)],
+        what="browser loss reported",
+    )
+    eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="relaunched")
+    sim.inbound("order status")
+    eventually(lambda: len(sim.sent()) == 1, what="replies again")
+    history_is_complete(tid)
+
+
+def test_throttled_heartbeats_are_retried_and_the_worker_stays_up(stack: Stack, sim: Sim) -> None:
+    # botocore's standard retries back off 0-1 s, 0-2 s, 0-4 s: the stale threshold must leave
+    # room for them, as the AWS defaults do (beat 15 s, stale 45 s). Here: beat 0.3 s, stale 5 s.
+    import dataclasses
+
+    stack.settings = dataclasses.replace(stack.settings, heartbeat_s=0.3, stale_s=5.0)
+    stack.configure(
+        PYTHONPATH=FAULTS,
+        WAFLEET_FAULT_UPDATES="throttle:0.3",
+        WAFLEET_HEARTBEAT_S="0.3",
+        WAFLEET_STALE_S="5",
+    )
+    tid = linked(stack, sim)
+    seen = set()
+    deadline = SystemClock().now_ms() + 2 * stack.settings.stale_ms
+    while SystemClock().now_ms() < deadline:  # two stale windows, sampled as the API would
+        doc = shown(stack, tid)
+        seen.add((doc["worker"]["status"], doc["worker"]["stale"]))
+        threading.Event().wait(0.1)
+    assert seen == {("RUNNING", False)}
+    assert tid not in reaper.reap().reaped
+
+
+def test_dynamodb_outage_on_heartbeats_stops_the_worker_and_status_follows(
+    stack: Stack, sim: Sim
+) -> None:
+    stack.configure(PYTHONPATH=FAULTS, WAFLEET_FAULT_UPDATES="error500:1.0")
+    tid = new_tenant()
+    workers.start(tid)
+    eventually(lambda: not stack.launcher.running(), timeout=20, what="worker gives up")
+    eventually(lambda: statuses(tid)[2] == "ERROR", what="status follows")
+    assert "exited with code 4" in item(tid).last_error
+
+
+def test_a_worker_clock_30s_behind_is_not_reaped(stack: Stack, sim: Sim) -> None:
+    stack.configure(PYTHONPATH=FAULTS, WAFLEET_FAULT_CLOCK_SKEW_S="-30")
+    tid = linked(stack, sim)
+    for _ in range(3):
+        eventually(
+            lambda: int(item(tid).heartbeat_at) > SystemClock().now_ms() - 1000,
+            what="heartbeats in server time",
+        )
+        assert tid not in reaper.reap().reaped
+    assert shown(stack, tid)["worker"]["status"] == "RUNNING"
+
+
+def test_phone_offline_then_online_keeps_history_complete(stack: Stack, sim: Sim) -> None:
+    tid = linked(stack, sim)
+    sim.control("offline")
+    sim.inbound("are you there?")
+    eventually(lambda: statuses(tid) == ("ERROR", "DISCONNECTED", "RUNNING"), what="offline")
+    sim.control("online")
+    eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="online")
+    eventually(lambda: len(sim.sent()) == 1, what="the message sent while offline is answered")
+    answered_once(sim, ["are you there?"])
+    history_is_complete(tid)
