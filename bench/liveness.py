@@ -1,0 +1,204 @@
+"""How fast the status tells the truth: crash and hang detection through the HTTP API,
+takeover by a new worker, zombie writes, and a reaper run over 10,000 tenants on moto.
+
+Heartbeat 0.2 s, stale threshold 1 s, 10 rounds each. Last line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import psutil
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from devstack.local_aws import fake_credentials, moto_server
+
+T = TypeVar("T")
+ROUNDS = 10
+FLEET = 10_000
+
+
+def until(check: Callable[[], T | None], timeout: float = 60, step: float = 0.01) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        threading.Event().wait(step)
+    raise TimeoutError(str(check))
+
+
+def main() -> None:
+    os.environ.update(fake_credentials())
+    from app import app
+    from chalicelib.api.auth import memberships
+    from chalicelib.control import reaper, runtime, workers
+    from chalicelib.control.workers import worker_exited
+    from chalicelib.domain.clock import SystemClock
+    from chalicelib.launch.local import LocalLauncher
+    from chalicelib.settings import Settings
+    from chalicelib.store import models, tenants, users
+    from chalicelib.store.models import HistoryModel, TenantModel
+    from chalicelib.store.size import item_size
+    from devstack import gateway
+    from devstack.issuer import LocalIssuer
+    from devstack.simulator.server import make_server
+    from devstack.simulator.state import Simulator
+
+    clock = SystemClock()
+    sim = make_server(Simulator(clock.now_ms))
+    threading.Thread(target=sim.serve_forever, daemon=True).start()
+    with moto_server() as moto, tempfile.TemporaryDirectory() as tmp:
+        issuer = LocalIssuer.load_or_create(Path(tmp) / "issuer")
+        settings = Settings(
+            dynamodb_endpoint=moto.endpoint,
+            heartbeat_s=0.2,
+            stale_s=1.0,
+            jwks_url=issuer.jwks_url,
+            jwt_issuer=issuer.issuer,
+            jwt_audience=issuer.audience,
+        )
+        models.bind(settings)
+        models.create_tables(wait=False)
+        env = {
+            **settings.as_env(),
+            **fake_credentials(),
+            "WAFLEET_WHATSAPP_URL": f"http://127.0.0.1:{sim.server_address[1]}/",
+            "WAFLEET_SESSION_DIR": str(Path(tmp) / "sessions"),
+        }
+        launcher = LocalLauncher(env, on_exit=worker_exited)
+        runtime.configure(settings, clock=clock, launcher=launcher)
+        memberships.clear()
+        web = gateway.start(app)
+
+        def tenant_with_user(name: str) -> tuple[str, dict[str, str]]:
+            tid = tenants.create_tenant(name, now_ms=clock.now_ms()).tenant_id
+            user = users.add_user(
+                f"{tid}@bench.example", role="tenant", tenant_id=tid, now_ms=clock.now_ms()
+            )
+            return tid, {"Authorization": f"Bearer {issuer.token(user.user_id)}"}
+
+        def api_worker(headers: dict[str, str]) -> dict[str, Any]:
+            doc = requests.get(
+                f"{web.url}/portal/tenant/current/status", headers=headers, timeout=5
+            ).json()
+            return dict(doc["worker"])
+
+        def running(tid: str) -> int:
+            until(lambda: tenants.get_tenant(tid, consistent=True).worker_status == "RUNNING")
+            return int(tenants.get_tenant(tid).task_ref.split(":")[1])
+
+        crash_ms, hang_ms, takeover_ms, zombie_writes = [], [], [], 0
+        for i in range(ROUNDS):
+            tid, headers = tenant_with_user(f"Crash {i}")
+            workers.start(tid)
+            pid = running(tid)
+            start = time.perf_counter()
+            os.kill(pid, signal.SIGKILL)
+            until(lambda h=headers: api_worker(h)["status"] == "ERROR", step=0.005)
+            crash_ms.append((time.perf_counter() - start) * 1000)
+
+        for i in range(ROUNDS):
+            tid, headers = tenant_with_user(f"Hang {i}")
+            workers.start(tid)
+            pid = running(tid)
+            old_epoch = int(tenants.get_tenant(tid).lease_epoch)
+            process = psutil.Process(pid)
+            process.suspend()
+            start = time.perf_counter()
+            until(lambda h=headers: api_worker(h)["stale"], step=0.005)
+            hang_ms.append((time.perf_counter() - start) * 1000)
+            reaper.reap()
+            start = time.perf_counter()
+            workers.start(tid)  # a new worker takes over
+            running(tid)
+            takeover_ms.append((time.perf_counter() - start) * 1000)
+            process.resume()
+            ref = f"local:{pid}"
+            until(lambda r=ref: r in launcher.exit_codes, timeout=30)
+            entries = sorted(HistoryModel.query(tid), key=lambda h: h.sk)
+            stale_at = next(h.sk for h in entries if h.event == "stale")
+            zombie_writes += sum(1 for h in entries if h.sk > stale_at and h.epoch == old_epoch)
+            tenant = tenants.get_tenant(tid, consistent=True)
+            zombie_writes += int(tenant.lease_epoch) != old_epoch + 1
+            launcher.stop(tenant.task_ref, "bench round done")
+        launcher.stop_all()
+        web.stop()
+
+        # The reaper over 10,000 state items, 10 of them stale, counted on the wire. (moto copies
+        # the whole table for every transaction, so many stale items measure moto, not the reaper.)
+        now = clock.now_ms()
+        with TenantModel.batch_write() as batch:
+            for n in range(FLEET):
+                stale = n % 1000 == 0
+                batch.save(
+                    TenantModel(
+                        f"t_fleet{n:05d}",
+                        name=f"Fleet tenant {n}",
+                        phone="+4915100000000",
+                        created_at=now,
+                        tenant_status="ACTIVE",
+                        session_state="CONNECTED",
+                        worker_status="RUNNING",
+                        owner_id="0" * 32,
+                        lease_epoch=1,
+                        heartbeat_at=now - (60_000 if stale else 0),
+                        last_seen_at=now,
+                        started_at=now,
+                        setup_id="sr_0000000000000000",
+                        setup_status="ACTIVE",
+                        template_type="RESTAURANT",
+                        desired="RUN",
+                        task_ref="local:1",
+                        worker_rss_mb=65,
+                        browser_mb=390,
+                        updated_at=now,
+                    )
+                )
+        items_bytes = sum(item_size(i.serialize()) for i in TenantModel.scan())
+        sent: list[str] = []
+        client = models.shared_connection().client
+        client.meta.events.register(
+            "before-send.dynamodb", lambda event_name, **_: sent.append(event_name)
+        )
+        start = time.perf_counter()
+        report = reaper.reap()
+        reaper_s = time.perf_counter() - start
+        scans = sum(1 for e in sent if e.endswith(".Scan"))
+    sim.shutdown()
+    print(
+        json.dumps(
+            {
+                "crash_detect_ms_p50": round(statistics.median(crash_ms), 1),
+                "crash_detect_ms_max": round(max(crash_ms), 1),
+                "hang_detect_ms_p50": round(statistics.median(hang_ms), 1),
+                "hang_detect_ms_max": round(max(hang_ms), 1),
+                "takeover_ms_p50": round(statistics.median(takeover_ms), 1),
+                "zombie_writes_accepted": zombie_writes,
+                "rounds": ROUNDS,
+                "reaper_10k_requests": len(sent),
+                "reaper_10k_scan_pages": scans,
+                "reaper_10k_items_read": FLEET + ROUNDS * 2,
+                "reaper_10k_bytes_read": items_bytes,
+                "reaper_10k_read_units": round(items_bytes / 4096 / 2, 1),
+                "reaper_10k_reaped": len(report.reaped),
+                "reaper_10k_s": round(reaper_s, 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

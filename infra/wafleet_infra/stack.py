@@ -1,0 +1,378 @@
+"""The wafleet stack: tables, sign-in, workers, sessions, portal, API, alarms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Duration, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from wafleet_infra.tables import Tables, create_tables
+
+ROOT = Path(__file__).resolve().parents[2]
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "connect-src 'self' https://*.amazoncognito.com; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+ASSET_EXCLUDES = [
+    ".git",
+    ".venv",
+    "var",
+    "cdk.out",
+    "infra/cdk.out",
+    "**/__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "docs",
+    "tests",
+    "bench",
+    "portal_static",
+]
+TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:BatchWriteItem",
+]
+WORKER_TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+]
+
+
+class WafleetStack(Stack):
+    """Everything wafleet needs in one account and region."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        cognito_domain_prefix: str,
+        alarm_email: str | None = None,
+        heartbeat_s: int = 15,
+        stale_s: int = 45,
+        package_api: bool = True,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        tables = create_tables(self)
+
+        # --- sign-in ---------------------------------------------------------------------
+        pool = cognito.UserPool(
+            self,
+            "UserPool",
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        cognito.CfnUserPoolGroup(
+            self,
+            "Admins",
+            user_pool_id=pool.user_pool_id,
+            group_name="admin",
+            description="wafleet operators",
+        )
+        domain = pool.add_domain(
+            "Domain",
+            cognito_domain=cognito.CognitoDomainOptions(domain_prefix=cognito_domain_prefix),
+        )
+
+        # --- sessions (browser logins) -----------------------------------------------------
+        sessions_key = kms.Key(
+            self, "SessionsKey", enable_key_rotation=True, description="wafleet worker logins"
+        )
+        sessions = s3.Bucket(
+            self,
+            "Sessions",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=sessions_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(7))],
+        )
+
+        # --- workers -----------------------------------------------------------------------
+        vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
+        cluster = ecs.Cluster(self, "Workers", vpc=vpc)
+        workers_sg = ec2.SecurityGroup(
+            self,
+            "WorkerSG",
+            vpc=vpc,
+            allow_all_outbound=True,
+            description="wafleet workers: outbound only",
+        )
+        task = ecs.FargateTaskDefinition(self, "Worker", cpu=512, memory_limit_mib=1024)
+        log_group = logs.LogGroup(
+            self,
+            "WorkerLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        common_env = self._table_env(tables) | {
+            "WAFLEET_HEARTBEAT_S": str(heartbeat_s),
+            "WAFLEET_STALE_S": str(stale_s),
+        }
+        task.add_container(
+            "worker",
+            image=ecs.ContainerImage.from_asset(
+                str(ROOT), file="worker_container/Dockerfile", exclude=ASSET_EXCLUDES
+            ),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="worker", log_group=log_group),
+            environment=common_env
+            | {
+                "WAFLEET_SESSION_BUCKET": sessions.bucket_name,
+                "WAFLEET_SESSION_KMS_KEY": sessions_key.key_arn,
+            },
+            stop_timeout=Duration.seconds(30),
+        )
+        self._grant_tables(task.task_role, tables, WORKER_TABLE_ACTIONS)
+        task.task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                resources=[sessions.arn_for_objects("sessions/*")],
+            )
+        )
+        sessions_key.grant_encrypt_decrypt(task.task_role)
+
+        # --- portal (one origin: / from S3, /api/* to API Gateway) ---------------------------
+        portal = s3.Bucket(
+            self,
+            "Portal",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=RemovalPolicy.DESTROY,
+            auto_delete_objects=True,
+        )
+        headers = cloudfront.ResponseHeadersPolicy(
+            self,
+            "SecurityHeaders",
+            security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
+                content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
+                    content_security_policy=CSP, override=True
+                ),
+                content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
+                frame_options=cloudfront.ResponseHeadersFrameOptions(
+                    frame_option=cloudfront.HeadersFrameOption.DENY, override=True
+                ),
+                referrer_policy=cloudfront.ResponseHeadersReferrerPolicy(
+                    referrer_policy=cloudfront.HeadersReferrerPolicy.NO_REFERRER, override=True
+                ),
+                strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
+                    access_control_max_age=Duration.days(365),
+                    include_subdomains=True,
+                    override=True,
+                ),
+            ),
+        )
+
+        # --- API (Chalice) ---------------------------------------------------------------
+        api_role = iam.Role(
+            self, "ApiRole", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")
+        )
+        api_role.add_managed_policy(
+            iam.ManagedPolicy.from_aws_managed_policy_name(
+                "service-role/AWSLambdaBasicExecutionRole"
+            )
+        )
+        self._grant_tables(api_role, tables, TABLE_ACTIONS)
+        api_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ecs:RunTask"],
+                resources=[task.task_definition_arn],
+                conditions={"ArnEquals": {"ecs:cluster": cluster.cluster_arn}},
+            )
+        )
+        api_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ecs:StopTask", "ecs:TagResource"],
+                resources=[
+                    f"arn:{self.partition}:ecs:{self.region}:{self.account}:task/"
+                    f"{cluster.cluster_name}/*"
+                ],
+            )
+        )
+        api_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[task.task_role.role_arn, task.obtain_execution_role().role_arn],
+            )
+        )
+        client = pool.add_client(
+            "Portal",
+            o_auth=cognito.OAuthSettings(
+                flows=cognito.OAuthFlows(implicit_code_grant=True),
+                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+                callback_urls=["https://localhost/index.html"],
+            ),
+            id_token_validity=Duration.hours(1),
+            prevent_user_existence_errors=True,
+        )
+        issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{pool.user_pool_id}"
+        api_env = common_env | {
+            "WAFLEET_JWT_ISSUER": issuer,
+            "WAFLEET_JWT_AUDIENCE": client.user_pool_client_id,
+            "WAFLEET_JWKS_URL": f"{issuer}/.well-known/jwks.json",
+            "WAFLEET_LAUNCHER": "ecs",
+            "WAFLEET_ECS_CLUSTER": cluster.cluster_arn,
+            "WAFLEET_ECS_TASK_DEFINITION": task.task_definition_arn,
+            "WAFLEET_ECS_CONTAINER": "worker",
+            "WAFLEET_ECS_SUBNETS": Fn.join(",", [s.subnet_id for s in vpc.private_subnets]),
+            "WAFLEET_ECS_SECURITY_GROUPS": workers_sg.security_group_id,
+            "WAFLEET_AUTO_RESTART": "1",
+        }
+        api_domain = self._api(api_role, api_env) if package_api else None
+
+        behaviors = {}
+        if api_domain is not None:
+            behaviors["/api/*"] = cloudfront.BehaviorOptions(
+                origin=origins.HttpOrigin(api_domain),
+                allowed_methods=cloudfront.AllowedMethods.ALLOW_ALL,
+                cache_policy=cloudfront.CachePolicy.CACHING_DISABLED,
+                origin_request_policy=(
+                    cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER
+                ),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
+                response_headers_policy=headers,
+            )
+        distribution = cloudfront.Distribution(
+            self,
+            "Cdn",
+            default_behavior=cloudfront.BehaviorOptions(
+                origin=origins.S3BucketOrigin.with_origin_access_control(portal),
+                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+                response_headers_policy=headers,
+            ),
+            additional_behaviors=behaviors,
+            default_root_object="index.html",
+            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+        )
+        s3deploy.BucketDeployment(
+            self,
+            "PortalFiles",
+            sources=[
+                s3deploy.Source.asset(str(ROOT / "portal_static"), exclude=["config.json"]),
+                s3deploy.Source.json_data(
+                    "config.json",
+                    {
+                        "auth": "cognito",
+                        "domain": domain.base_url(),
+                        "clientId": client.user_pool_client_id,
+                        "apiBase": "/api",
+                    },
+                ),
+            ],
+            destination_bucket=portal,
+            distribution=distribution,
+        )
+
+        # --- alarms --------------------------------------------------------------------------
+        topic = sns.Topic(
+            self, "Alarms", master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns")
+        )
+        if alarm_email:
+            topic.add_subscription(subscriptions.EmailSubscription(alarm_email))
+        alarms = {
+            "StaleWorkers": cloudwatch.Metric(
+                namespace="wafleet",
+                metric_name="ReapedWorkers",
+                statistic="Sum",
+                period=Duration.minutes(5),
+            ),
+            "ReaperErrors": cloudwatch.Metric(
+                namespace="AWS/Lambda",
+                metric_name="Errors",
+                statistic="Sum",
+                dimensions_map={"FunctionName": "wafleet-prod-reaper"},
+                period=Duration.minutes(5),
+            ),
+            "Api5xx": cloudwatch.Metric(
+                namespace="AWS/ApiGateway",
+                metric_name="5XXError",
+                statistic="Sum",
+                dimensions_map={"ApiName": "wafleet"},
+                period=Duration.minutes(5),
+            ),
+        }
+        for name, metric in alarms.items():
+            alarm = cloudwatch.Alarm(
+                self,
+                name,
+                metric=metric,
+                threshold=0,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=f"wafleet: {name}",
+            )
+            alarm.add_alarm_action(actions.SnsAction(topic))
+
+        CfnOutput(self, "PortalUrl", value=f"https://{distribution.distribution_domain_name}")
+        CfnOutput(self, "UserPoolId", value=pool.user_pool_id)
+        CfnOutput(self, "SignInDomain", value=domain.base_url())
+
+    def _table_env(self, tables: Tables) -> dict[str, str]:
+        return {
+            "WAFLEET_TENANTS_TABLE": tables.tenants.table_name,
+            "WAFLEET_HISTORY_TABLE": tables.history.table_name,
+            "WAFLEET_MESSAGES_TABLE": tables.messages.table_name,
+            "WAFLEET_SETUP_TABLE": tables.setup.table_name,
+            "WAFLEET_EVENTS_TABLE": tables.events.table_name,
+            "WAFLEET_USERS_TABLE": tables.users.table_name,
+        }
+
+    def _grant_tables(self, role: iam.IRole, tables: Tables, actions_: list[str]) -> None:
+        resources = []
+        for table in tables.all():
+            resources += [table.table_arn, f"{table.table_arn}/index/*"]
+        role.add_to_principal_policy(iam.PolicyStatement(actions=actions_, resources=resources))
+
+    def _api(self, role: iam.Role, env: dict[str, str]) -> str:
+        """The Chalice app (portal + admin API, reaper schedule, ECS task-state rule)."""
+        from chalice.cdk import Chalice
+
+        app = Chalice(
+            self,
+            "Api",
+            source_dir=str(ROOT),
+            stage_config={
+                "api_gateway_stage": "api",
+                "manage_iam_role": False,
+                "iam_role_arn": role.role_arn,
+                "environment_variables": env,
+                "lambda_memory_size": 512,
+                "lambda_timeout": 30,
+            },
+        )
+        return Fn.sub(
+            "${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}",
+            {"RestAPI": app.get_resource("RestAPI").ref},
+        )

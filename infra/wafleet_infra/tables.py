@@ -1,0 +1,91 @@
+"""The DynamoDB tables, written out to match ``chalicelib/store/models.py``.
+
+Written by hand on purpose: ``tests/infra/test_schema_drift.py`` creates these tables on
+moto's CloudFormation and runs the store against them, so a model and a table cannot drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as ddb
+from constructs import Construct
+
+S = ddb.AttributeType.STRING
+N = ddb.AttributeType.NUMBER
+
+
+@dataclass
+class Tables:
+    """The six tables, by role."""
+
+    tenants: ddb.Table
+    history: ddb.Table
+    messages: ddb.Table
+    setup: ddb.Table
+    events: ddb.Table
+    users: ddb.Table
+
+    def all(self) -> list[ddb.Table]:
+        """Every table."""
+        return [self.tenants, self.history, self.messages, self.setup, self.events, self.users]
+
+
+def _table(
+    scope: Construct,
+    name: str,
+    pk: str,
+    sk: tuple[str, ddb.AttributeType] | None = None,
+    ttl: str | None = None,
+) -> ddb.Table:
+    return ddb.Table(
+        scope,
+        name,
+        partition_key=ddb.Attribute(name=pk, type=S),
+        sort_key=ddb.Attribute(name=sk[0], type=sk[1]) if sk else None,
+        billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
+        encryption=ddb.TableEncryption.AWS_MANAGED,
+        point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        time_to_live_attribute=ttl,
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+
+
+def create_tables(scope: Construct) -> Tables:
+    """Tables with the keys, indexes and TTL attributes the models use."""
+    messages = _table(scope, "Messages", "tid", ("mk", S), ttl="exp")
+    messages.add_local_secondary_index(
+        index_name="by_time",
+        sort_key=ddb.Attribute(name="tk", type=S),
+        projection_type=ddb.ProjectionType.ALL,
+    )
+    setup = _table(scope, "SetupRequests", "request_id")
+    setup.add_global_secondary_index(
+        index_name="by_status",
+        partition_key=ddb.Attribute(name="status", type=S),
+        sort_key=ddb.Attribute(name="created_at", type=N),
+        projection_type=ddb.ProjectionType.ALL,
+    )
+    setup.add_global_secondary_index(
+        index_name="by_tenant",
+        partition_key=ddb.Attribute(name="tenant_id", type=S),
+        sort_key=ddb.Attribute(name="created_at", type=N),
+        projection_type=ddb.ProjectionType.ALL,
+    )
+    users = _table(scope, "Users", "user_id")
+    users.add_global_secondary_index(
+        index_name="by_email",
+        partition_key=ddb.Attribute(name="email", type=S),
+        projection_type=ddb.ProjectionType.ALL,
+    )
+    return Tables(
+        tenants=_table(scope, "Tenants", "tid"),
+        history=_table(scope, "History", "tid", ("sk", S), ttl="exp"),
+        messages=messages,
+        setup=setup,
+        events=_table(scope, "PortalEvents", "tid", ("sk", S), ttl="exp"),
+        users=users,
+    )

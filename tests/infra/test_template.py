@@ -1,0 +1,147 @@
+"""The synthesized template: encryption, least privilege, alarms, and cfn-lint clean."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.infra.conftest import resources
+
+
+def test_tables_are_on_demand_with_recovery_and_encryption(template: dict[str, Any]) -> None:
+    tables = resources(template, "AWS::DynamoDB::Table")
+    assert len(tables) == 6
+    for table in tables.values():
+        props = table["Properties"]
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["SSESpecification"]["SSEEnabled"] is True
+        assert table["DeletionPolicy"] == "Retain"
+    ttl = [t["Properties"].get("TimeToLiveSpecification") for t in tables.values()]
+    assert sum(1 for spec in ttl if spec == {"AttributeName": "exp", "Enabled": True}) == 3
+
+
+def test_buckets_block_public_access_and_refuse_plain_http(template: dict[str, Any]) -> None:
+    buckets = resources(template, "AWS::S3::Bucket")
+    assert len(buckets) >= 2
+    for bucket in buckets.values():
+        block = bucket["Properties"]["PublicAccessBlockConfiguration"]
+        assert all(
+            block[k] is True
+            for k in (
+                "BlockPublicAcls",
+                "BlockPublicPolicy",
+                "IgnorePublicAcls",
+                "RestrictPublicBuckets",
+            )
+        )
+    policies = json.dumps(resources(template, "AWS::S3::BucketPolicy"))
+    assert policies.count('"aws:SecureTransport": "false"') >= len(buckets)
+    kms = [
+        b
+        for b in buckets.values()
+        if b["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
+            "ServerSideEncryptionByDefault"
+        ]["SSEAlgorithm"]
+        == "aws:kms"
+    ]
+    assert len(kms) == 1  # the browser-login bucket
+
+
+def _statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def test_no_wildcard_resource_where_a_table_bucket_or_cluster_can_be_named(
+    template: dict[str, Any],
+) -> None:
+    for statement in _statements(template):
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        ours = [a for a in actions if a.split(":")[0] in ("dynamodb", "ecs", "iam")]
+        ours += [a for a in actions if a.startswith("s3:") and "Object" in a]
+        if not ours:
+            continue
+        targets = (
+            statement["Resource"]
+            if isinstance(statement["Resource"], list)
+            else [statement["Resource"]]
+        )
+        assert "*" not in targets, statement
+
+
+def test_worker_may_touch_only_its_tables_and_the_session_prefix(
+    template: dict[str, Any],
+) -> None:
+    roles = resources(template, "AWS::IAM::Role")
+    task_role = next(
+        k
+        for k, r in roles.items()
+        if "ecs-tasks.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+        and "WorkerTaskRole" in k
+    )
+    policy = next(
+        p
+        for p in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": task_role} in p["Properties"]["Roles"]
+    )
+    text = json.dumps(policy["Properties"]["PolicyDocument"])
+    assert "dynamodb:Scan" not in text and "dynamodb:DeleteItem" not in text
+    assert "/sessions/*" in text
+
+
+def test_worker_task_stops_gracefully_and_logs(template: dict[str, Any]) -> None:
+    (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert container["StopTimeout"] == 30
+    assert container["LogConfiguration"]["LogDriver"] == "awslogs"
+    names = {e["Name"] for e in container["Environment"]}
+    assert {
+        "WAFLEET_TENANTS_TABLE",
+        "WAFLEET_SESSION_BUCKET",
+        "WAFLEET_HEARTBEAT_S",
+        "WAFLEET_STALE_S",
+    } <= names
+
+
+def test_portal_and_api_share_one_origin_with_security_headers(
+    template: dict[str, Any],
+) -> None:
+    (cdn,) = resources(template, "AWS::CloudFront::Distribution").values()
+    config = cdn["Properties"]["DistributionConfig"]
+    assert [b["PathPattern"] for b in config["CacheBehaviors"]] == ["/api/*"]
+    (headers,) = resources(template, "AWS::CloudFront::ResponseHeadersPolicy").values()
+    security = headers["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert "frame-ancestors 'none'" in security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+
+
+def test_reaper_schedule_task_rule_and_alarms(template: dict[str, Any]) -> None:
+    functions = resources(template, "AWS::Serverless::Function")
+    events = json.dumps({k: f["Properties"].get("Events") for k, f in functions.items()})
+    assert "rate(1 minute)" in events and "ECS Task State Change" in events
+    alarms = resources(template, "AWS::CloudWatch::Alarm")
+    metrics = {a["Properties"]["MetricName"] for a in alarms.values()}
+    assert metrics == {"ReapedWorkers", "Errors", "5XXError"}
+    assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
+    assert resources(template, "AWS::Cognito::UserPoolGroup")
+
+
+def test_cfn_lint_finds_no_error(template: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template))
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), "--format", "parseable", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    errors = [line for line in result.stdout.splitlines() if ":E" in line]
+    assert errors == [], result.stdout
+    assert result.returncode in (0, 4), result.stdout + result.stderr  # 4: warnings only
