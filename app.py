@@ -28,6 +28,7 @@ def reaper(event: object) -> dict[str, int]:
     from chalicelib.control.reaper import reap
 
     report = reap(auto_restart=os.environ.get("WAFLEET_AUTO_RESTART") == "1")
+    print(report.metric_line())  # CloudWatch Embedded Metric Format: drives the alarm
     return {
         "scanned": report.scanned,
         "reaped": len(report.reaped),

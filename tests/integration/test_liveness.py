@@ -150,6 +150,17 @@ def test_reaper_runs_as_the_scheduled_function(control: FakeLauncher, clock: Man
     assert state(tid)[2] == "ERROR"
 
 
+def test_reaper_publishes_the_metric_the_stale_worker_alarm_reads() -> None:
+    import json
+
+    report = reaper.ReapReport(scanned=5, reaped=["t_1", "t_2"])
+    line = json.loads(report.metric_line(now_ms=1))
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "wafleet"
+    assert "ReapedWorkers" in [m["Name"] for m in directive["Metrics"]]
+    assert line["ReapedWorkers"] == 2
+
+
 def test_auto_restart_backs_off_and_respects_stop_and_pause(
     control: FakeLauncher, clock: ManualClock
 ) -> None:
