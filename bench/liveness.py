@@ -137,9 +137,13 @@ def main() -> None:
         launcher.stop_all()
         web.stop()
 
-        # A reaper run over 10,000 state items, counted on the wire: the paginated Scan that
-        # DynamoDB bills on every item. None is stale here: moto copies every table for each
-        # transaction, which would measure moto (marking stale workers is timed in the rounds).
+    # A reaper run over 10,000 state items, counted on the wire: the paginated Scan DynamoDB
+    # bills on every item. A fresh moto, none stale: moto copies tables for every transaction,
+    # which would measure moto (marking stale workers is timed in the rounds above).
+    with moto_server() as fleet_moto:
+        fleet = Settings(dynamodb_endpoint=fleet_moto.endpoint, heartbeat_s=0.2, stale_s=1.0)
+        runtime.configure(fleet, clock=clock)
+        models.create_tables(wait=False)
         now = clock.now_ms()
         with TenantModel.batch_write() as batch:
             for n in range(FLEET):

@@ -89,6 +89,8 @@ class Bot:
         self.qr_attempt = 0
         self.qr_started_ms = 0
         self.closing = False
+        self.login_forgotten = False  # after a logout nothing may save the login again
+        self.session_lock = asyncio.Lock()
         self.recovering = False
         self.reconnect_task: asyncio.Task[None] | None = None
         self.recovery_task: asyncio.Task[None] | None = None
@@ -137,11 +139,12 @@ class Bot:
     async def _shutdown(self) -> None:
         self.closing = True
         if self.exit_code is ExitCode.STOPPED:
+            was_connected = self.session is SessionState.CONNECTED
             with contextlib.suppress(StaleOwnerError, IllegalTransitionError):
                 await asyncio.wait_for(self._event(Event.STOPPED, self.exit_reason), timeout=3)
             # Save the login unless a newer worker owns the tenant (a zombie must not
             # overwrite its successor's login); an operator's stop keeps the epoch.
-            if self.session is SessionState.CONNECTED and await self._still_newest():
+            if was_connected and await self._still_newest():
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._save_session(), timeout=4)
         if self.browser is not None:
@@ -211,11 +214,15 @@ class Bot:
             self.recovering = False
 
     async def _save_session(self) -> None:
-        if self.context is None:
-            return
+        async with self.session_lock:
+            if self.context is None or self.login_forgotten:
+                return
+            await self._write_session(self.context)
+
+    async def _write_session(self, context: BrowserContext) -> None:
         # storage_state reads localStorage through the page: bounded, a hung page never answers.
         # WhatsApp Web keeps its login in IndexedDB: include it.
-        state = await asyncio.wait_for(self.context.storage_state(indexed_db=True), timeout=10)
+        state = await asyncio.wait_for(context.storage_state(indexed_db=True), timeout=10)
         await asyncio.to_thread(self.sessions.save, json.dumps(state).encode())
 
     # --- reacting to the page -------------------------------------------------------------
@@ -239,7 +246,9 @@ class Bot:
     async def _react(self, before: Screen, now: Screen) -> None:
         if now.logged_out:
             await self._event(Event.AUTH_FAILURE, "logged out from the phone")
-            await asyncio.to_thread(self.sessions.delete)
+            async with self.session_lock:  # waits for a save in flight, then forgets for good
+                self.login_forgotten = True
+                await asyncio.to_thread(self.sessions.delete)
             self.finish(ExitCode.FATAL, "logged out")
             return
         if now.conflict:

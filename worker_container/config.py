@@ -28,6 +28,16 @@ QR_NEXT_S = "WAFLEET_QR_NEXT_S"
 QR_COUNT = "WAFLEET_QR_COUNT"
 HEARTBEAT_GRACE_S = "WAFLEET_HEARTBEAT_GRACE_S"
 
+# Debian's old-headless shell (package chromium-headless-shell) needs about half the memory of
+# the full browser in headless mode (measured: 195 vs 366 MB PSS); the full one is the fallback.
+BROWSERS = ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium")
+
+
+def default_browser() -> str:
+    """The lightest Debian Chromium installed."""
+    return next((path for path in BROWSERS if Path(path).exists()), BROWSERS[-1])
+
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -92,7 +102,7 @@ class WorkerConfig:
             owner_id=env[OWNER_ENV],
             epoch=_int(env, EPOCH_ENV, 0, low=1),
             whatsapp_url=env.get(WHATSAPP_URL, cls.whatsapp_url),
-            chromium=env.get(CHROMIUM, cls.chromium),
+            chromium=env.get(CHROMIUM) or default_browser(),
             session_dir=Path(env[SESSION_DIR]) if env.get(SESSION_DIR) else None,
             session_bucket=env.get(SESSION_BUCKET) or None,
             session_kms_key=env.get(SESSION_KMS_KEY) or None,
