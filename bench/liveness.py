@@ -107,7 +107,7 @@ def main() -> None:
             pid = running(tid)
             start = time.perf_counter()
             os.kill(pid, signal.SIGKILL)
-            until(lambda h=headers: api_worker(h)["status"] == "ERROR", step=0.005)
+            until(lambda h=headers: api_worker(h)["status"] == "ERROR", step=0.02)
             crash_ms.append((time.perf_counter() - start) * 1000)
 
         for i in range(ROUNDS):
@@ -118,7 +118,7 @@ def main() -> None:
             process = psutil.Process(pid)
             process.suspend()
             start = time.perf_counter()
-            until(lambda h=headers: api_worker(h)["stale"], step=0.005)
+            until(lambda h=headers: api_worker(h)["stale"], step=0.02)
             hang_ms.append((time.perf_counter() - start) * 1000)
             reaper.reap()
             start = time.perf_counter()

@@ -38,13 +38,17 @@ def default_browser() -> str:
     return next((path for path in BROWSERS if Path(path).exists()), BROWSERS[-1])
 
 
-CHROMIUM_ARGS = [
+# Every Chromium here starts with these: no sandbox as root, and nothing that phones home.
+BASE_CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+]
+CHROMIUM_ARGS = [
+    *BASE_CHROMIUM_ARGS,
     "--disable-dev-shm-usage",
     # Memory: one tab per worker, so no spare renderer, no per-site processes, GPU and
     # network service inside the browser process (measured: about 25 MB PSS less).

@@ -27,17 +27,10 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 
 from devstack.local_aws import fake_credentials
 from tests.e2e.conftest import eventually
+from worker_container.config import BASE_CHROMIUM_ARGS
 
 pytestmark = pytest.mark.process
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = "+4915112345678"
 
 
@@ -90,7 +83,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+            executable_path="/usr/bin/chromium", args=BASE_CHROMIUM_ARGS
         )
         yield chromium
         chromium.close()
