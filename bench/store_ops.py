@@ -74,7 +74,7 @@ def main() -> None:
             )
 
         item = tenants.get_tenant(tid, consistent=True)
-        guard = tenants.Guard(tenants.statuses_of(item), lease.epoch, lease.owner_id)
+        guard = tenants.guard_of(item, owner_id=lease.owner_id)
         result = {
             "status_read": count(lambda: tenants.get_tenant(tid)),
             "heartbeat": count(

@@ -19,7 +19,6 @@ from chalicelib.domain.statuses import LIVE_WORKER, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.store import tenants
 from chalicelib.store.models import TenantModel
-from chalicelib.store.tenants import Guard
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ def reap(*, auto_restart: bool = False, page_size: int = 500) -> ReapReport:
 
 
 def _mark_stale(item: TenantModel, now: int, cutoff: int, report: ReapReport) -> None:
-    guard = Guard(tenants.statuses_of(item), int(item.lease_epoch), heartbeat_before_ms=cutoff)
+    guard = tenants.guard_of(item, heartbeat_before_ms=cutoff)
     try:
         tenants.transition(
             item.tenant_id, Event.STALE, Actor.REAPER, guard, now_ms=now, detail="heartbeat stale"

@@ -10,7 +10,7 @@ from chalicelib.domain.statuses import LIVE_WORKER, WorkerStatus
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.launch.base import LaunchError
 from chalicelib.store import tenants
-from chalicelib.store.tenants import Guard, Lease
+from chalicelib.store.tenants import Lease
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def worker_exited(tenant_id: str, epoch: int, reason: str) -> None:
         }:
             return
         event = Event.STOPPED if item.desired == "STOP" else Event.CRASHED
-        guard = Guard(tenants.statuses_of(item), epoch)
+        guard = tenants.guard_of(item)
         try:
             tenants.transition(
                 tenant_id, event, Actor.LAUNCHER, guard, now_ms=rt.clock.now_ms(), detail=reason

@@ -42,6 +42,8 @@ class TenantModel(Model):
     # Lease: a launch raises the epoch and sets a fresh owner; every worker write checks both.
     owner_id = UnicodeAttribute(null=True, attr_name="own")
     lease_epoch = NumberAttribute(default=0, attr_name="ep")
+    # Status changes so far: orders history entries written in the same millisecond.
+    seq = NumberAttribute(default=0, attr_name="sq")
     heartbeat_at = NumberAttribute(null=True, attr_name="hb")
     last_seen_at = NumberAttribute(null=True, attr_name="ls")
     started_at = NumberAttribute(null=True, attr_name="st")
@@ -76,7 +78,7 @@ class HistoryModel(Model):
         region = "us-east-1"
 
     tenant_id = UnicodeAttribute(hash_key=True, attr_name="tid")
-    sk = UnicodeAttribute(range_key=True)  # "<at_ms:013d>#<epoch>#<random>": newest sorts last
+    sk = UnicodeAttribute(range_key=True)  # "<at_ms:013d>#<seq:08d>": newest sorts last
     at = NumberAttribute()
     event = UnicodeAttribute()
     actor = UnicodeAttribute()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
@@ -69,6 +69,20 @@ class Guard:
     epoch: int | None = None  # lease epoch the caller saw (or holds)
     owner_id: str | None = None  # set for worker writes
     heartbeat_before_ms: int | None = None  # set by the reaper: still stale at write time
+    seq: int = field(default=0, kw_only=True)  # status changes so far, as the caller saw them
+
+
+def guard_of(
+    item: TenantModel, *, owner_id: str | None = None, heartbeat_before_ms: int | None = None
+) -> Guard:
+    """The guard for a transition decided from ``item`` as read."""
+    return Guard(
+        statuses_of(item),
+        int(item.lease_epoch),
+        owner_id,
+        heartbeat_before_ms,
+        seq=int(item.seq or 0),
+    )
 
 
 @dataclass(frozen=True)
@@ -228,11 +242,7 @@ def apply_event(
             item.owner_id != lease.owner_id or int(item.lease_epoch) != lease.epoch
         ):
             raise StaleOwnerError(f"tenant {tenant_id}: lease epoch {lease.epoch} was replaced")
-        guard = Guard(
-            statuses_of(item),
-            epoch=int(item.lease_epoch),
-            owner_id=lease.owner_id if lease else None,
-        )
+        guard = guard_of(item, owner_id=lease.owner_id if lease else None)
         setup = item.setup_id if item.setup_status == SetupStatus.APPROVED.value else None
         try:
             return transition(
@@ -268,6 +278,7 @@ def acquire_lease(
     item = get_tenant(tenant_id, consistent=True)
     current = statuses_of(item)
     epoch = int(item.lease_epoch)
+    seq = int(item.seq or 0)
     if current.worker in LIVE_WORKER:
         heartbeat_at = int(item.heartbeat_at) if item.heartbeat_at is not None else None
         if not is_stale(current.worker, heartbeat_at, now_ms, stale_after_ms):
@@ -277,12 +288,14 @@ def acquire_lease(
             tenant_id,
             Event.STALE,
             Actor.LAUNCHER,  # the control plane noticed it, whoever asked for the launch
-            Guard(current, epoch, heartbeat_before_ms=cutoff),
+            Guard(current, epoch, heartbeat_before_ms=cutoff, seq=seq),
             now_ms,
             "heartbeat stale",
         )
         current = reaped.decision.after
-    outcome = _claim(tenant_id, Event.LAUNCHED, actor, Guard(current, epoch), now_ms, detail)
+        seq += 1
+    guard = Guard(current, epoch, seq=seq)
+    outcome = _claim(tenant_id, Event.LAUNCHED, actor, guard, now_ms, detail)
     assert outcome.lease is not None
     return outcome.lease
 
@@ -382,6 +395,10 @@ def _condition(guard: Guard) -> Condition:
         condition &= TenantModel.lease_epoch == guard.epoch
     if guard.owner_id is not None:
         condition &= TenantModel.owner_id == guard.owner_id
+    if guard.seq:
+        condition &= TenantModel.seq == guard.seq
+    else:  # items written before the counter existed have none
+        condition &= TenantModel.seq.does_not_exist() | (TenantModel.seq == 0)
     if guard.heartbeat_before_ms is not None:
         # The reaper's re-check: a heartbeat that landed after its read makes this fail.
         condition &= TenantModel.heartbeat_at.does_not_exist() | (
@@ -403,6 +420,8 @@ def _actions(
     after, effects = decision.after, decision.effects
     t = TenantModel
     actions: list[Action] = [t.updated_at.set(now_ms)]
+    if decision.changes_status:
+        actions.append(t.seq.set(guard.seq + 1))
     if decision.before.tenant != after.tenant:
         actions.append(t.tenant_status.set(after.tenant.value))
     if decision.before.session != after.session:
@@ -469,7 +488,7 @@ def _history_entry(
     before, after = decision.before, decision.after
     return HistoryModel(
         tenant_id,
-        f"{now_ms:013d}#{epoch:06d}#{secrets.token_hex(3)}",
+        f"{now_ms:013d}#{guard.seq + 1:08d}",
         at=now_ms,
         event=decision.event.value,
         actor=actor.value,

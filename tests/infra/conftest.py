@@ -23,8 +23,13 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     out = tmp_path_factory.mktemp("cdk.out")
     app = cdk.App(outdir=str(out))
-    WafleetStack(app, "Wafleet", cognito_domain_prefix="wafleet-test", alarm_email="ops@x.io")
-    assembly = app.synth()
+    here = Path.cwd()
+    os.chdir(out)  # chalice.cdk packages the app into ./chalice.out
+    try:
+        WafleetStack(app, "Wafleet", cognito_domain_prefix="wafleet-test", alarm_email="ops@x.io")
+        assembly = app.synth()
+    finally:
+        os.chdir(here)
     document: dict[str, Any] = assembly.get_stack_by_name("Wafleet").template
     (out / "Wafleet.template.json").write_text(json.dumps(document))
     return document

@@ -137,11 +137,7 @@ def test_zombie_cannot_overwrite_reaper_even_with_same_epoch(
         tenant,
         Event.STALE,
         Actor.REAPER,
-        tenants.Guard(
-            tenants.statuses_of(item),
-            int(item.lease_epoch),
-            heartbeat_before_ms=stale_cutoff(clock.now_ms(), STALE_MS),
-        ),
+        tenants.guard_of(item, heartbeat_before_ms=stale_cutoff(clock.now_ms(), STALE_MS)),
         now_ms=clock.now_ms(),
         detail="heartbeat stale",
     )
@@ -158,7 +154,7 @@ def test_transition_and_history_are_one_atomic_write(tenant: str, clock: ManualC
     item = tenants.get_tenant(tenant, consistent=True)
     # History sort key collision forces the transaction to fail: the state must not move.
     clock_ms = clock.now_ms()
-    guard = tenants.Guard(tenants.statuses_of(item), lease.epoch, lease.owner_id)
+    guard = tenants.guard_of(item, owner_id=lease.owner_id)
     HistoryModel(
         tenant,
         "x",
@@ -222,6 +218,32 @@ def test_every_status_change_has_a_history_entry(tenant: str, clock: ManualClock
     assert [h.event for h in rest.items] == ["ready", "qr", "launched"]
 
 
+def test_history_keeps_the_order_of_changes_within_one_millisecond(
+    tenant: str, clock: ManualClock
+) -> None:
+    lease = launch(tenant, clock)  # the clock does not move from here on
+    qr = tenants.QrCode("2@abc,def", 1, 6, clock.now_ms() + 60_000)
+    for event in (Event.QR, Event.READY, Event.DISCONNECTED, Event.READY, Event.STOPPED):
+        tenants.apply_event(tenant, event, Actor.WORKER, now_ms=clock.now_ms(), lease=lease, qr=qr)
+    newest_first = [h.event for h in history.list_history(tenant, limit=10).items]
+    assert newest_first == ["stopped", "ready", "disconnected", "ready", "qr", "launched"]
+
+
+def test_a_transition_decided_from_an_old_read_is_refused(tenant: str, clock: ManualClock) -> None:
+    lease = launch(tenant, clock)
+    tenants.apply_event(tenant, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease)
+    seen = tenants.get_tenant(tenant, consistent=True)
+    # Two changes after the read bring the statuses and the epoch back to what was seen.
+    for event in (Event.DISCONNECTED, Event.READY):
+        tenants.apply_event(tenant, event, Actor.WORKER, now_ms=clock.now_ms(), lease=lease)
+    assert tenants.statuses_of(tenants.get_tenant(tenant)) == tenants.statuses_of(seen)
+    with pytest.raises(ConcurrentUpdateError):
+        tenants.transition(
+            tenant, Event.PAUSED, Actor.TENANT, tenants.guard_of(seen), now_ms=clock.now_ms()
+        )
+    assert [h.event for h in history.list_history(tenant, limit=1).items] == ["ready"]
+
+
 def test_reaper_write_loses_to_a_heartbeat_that_lands_after_its_read(
     tenant: str, clock: ManualClock
 ) -> None:
@@ -230,11 +252,7 @@ def test_reaper_write_loses_to_a_heartbeat_that_lands_after_its_read(
     clock.advance(STALE_MS + 1)
     seen = tenants.get_tenant(tenant, consistent=True)  # reaper reads: stale
     tenants.heartbeat(lease, now_ms=clock.now_ms(), connected=False)  # worker was only slow
-    guard = tenants.Guard(
-        tenants.statuses_of(seen),
-        int(seen.lease_epoch),
-        heartbeat_before_ms=stale_cutoff(clock.now_ms(), STALE_MS),
-    )
+    guard = tenants.guard_of(seen, heartbeat_before_ms=stale_cutoff(clock.now_ms(), STALE_MS))
     with pytest.raises(ConcurrentUpdateError):
         tenants.transition(tenant, Event.STALE, Actor.REAPER, guard, now_ms=clock.now_ms())
     assert tenants.get_tenant(tenant, consistent=True).worker_status == "RUNNING"
