@@ -495,11 +495,13 @@ class Bot:
                 return
             next_at = self.clock.now_ms() + int(delay * 1000)
             try:
-                await self._db(
+                recorded = await self._db(
                     tenants.record_reconnect, self.lease, attempts=attempt, next_retry_at_ms=next_at
                 )
             except StaleOwnerError:
                 self.finish(ExitCode.REPLACED, "lease lost")
+                return
+            if not recorded:  # the session came back while we were writing
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.connected.wait(), timeout=delay)

@@ -338,15 +338,31 @@ def heartbeat(
     return _worker_update(lease, actions, condition)
 
 
-def record_reconnect(lease: Lease, *, attempts: int, next_retry_at_ms: int | None) -> None:
-    """Make reconnect progress visible in the status API (attempts, next retry)."""
+def record_reconnect(lease: Lease, *, attempts: int, next_retry_at_ms: int | None) -> bool:
+    """Make reconnect progress visible in the status API (attempts, next retry).
+
+    Refused (returns False) once the session is CONNECTED again: a late write from the
+    reconnect loop must not undo the reset that the `ready` transition made.
+    """
     actions: list[Action] = [TenantModel.reconnect_attempts.set(attempts)]
     if next_retry_at_ms is None:
         actions.append(TenantModel.next_retry_at.remove())
     else:
         actions.append(TenantModel.next_retry_at.set(next_retry_at_ms))
-    condition = (TenantModel.owner_id == lease.owner_id) & (TenantModel.lease_epoch == lease.epoch)
-    _worker_update(lease, actions, condition)
+    owned = (TenantModel.owner_id == lease.owner_id) & (TenantModel.lease_epoch == lease.epoch)
+    condition = owned & (TenantModel.session_state != SessionState.CONNECTED.value)
+    try:
+        TenantModel(lease.tenant_id).update(actions=actions, condition=condition)
+    except UpdateError as exc:
+        if not condition_failed(exc):
+            raise
+        current = TenantModel.get(lease.tenant_id, consistent_read=True)
+        if current.owner_id != lease.owner_id or current.lease_epoch != lease.epoch:
+            raise StaleOwnerError(
+                f"tenant {lease.tenant_id}: lease epoch {lease.epoch} no longer held"
+            ) from exc
+        return False
+    return True
 
 
 def set_task_ref(lease: Lease, task_ref: str) -> None:

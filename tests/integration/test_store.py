@@ -126,6 +126,27 @@ def test_stale_owner_heartbeat_is_refused_and_changes_nothing(
     assert new.owner_id == before["owner_id"]
 
 
+def test_late_reconnect_progress_does_not_undo_the_reset_of_ready(
+    tenant: str, clock: ManualClock
+) -> None:
+    lease = launch(tenant, clock)
+    tenants.apply_event(tenant, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease)
+    tenants.apply_event(
+        tenant, Event.DISCONNECTED, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
+    )
+    assert tenants.record_reconnect(lease, attempts=1, next_retry_at_ms=clock.now_ms() + 500)
+    assert tenants.get_tenant(tenant, consistent=True).reconnect_attempts == 1
+    tenants.apply_event(tenant, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease)
+    # The reconnect loop's next write was already on its way when the phone came back.
+    assert not tenants.record_reconnect(lease, attempts=2, next_retry_at_ms=clock.now_ms() + 900)
+    item = tenants.get_tenant(tenant, consistent=True)
+    assert item.reconnect_attempts is None and item.next_retry_at is None
+    clock.advance(STALE_MS + 1)
+    launch(tenant, clock)
+    with pytest.raises(StaleOwnerError):
+        tenants.record_reconnect(lease, attempts=3, next_retry_at_ms=None)
+
+
 def test_zombie_cannot_overwrite_reaper_even_with_same_epoch(
     tenant: str, clock: ManualClock
 ) -> None:
