@@ -7,12 +7,13 @@ import mimetypes
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from chalice.config import Config
 from chalice.local import ChaliceRequestHandler
+
+from devstack.httpserver import LocalServer
 
 API_PREFIX = "/api"
 SECURITY_HEADERS = {
@@ -31,7 +32,7 @@ ExtraRoute = Callable[[Any], bool]  # returns True when it answered the request
 class Gateway:
     """A running local gateway."""
 
-    server: ThreadingHTTPServer
+    server: LocalServer
     thread: threading.Thread
 
     @property
@@ -111,8 +112,7 @@ def start(
     def handler(*args: Any) -> Handler:
         return Handler(*args, app_object=app, config=config)
 
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+    server = LocalServer((host, port), handler)
     thread = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
     thread.start()
     return Gateway(server, thread)

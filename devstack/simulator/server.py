@@ -11,18 +11,19 @@ import json
 import queue
 import re
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from devstack.httpserver import LocalServer
 from devstack.simulator.state import LinkError, QrTiming, Simulator
 
 STATIC = Path(__file__).parent / "static"
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
 
 
-def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
+def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> LocalServer:
     """A threaded HTTP server around ``sim``."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -155,9 +156,7 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Threa
             finally:
                 sim.unsubscribe(device_id, events.put)
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    return LocalServer((host, port), Handler)
 
 
 def _with_image(qr: dict[str, Any]) -> dict[str, Any]:
