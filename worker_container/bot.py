@@ -34,6 +34,7 @@ from chalicelib.store import messages, tenants
 from chalicelib.store.tenants import Lease, QrCode
 from worker_container import memory
 from worker_container.config import CHROMIUM_ARGS, WorkerConfig
+from worker_container.inbox import ChatCursor
 from worker_container.rate_limit import TokenBucket
 from worker_container.reconnect import Backoff
 from worker_container.session_store import SessionStore
@@ -79,6 +80,8 @@ class Bot:
         self.exit_code = ExitCode.STOPPED
         self.exit_reason = ""
         self.handled: set[str] = set()
+        self.cursor = ChatCursor()
+        self.draining = False
         self.bucket = TokenBucket(self.clock, config.rate_per_min / 60, config.rate_burst)
         self.backoff = Backoff(
             config.reconnect_base_s, config.reconnect_cap_s, config.reconnect_max
@@ -269,6 +272,8 @@ class Bot:
             return
         if self.session is not SessionState.CONNECTED:
             await self._on_ready()
+            assert self.wa is not None
+            now = self.screen = await self.wa.screen()  # _on_ready may have opened chats
         await self._messages(now)
 
     async def _conflict(self, before: Screen) -> None:
@@ -320,14 +325,37 @@ class Bot:
     # --- messages -----------------------------------------------------------------------
 
     async def _messages(self, screen: Screen) -> None:
-        assert self.wa is not None
-        if screen.open_peer and screen.pending:
-            for message in screen.pending:
+        new = self.cursor.new_inbound(screen, self.handled)
+        if new:
+            for message in new:
                 await self._answer(message)
             return
         for peer, _count in screen.unread:
-            await self.wa.open_chat(peer)  # its bubbles arrive in the next screen
+            await self._open_chat(peer)  # its bubbles arrive in the next screen
             return
+
+    async def _open_chat(self, peer: str) -> None:
+        """Go to ``peer``'s chat, answering first what the open one still waits for: it is
+        marked read, so no unread badge would ever bring the worker back to it."""
+        assert self.wa is not None
+        if not self.draining:
+            self.draining = True
+            try:
+                tried: set[str] = set()
+                for _ in range(3):  # bounded: a message that keeps failing is not retried here
+                    todo = [
+                        m
+                        for m in self.cursor.new_inbound(await self.wa.screen(), self.handled)
+                        if m.id not in tried
+                    ]
+                    if not todo:
+                        break
+                    for message in todo:
+                        tried.add(message.id)
+                        await self._answer(message)
+            finally:
+                self.draining = False
+        await self.wa.open_chat(peer)
 
     async def _answer(self, message: Inbound) -> None:
         """Log, de-duplicate and answer one inbound message, exactly once."""
@@ -390,8 +418,8 @@ class Bot:
 
     async def _send(self, peer: str, text: str, reply_id: str) -> None:
         assert self.wa is not None
-        if self.screen.open_peer != peer:
-            await self.wa.open_chat(peer)
+        if (await self.wa.screen()).open_peer != peer:
+            await self._open_chat(peer)
         wa_id = await self.wa.send(text)
         await self._db(messages.mark_sent, self.cfg.tenant_id, reply_id, wa_id)
         logger.info("replied", extra={**self.log, "reply_id": reply_id})
@@ -407,6 +435,12 @@ class Bot:
         """After a restart: answer what was logged but not answered, confirm half-sent replies."""
         assert self.wa is not None
         pending = await self._db(messages.unfinished, self.cfg.tenant_id)
+        if pending:
+            inbound = sum(1 for item in pending if item.direction == messages.IN)
+            logger.info(
+                "interrupted work",
+                extra={**self.log, "unanswered": inbound, "unconfirmed": len(pending) - inbound},
+            )
         for item in pending:
             if item.direction == messages.IN:
                 await self._answer(
@@ -415,10 +449,11 @@ class Bot:
                 continue
             inbound_id = item.reply_to or ""
             peer = item.to_number or ""
-            await self.wa.open_chat(peer)
+            await self._open_chat(peer)
             reply_id = item.message_key.split("#", 1)[1]
             if await self.wa.replied_after(inbound_id, item.text or ""):
                 await self._db(messages.mark_sent, self.cfg.tenant_id, reply_id, None)
+                logger.info("reply confirmed", extra={**self.log, "reply_id": reply_id})
             else:
                 await self._send(peer, item.text or "", reply_id)
             self.handled.add(inbound_id)

@@ -8,7 +8,7 @@ an exposed binding whenever it changes. The worker reacts to those snapshots, ne
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from playwright.async_api import Page
@@ -45,8 +45,6 @@ _OBSERVER_TEMPLATE = """
     const loggedOut = !!document.querySelector(S.logged_out);
     const conversation = document.querySelector(S.conversation);
     const bubbles = [...document.querySelectorAll(S.bubble)];
-    let lastOut = -1;
-    bubbles.forEach((b, i) => { if (!b.classList.contains(S.bubble_in_class)) lastOut = i; });
     return {
       qr: qr ? qr.getAttribute("data-ref") : null,
       qrExpired: !qr && !loggedOut && !!document.querySelector(S.qr_reload),
@@ -59,17 +57,16 @@ _OBSERVER_TEMPLATE = """
         .map((row) => ({ peer: row.getAttribute(S.chat_id_attr),
                          count: parseInt(row.querySelector(S.unread).textContent, 10) || 1 })),
       openPeer: conversation ? conversation.getAttribute(S.chat_id_attr) : null,
-      pending: bubbles.slice(lastOut + 1)
-        .filter((b) => b.classList.contains(S.bubble_in_class))
-        .map((b) => ({ id: b.getAttribute("data-id"), peer: b.getAttribute("data-peer"),
-                       text: text(b) })),
-      outTexts: bubbles.filter((b) => !b.classList.contains(S.bubble_in_class)).map(text),
+      bubbles: bubbles.slice(-MAX_BUBBLES).map((b) => b.classList.contains(S.bubble_in_class)
+        ? { id: b.getAttribute("data-id"), peer: b.getAttribute("data-peer"), text: text(b) }
+        : { id: b.getAttribute("data-id"), out: true }),
     };
   }
   function report() {
     const now = JSON.stringify(snapshot());
     if (now !== last && window.__BINDING__) { last = now; window.__BINDING__(now); }
   }
+  window.__wafleetSnapshot = () => JSON.stringify(snapshot());
   window.__wafleetObserver = new MutationObserver(report);
   const start = () => {
     window.__wafleetObserver.observe(document.documentElement, {
@@ -81,8 +78,12 @@ _OBSERVER_TEMPLATE = """
   else start();
 })();
 """
-OBSERVER = _OBSERVER_TEMPLATE.replace("__SELECTORS__", json.dumps(SELECTORS)).replace(
-    "__BINDING__", BINDING
+# The newest bubbles of the open chat that a snapshot carries.
+MAX_BUBBLES = 50
+OBSERVER = (
+    _OBSERVER_TEMPLATE.replace("__SELECTORS__", json.dumps(SELECTORS))
+    .replace("__BINDING__", BINDING)
+    .replace("MAX_BUBBLES", str(MAX_BUBBLES))
 )
 
 
@@ -93,6 +94,20 @@ class Inbound:
     id: str
     peer: str
     text: str
+
+
+@dataclass(frozen=True)
+class Bubble:
+    """A message in the open chat: ours (``out``) or theirs."""
+
+    id: str
+    out: bool
+    peer: str = ""
+    text: str = ""
+
+    def inbound(self) -> Inbound:
+        """As an inbound message."""
+        return Inbound(self.id, self.peer, self.text)
 
 
 @dataclass(frozen=True)
@@ -107,8 +122,15 @@ class Screen:
     conflict: bool = False
     unread: tuple[tuple[str, int], ...] = ()
     open_peer: str | None = None
-    pending: tuple[Inbound, ...] = ()
-    out_texts: tuple[str, ...] = field(default=())
+    bubbles: tuple[Bubble, ...] = ()
+
+    @property
+    def pending(self) -> tuple[Inbound, ...]:
+        """Their messages in the open chat after our last one."""
+        tail: list[Inbound] = []
+        for bubble in self.bubbles:
+            tail = [] if bubble.out else [*tail, bubble.inbound()]
+        return tuple(tail)
 
     @classmethod
     def parse(cls, raw: str) -> Screen:
@@ -123,12 +145,16 @@ class Screen:
             conflict=bool(data.get("conflict")),
             unread=tuple((u["peer"], int(u["count"])) for u in data.get("unread", [])),
             open_peer=data.get("openPeer"),
-            pending=tuple(
-                Inbound(p["id"], p.get("peer") or data.get("openPeer") or "", p.get("text", ""))
-                for p in data.get("pending", [])
-                if p.get("id")
+            bubbles=tuple(
+                Bubble(
+                    b["id"],
+                    bool(b.get("out")),
+                    b.get("peer") or data.get("openPeer") or "",
+                    b.get("text", ""),
+                )
+                for b in data.get("bubbles", [])
+                if b.get("id")
             ),
-            out_texts=tuple(data.get("outTexts", [])),
         )
 
 
@@ -138,6 +164,10 @@ class WhatsAppPage:
     def __init__(self, page: Page, timeout_ms: float = 15_000) -> None:
         self.page = page
         self.timeout_ms = timeout_ms
+
+    async def screen(self) -> Screen:
+        """What the page shows at this moment (the observer's reports may be queued)."""
+        return Screen.parse(await self.page.evaluate("window.__wafleetSnapshot()"))
 
     async def open_chat(self, peer: str) -> None:
         """Open the chat with ``peer`` and wait until its conversation is shown."""

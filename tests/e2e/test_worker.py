@@ -15,7 +15,7 @@ from chalicelib.domain import templates
 from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.store import messages, tenants
-from chalicelib.store.models import HistoryModel
+from chalicelib.store.models import HistoryModel, MessageModel
 from tests.e2e.conftest import PHONE, Sim, Stack, eventually
 
 pytestmark = pytest.mark.process
@@ -103,6 +103,39 @@ def test_restart_restores_login_and_answers_backlog_exactly_once(stack: Stack, s
         assert messages.get_inbound(tid, message_id).state == "REPLIED"  # type: ignore[union-attr]
     eventually(lambda: item(tid).heartbeat_at, what="heartbeats")
     assert len(sim.sent()) == 4  # and nothing twice
+
+
+def test_a_reply_sent_but_not_recorded_is_confirmed_not_resent(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    first = sim.inbound("menu", sender="+15550001")
+    eventually(lambda: len(sim.sent()) == 1, what="first reply")
+    reply_key = f"out#re-{first}"
+    eventually(
+        lambda: MessageModel.get(tid, reply_key, consistent_read=True).state == "SENT",
+        what="reply recorded",
+    )
+    workers.stop(tid)
+    eventually(lambda: not stack.launcher.running(), what="worker exit")
+    # As if the worker had died between WhatsApp taking the reply and the store recording it.
+    MessageModel(tid, reply_key).update(actions=[MessageModel.state.set("SENDING")])
+    # "hello 1" comes from the first sender: opening that chat to confirm the reply marks it
+    # read, so only the worker's own bookkeeping can still answer it.
+    backlog = [sim.inbound(f"hello {i}", sender=f"+1555000{i}") for i in range(3)]
+    workers.start(tid)
+    eventually(lambda: len(sim.sent()) == 4, what="backlog answered")
+    eventually(
+        lambda: MessageModel.get(tid, reply_key, consistent_read=True).state == "SENT",
+        what="the interrupted reply confirmed",
+    )
+    for message_id in backlog:
+        eventually(
+            lambda m=message_id: messages.get_inbound(tid, m).state == "REPLIED",  # type: ignore[union-attr]
+            what="backlog replied",
+        )
+    eventually(lambda: item(tid).heartbeat_at, what="heartbeats")
+    assert len(sim.sent()) == 4  # the first reply was not sent again
 
 
 def test_duplicate_delivery_is_answered_once(stack: Stack, sim: Sim) -> None:
