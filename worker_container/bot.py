@@ -272,8 +272,12 @@ class Bot:
             return
         if self.session is not SessionState.CONNECTED:
             await self._on_ready()
+            # _on_ready may have opened chats: act on what the page shows now. (self.screen stays
+            # the last screen processed: the edges above are detected against it.)
             assert self.wa is not None
-            now = self.screen = await self.wa.screen()  # _on_ready may have opened chats
+            now = await self.wa.screen()
+            if not now.ready or now.offline or now.logged_out or now.conflict:
+                return  # the queued screens bring the change
         await self._messages(now)
 
     async def _conflict(self, before: Screen) -> None:
