@@ -162,12 +162,24 @@ def test_zombie_cannot_overwrite_reaper_even_with_same_epoch(
         now_ms=clock.now_ms(),
         detail="heartbeat stale",
     )
+    before = tenants.get_tenant(tenant, consistent=True).attribute_values
+    messages.record_inbound(
+        tenant, "m1", from_number="+1555", to_number=None, text="hi", at_ms=clock.now_ms()
+    )
     # The worker wakes up (SIGCONT) and tries to carry on: every write is refused.
     with pytest.raises(StaleOwnerError):
         tenants.heartbeat(lease, now_ms=clock.now_ms(), connected=True)
     with pytest.raises(StaleOwnerError):
         tenants.apply_event(tenant, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease)
-    assert tenants.get_tenant(tenant, consistent=True).worker_status == WorkerStatus.ERROR.value
+    with pytest.raises(StaleOwnerError):
+        tenants.record_reconnect(lease, attempts=1, next_retry_at_ms=None)
+    with pytest.raises(StaleOwnerError):  # nor may it answer: the next worker will
+        messages.claim_reply(
+            lease, "m1", reply_id="r1", to_number="+1555", from_number=None, text="Hi", at_ms=1
+        )
+    assert tenants.get_tenant(tenant, consistent=True).attribute_values == before
+    assert before["worker_status"] == WorkerStatus.ERROR.value
+    assert messages.get_inbound(tenant, "m1").state == "RECEIVED"  # type: ignore[union-attr]
 
 
 def test_transition_and_history_are_one_atomic_write(tenant: str, clock: ManualClock) -> None:
