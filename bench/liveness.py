@@ -168,9 +168,8 @@ def reaper_fleet() -> dict[str, Any]:
     # moto works through the run (live workers would have refreshed them).
     clock = ManualClock()
 
-    # A reaper run over 10,000 state items, counted on the wire: the paginated Scan DynamoDB
-    # bills on every item. AWS-default intervals, 1 in 100 workers hung. (moto copies the
-    # whole table for each transaction, so the seconds measure moto more than DynamoDB.)
+    # The paginated Scan DynamoDB bills on every item. AWS-default intervals, 1 in 100 workers
+    # hung. (moto copies the whole table for each transaction, so the seconds measure moto.)
     with moto_server() as fleet_moto:
         fleet = Settings(dynamodb_endpoint=fleet_moto.endpoint, heartbeat_s=15, stale_s=45)
         runtime.configure(fleet, clock=clock)

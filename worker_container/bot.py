@@ -342,24 +342,27 @@ class Bot:
         """Go to ``peer``'s chat, answering first what the open one still waits for: it is
         marked read, so no unread badge would ever bring the worker back to it."""
         assert self.wa is not None
-        if not self.draining:
+        if not self.draining:  # answering may send, and sending may open a chat
             self.draining = True
             try:
-                tried: set[str] = set()
-                for _ in range(3):  # bounded: a message that keeps failing is not retried here
-                    todo = [
-                        m
-                        for m in self.cursor.new_inbound(await self.wa.screen(), self.handled)
-                        if m.id not in tried
-                    ]
-                    if not todo:
-                        break
-                    for message in todo:
-                        tried.add(message.id)
-                        await self._answer(message)
+                await self._answer_open_chat()
             finally:
                 self.draining = False
         await self.wa.open_chat(peer)
+
+    async def _answer_open_chat(self) -> None:
+        """Answer what the open chat shows now, including what arrives meanwhile; a message
+        that fails is not retried here (bounded: three looks at the page)."""
+        assert self.wa is not None
+        tried: set[str] = set()
+        for _ in range(3):
+            new = self.cursor.new_inbound(await self.wa.screen(), self.handled)
+            todo = [m for m in new if m.id not in tried]
+            if not todo:
+                return
+            for message in todo:
+                tried.add(message.id)
+                await self._answer(message)
 
     async def _answer(self, message: Inbound) -> None:
         """Log, de-duplicate and answer one inbound message, exactly once."""

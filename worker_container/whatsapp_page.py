@@ -127,10 +127,8 @@ class Screen:
     @property
     def pending(self) -> tuple[Inbound, ...]:
         """Their messages in the open chat after our last one."""
-        tail: list[Inbound] = []
-        for bubble in self.bubbles:
-            tail = [] if bubble.out else [*tail, bubble.inbound()]
-        return tuple(tail)
+        last_out = max((i for i, b in enumerate(self.bubbles) if b.out), default=-1)
+        return tuple(b.inbound() for b in self.bubbles[last_out + 1 :])
 
     @classmethod
     def parse(cls, raw: str) -> Screen:

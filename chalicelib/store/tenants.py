@@ -350,18 +350,15 @@ def record_reconnect(lease: Lease, *, attempts: int, next_retry_at_ms: int | Non
     else:
         actions.append(TenantModel.next_retry_at.set(next_retry_at_ms))
     owned = (TenantModel.owner_id == lease.owner_id) & (TenantModel.lease_epoch == lease.epoch)
-    condition = owned & (TenantModel.session_state != SessionState.CONNECTED.value)
     try:
-        TenantModel(lease.tenant_id).update(actions=actions, condition=condition)
-    except UpdateError as exc:
-        if not condition_failed(exc):
-            raise
+        _worker_update(
+            lease, actions, owned & (TenantModel.session_state != SessionState.CONNECTED.value)
+        )
+    except StaleOwnerError:
         current = TenantModel.get(lease.tenant_id, consistent_read=True)
-        if current.owner_id != lease.owner_id or current.lease_epoch != lease.epoch:
-            raise StaleOwnerError(
-                f"tenant {lease.tenant_id}: lease epoch {lease.epoch} no longer held"
-            ) from exc
-        return False
+        if current.owner_id == lease.owner_id and current.lease_epoch == lease.epoch:
+            return False  # still ours: the session is CONNECTED again
+        raise
     return True
 
 
