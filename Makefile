@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint typecheck bench screenshots bootstrap uv chromium sync clean
+.PHONY: dev test lint typecheck bench screenshots bootstrap uv chromium sync wajs clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --quiet --user uv
@@ -22,7 +22,16 @@ chromium:
 sync: uv
 	@$(UV) sync --quiet --extra worker --frozen
 
-bootstrap: sync chromium
+# The wa-js bundle the worker injects into WhatsApp Web, at the version package-lock.json pins.
+WAJS := node_modules/@wppconnect/wa-js/dist/wppconnect-wa.js
+$(WAJS): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm (Node 20) is needed for the wa-js bundle" >&2; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+wajs: $(WAJS)
+
+bootstrap: sync chromium wajs
 
 dev: bootstrap
 	$(UV) run --frozen wafleet dev
@@ -47,4 +56,4 @@ bench: bootstrap
 	@set -e; for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python $$b; done
 
 clean:
-	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache .hypothesis node_modules

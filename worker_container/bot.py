@@ -1,46 +1,61 @@
-"""The per-tenant worker: keeps WhatsApp Web logged in, answers messages, reports health.
+"""The per-tenant worker: keeps WhatsApp Web linked, answers messages, reports health.
 
-Everything the page does arrives as a ``Screen`` snapshot from the in-page observer; the
-worker reacts to changes (QR shown, ready, phone offline, logged out, conflict, messages).
-Every status change goes through the transition table (``tenants.apply_event``); every
-write carries the lease, so a replaced worker learns it on its next write and exits.
+It wires three parts: the engine (the page, ``engine.py``/``wajs.py``), the reactions (what a
+page state or a message means, ``reactions.py``) and the store (DynamoDB through
+``chalicelib.store``). Every status change goes through the transition table
+(``tenants.apply_event``); every write carries the lease, so a replaced worker learns it on
+its next write and exits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import dataclasses
 import logging
+import shutil
 import signal
+import tempfile
 import time
 from enum import IntEnum
+from pathlib import Path
 from typing import Any
-
-from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
-from playwright.async_api import Error as PlaywrightError
 
 from chalicelib.domain import templates
 from chalicelib.domain.clock import Clock, SystemClock
-from chalicelib.domain.errors import (
-    IllegalTransitionError,
-    StaleOwnerError,
-    TenantPausedError,
-)
+from chalicelib.domain.errors import IllegalTransitionError, StaleOwnerError, TenantPausedError
 from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.settings import Settings
 from chalicelib.store import messages, tenants
 from chalicelib.store.tenants import Lease, QrCode
-from worker_container import memory
-from worker_container.config import CHROMIUM_ARGS, WorkerConfig
-from worker_container.inbox import ChatCursor
+from worker_container import memory, profile
+from worker_container.config import WorkerConfig
+from worker_container.engine import (
+    Acked,
+    CodeShown,
+    CodesRanOut,
+    Engine,
+    Inbound,
+    Linked,
+    MessageArrived,
+    PageEvent,
+    PageLost,
+    PageState,
+    StateChanged,
+)
 from worker_container.rate_limit import TokenBucket
+from worker_container.reactions import Health, Verdict, answerable, display_phone, reply_id, verdict
 from worker_container.reconnect import Backoff
 from worker_container.session_store import SessionStore
-from worker_container.whatsapp_page import BINDING, OBSERVER, Inbound, Screen, WhatsAppPage
 
 logger = logging.getLogger("wafleet.worker")
+
+# Catch-up after a restart reads this many of the newest messages of each recent chat, from a
+# little before the newest message logged (clocks differ; the log de-duplicates overlaps).
+CATCH_UP_PER_CHAT = 50
+CATCH_UP_MARGIN_MS = 120_000
+ACK_SERVER = 1  # wa-js ACK.SENT: WhatsApp's server has the message
 
 
 class ExitCode(IntEnum):
@@ -62,26 +77,26 @@ class Bot:
         config: WorkerConfig,
         settings: Settings,
         sessions: SessionStore,
+        engine: Engine,
         clock: Clock | None = None,
     ) -> None:
         self.cfg = config
         self.settings = settings
         self.sessions = sessions
+        self.engine = engine
         self.clock = clock or SystemClock()
         self.lease = Lease(config.tenant_id, config.owner_id, config.epoch)
         self.log = {"tenant_id": config.tenant_id, "epoch": config.epoch}
         self.worker = WorkerStatus.STARTING
         self.session = SessionState.DISCONNECTED
-        self.paused = False
-        self.screen = Screen()
-        self.events: asyncio.Queue[str] = asyncio.Queue()
+        self.page = PageState()
+        self.events: asyncio.Queue[PageEvent] = asyncio.Queue()
         self.done = asyncio.Event()
         self.connected = asyncio.Event()
         self.exit_code = ExitCode.STOPPED
         self.exit_reason = ""
         self.handled: set[str] = set()
-        self.cursor = ChatCursor()
-        self.draining = False
+        self.awaiting_ack: dict[str, str] = {}  # reply's WhatsApp id -> our reply key
         self.bucket = TokenBucket(self.clock, config.rate_per_min / 60, config.rate_burst)
         self.backoff = Backoff(
             config.reconnect_base_s, config.reconnect_cap_s, config.reconnect_max
@@ -89,19 +104,17 @@ class Bot:
         self.template_type: str | None = None
         self.business_name = ""
         self.phone: str | None = None
-        self.qr_attempt = 0
-        self.qr_started_ms = 0
+        self.link_phone: str | None = None
+        self.linked_at_ms: int | None = None
+        self.code_attempt: dict[str, int] = {}
+        self.pairing_requested = False
         self.closing = False
         self.login_forgotten = False  # after a logout nothing may save the login again
-        self.session_lock = asyncio.Lock()
+        self.profile_lock = asyncio.Lock()
+        self.profile_dir = Path(tempfile.mkdtemp(prefix=f"wafleet-{config.tenant_id}-"))
         self.recovering = False
         self.reconnect_task: asyncio.Task[None] | None = None
         self.recovery_task: asyncio.Task[None] | None = None
-        self.pw: Playwright | None = None
-        self.browser: Browser | None = None
-        self.context: BrowserContext | None = None
-        self.page: Page | None = None
-        self.wa: WhatsAppPage | None = None
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -122,12 +135,11 @@ class Bot:
             logger.warning("lease not held at start", extra=self.log)
             return ExitCode.REPLACED
         self._load_config(item)
-        async with async_playwright() as pw:
-            self.pw = pw
-            await self._open_browser()
+        try:
+            await self._open()
             tasks = [
                 asyncio.create_task(self._heartbeats(), name="heartbeat"),
-                asyncio.create_task(self._screens(), name="screens"),
+                asyncio.create_task(self._handle_events(), name="events"),
                 asyncio.create_task(self._watchdog(), name="watchdog"),
                 asyncio.create_task(self._saver(), name="saver"),
             ]
@@ -137,6 +149,8 @@ class Bot:
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self._shutdown()
+        finally:
+            shutil.rmtree(self.profile_dir, ignore_errors=True)
         return self.exit_code
 
     async def _shutdown(self) -> None:
@@ -145,16 +159,19 @@ class Bot:
             was_connected = self.session is SessionState.CONNECTED
             with contextlib.suppress(StaleOwnerError, IllegalTransitionError):
                 await asyncio.wait_for(self._event(Event.STOPPED, self.exit_reason), timeout=3)
+            # Close first, so the archive is of a profile Chromium has finished writing.
+            await self.engine.close()
             # Save the login unless a newer worker owns the tenant (a zombie must not
             # overwrite its successor's login); an operator's stop keeps the epoch.
             if was_connected and await self._still_newest():
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._save_session(), timeout=4)
-        if self.browser is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.browser.close(), timeout=3)
+                    await asyncio.wait_for(self._save_profile(), timeout=5)
+        await self._stop_engine()
 
-    # --- browser ------------------------------------------------------------------------
+    async def _stop_engine(self) -> None:
+        stop = getattr(self.engine, "stop", None)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(stop() if stop else self.engine.close(), timeout=10)
 
     async def _still_newest(self) -> bool:
         try:
@@ -163,51 +180,45 @@ class Bot:
             return False
         return int(item.lease_epoch) == self.lease.epoch
 
-    async def _open_browser(self) -> None:
-        assert self.pw is not None
-        self.browser = await self.pw.chromium.launch(
-            executable_path=self.cfg.chromium, args=CHROMIUM_ARGS, headless=True
-        )
-        browser = self.browser
-        # Callbacks of a browser or page we already replaced must not start another recovery.
-        browser.on("disconnected", lambda _: self._crashed("browser process exited", browser))
+    # --- the page -------------------------------------------------------------------------
+
+    async def _open(self) -> None:
+        """Restore the saved profile (if any) and open WhatsApp Web on it."""
+        started = time.monotonic()
         saved = await asyncio.to_thread(self.sessions.load)
-        state = json.loads(saved) if saved else None
-        self.context = await self.browser.new_context(storage_state=state)
-        await self.context.expose_binding(BINDING, self._on_screen)
-        await self.context.add_init_script(OBSERVER)
-        self.page = await self.context.new_page()
-        page = self.page
-        page.on("crash", lambda _: self._crashed("page crashed", page))
-        self.wa = WhatsAppPage(self.page)
-        self.screen = Screen()
-        await self.page.goto(self.cfg.whatsapp_url)
-        logger.info("browser open", extra={**self.log, "restored_login": state is not None})
+        shutil.rmtree(self.profile_dir, ignore_errors=True)
+        if saved:
+            await asyncio.to_thread(profile.unpack, saved, self.profile_dir)
+        else:
+            self.profile_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.page = PageState()
+        await self.engine.start(self.profile_dir, self.events.put_nowait)
+        logger.info(
+            "browser open",
+            extra={
+                **self.log,
+                "restored_login": saved is not None,
+                "restore_ms": round((time.monotonic() - started) * 1000),
+            },
+        )
 
-    def _on_screen(self, _source: Any, raw: str) -> None:
-        self.events.put_nowait(raw)
-
-    def _crashed(self, reason: str, source: Browser | Page | None = None) -> None:
-        """Start recovery in its own task: a hung page may be blocking the screen loop, and
-        closing the old browser is what makes its stuck calls fail and free it."""
-        if source is not None and source is not self.browser and source is not self.page:
-            return
+    def _crashed(self, reason: str) -> None:
+        """Start recovery in its own task: a hung page may be blocking the event loop's page
+        calls, and closing the browser is what makes them fail and free it."""
         if self.closing or self.recovering or self.done.is_set():
             return
         self.recovering = True
         self.recovery_task = asyncio.get_running_loop().create_task(self._recover(reason))
 
     async def _recover(self, reason: str) -> None:
-        """Relaunch the browser after a crash or hang; statuses say DISCONNECTED meanwhile."""
+        """Reopen the browser from the saved profile; statuses say DISCONNECTED meanwhile."""
         logger.warning("browser recovery", extra={**self.log, "reason": reason})
         try:
             if self.session is not SessionState.DISCONNECTED:
                 await self._event(Event.DISCONNECTED, f"browser: {reason}; relaunching")
             self.connected.clear()
-            if self.browser is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self.browser.close(), timeout=5)
-            await self._open_browser()
+            await self.engine.close()
+            await self._open()
         except StaleOwnerError:
             self.finish(ExitCode.REPLACED, "lease lost")
         except Exception as exc:
@@ -216,102 +227,123 @@ class Bot:
         finally:
             self.recovering = False
 
-    async def _save_session(self) -> None:
-        async with self.session_lock:
-            if self.context is None or self.login_forgotten:
+    async def _save_profile(self) -> None:
+        async with self.profile_lock:
+            if self.login_forgotten:
                 return
-            await self._write_session(self.context)
+            data = await asyncio.to_thread(profile.pack, self.profile_dir)
+            await asyncio.to_thread(self.sessions.save, data)
+            logger.info("login saved", extra={**self.log, "archive_bytes": len(data)})
 
-    async def _write_session(self, context: BrowserContext) -> None:
-        # storage_state reads localStorage through the page: bounded, a hung page never answers.
-        # WhatsApp Web keeps its login in IndexedDB: include it.
-        state = await asyncio.wait_for(context.storage_state(indexed_db=True), timeout=10)
-        await asyncio.to_thread(self.sessions.save, json.dumps(state).encode())
+    async def _forget_login(self) -> None:
+        async with self.profile_lock:  # waits for a save in flight, then forgets for good
+            self.login_forgotten = True
+            await asyncio.to_thread(self.sessions.delete)
 
     # --- reacting to the page -------------------------------------------------------------
 
-    async def _screens(self) -> None:
+    async def _handle_events(self) -> None:
         while True:
-            latest = await self.events.get()
-            while not self.events.empty():  # coalesce bursts: act on the newest screen
-                latest = self.events.get_nowait()
+            event = await self.events.get()
             try:
-                previous, self.screen = self.screen, Screen.parse(latest)
-                await self._react(previous, self.screen)
+                await self._handle(event)
             except StaleOwnerError:
                 self.finish(ExitCode.REPLACED, "lease lost")
-            except (PlaywrightError, TimeoutError) as exc:
+            except Exception as exc:
                 if not self.done.is_set():
                     logger.warning(
-                        "page action failed", extra={**self.log, "error_type": type(exc).__name__}
+                        "page event failed",
+                        extra={**self.log, "event": type(event).__name__,
+                               "error_type": type(exc).__name__},
                     )
 
-    async def _react(self, before: Screen, now: Screen) -> None:
-        if now.logged_out:
-            await self._event(Event.AUTH_FAILURE, "logged out from the phone")
-            async with self.session_lock:  # waits for a save in flight, then forgets for good
-                self.login_forgotten = True
-                await asyncio.to_thread(self.sessions.delete)
+    async def _handle(self, event: PageEvent) -> None:
+        if isinstance(event, StateChanged):
+            new = event.state
+            if new.logout_reason is None:
+                # A report of where the page stands; a logout is kept until acted on.
+                new = dataclasses.replace(new, logout_reason=self.page.logout_reason)
+            else:
+                new = dataclasses.replace(self.page, logout_reason=new.logout_reason)
+            self.page = new
+            await self._apply(verdict(new))
+        elif isinstance(event, CodeShown):
+            await self._publish_code(event)
+        elif isinstance(event, CodesRanOut):
+            self.code_attempt.pop(event.kind, None)
+            logger.info("codes ran out; asking for new ones", extra={**self.log, "kind": event.kind})
+            await self._request_codes(event.kind)
+        elif isinstance(event, Linked):
+            logger.info("linked", extra=self.log)
+        elif isinstance(event, MessageArrived):
+            if answerable(event.message) and self.session is SessionState.CONNECTED:
+                await self._answer(event.message)
+        elif isinstance(event, Acked):
+            await self._acked(event)
+        elif isinstance(event, PageLost):
+            self._crashed(event.reason)
+
+    async def _apply(self, seen: Verdict) -> None:
+        health = seen.health
+        if health is Health.LOGGED_OUT:
+            await self._event(Event.AUTH_FAILURE, seen.cause)
+            await self._forget_login()
             self.finish(ExitCode.FATAL, "logged out")
-            return
-        if now.conflict:
-            await self._conflict(before)
-            return
-        if now.qr and now.qr != before.qr:
-            await self._publish_qr(now.qr, first=before.qr is None)
-        if now.qr_expired and not before.qr_expired and self.wa is not None:
-            logger.info("qr rotation ran out; reloading", extra=self.log)
-            await self.wa.reload_qr()
-        if not now.ready:
-            return
-        if now.offline:
+        elif health is Health.BLOCKED:
+            await self._event(Event.AUTH_FAILURE, seen.cause)  # the login is kept
+            self.finish(ExitCode.FATAL, seen.cause)
+        elif health is Health.CONFLICT:
+            if self.cfg.conflict == "stop":
+                # The saved login is kept: only a logout deletes it.
+                self.finish(ExitCode.STOPPED, "WhatsApp Web was opened elsewhere")
+            else:
+                logger.info("conflict: taking the session back", extra=self.log)
+                await self.engine.take_over()
+        elif health is Health.DISCONNECTED:
             if self.session is not SessionState.DISCONNECTED:
-                await self._event(Event.DISCONNECTED, "phone not connected")
+                await self._event(Event.DISCONNECTED, seen.cause)
                 self.connected.clear()
             self._start_reconnect()
-            return
-        if self.session is not SessionState.CONNECTED:
+        elif health is Health.CONNECTED and self.session is not SessionState.CONNECTED:
             await self._on_ready()
-            # _on_ready may have opened chats: act on what the page shows now. (self.screen stays
-            # the last screen processed: the edges above are detected against it.)
-            assert self.wa is not None
-            now = await self.wa.screen()
-            if not now.ready or now.offline or now.logged_out or now.conflict:
-                return  # the queued screens bring the change
-        await self._messages(now)
 
-    async def _conflict(self, before: Screen) -> None:
-        if before.conflict:
+    async def _publish_code(self, shown: CodeShown) -> None:
+        if shown.kind == "qr" and self.link_phone:
+            # The tenant links by pairing code: the QR is not shown, the code replaces it.
+            if not self.pairing_requested:
+                self.pairing_requested = True
+                await self.engine.request_pairing_code(self.link_phone)
             return
-        if self.cfg.conflict == "stop":
-            # The saved login is kept: only a logout deletes it.
-            self.finish(ExitCode.STOPPED, "WhatsApp Web was opened elsewhere")
-            return
-        logger.info("conflict: taking the session back", extra=self.log)
-        assert self.wa is not None
-        await self.wa.use_here()
-
-    async def _publish_qr(self, payload: str, *, first: bool) -> None:
-        now = self.clock.now_ms()
-        if first:
-            self.qr_attempt, self.qr_started_ms = 0, now
-        self.qr_attempt += 1
-        expires = self.qr_started_ms + int(
-            (self.cfg.qr_first_s + (self.qr_attempt - 1) * self.cfg.qr_next_s) * 1000
+        attempt = self.code_attempt.get(shown.kind, 0) + 1
+        self.code_attempt[shown.kind] = attempt
+        valid_s = self.cfg.qr_first_s if attempt == 1 else self.cfg.qr_next_s
+        qr = QrCode(
+            shown.code,
+            attempt,
+            self.cfg.qr_count,
+            shown.made_at_ms + int(valid_s * 1000),
+            kind=shown.kind,
+            made_at_ms=shown.made_at_ms,
         )
-        qr = QrCode(payload, self.qr_attempt, self.cfg.qr_count, expires)
         await self._event(Event.QR, qr=qr)
-        logger.info("qr published", extra={**self.log, "attempt": self.qr_attempt})
+        logger.info("code published", extra={**self.log, "kind": shown.kind, "attempt": attempt})
+
+    async def _request_codes(self, kind: str) -> None:
+        if kind == "pairing" and self.link_phone:
+            await self.engine.request_pairing_code(self.link_phone)
+        else:
+            await self.engine.refresh_code()
 
     async def _on_ready(self) -> None:
         # Save the login before reporting CONNECTED: whoever sees CONNECTED can count on a
-        # restart (or a browser crash a moment later) coming back without a new QR.
+        # restart (or a browser crash a moment later) coming back without a new code.
         try:
-            await self._save_session()
-        except (PlaywrightError, TimeoutError) as exc:
+            await self._save_profile()
+        except Exception as exc:
             logger.warning("login not saved", extra={**self.log, "error_type": type(exc).__name__})
         await self._event(Event.READY)
         self.connected.set()
+        self.code_attempt.clear()
         if self.reconnect_task is not None:
             self.reconnect_task.cancel()
             self.reconnect_task = None
@@ -319,50 +351,16 @@ class Bot:
         self._load_config(item)
         logger.info("ready", extra=self.log)
         await self._finish_interrupted_work()
+        await self._catch_up()
 
     def _load_config(self, item: Any) -> None:
         self.template_type = item.template_type
         self.business_name = item.name
         self.phone = item.phone
-        self.paused = item.tenant_status == TenantStatus.PAUSED.value
+        self.link_phone = getattr(item, "link_phone", None)
+        self.linked_at_ms = int(item.linked_at) if getattr(item, "linked_at", None) else None
 
     # --- messages -----------------------------------------------------------------------
-
-    async def _messages(self, screen: Screen) -> None:
-        new = self.cursor.new_inbound(screen, self.handled)
-        if new:
-            for message in new:
-                await self._answer(message)
-            return
-        for peer, _count in screen.unread:
-            await self._open_chat(peer)  # its bubbles arrive in the next screen
-            return
-
-    async def _open_chat(self, peer: str) -> None:
-        """Go to ``peer``'s chat, answering first what the open one still waits for: it is
-        marked read, so no unread badge would ever bring the worker back to it."""
-        assert self.wa is not None
-        if not self.draining:  # answering may send, and sending may open a chat
-            self.draining = True
-            try:
-                await self._answer_open_chat()
-            finally:
-                self.draining = False
-        await self.wa.open_chat(peer)
-
-    async def _answer_open_chat(self) -> None:
-        """Answer what the open chat shows now, including what arrives meanwhile; a message
-        that fails is not retried here (bounded: three looks at the page)."""
-        assert self.wa is not None
-        tried: set[str] = set()
-        for _ in range(3):
-            new = self.cursor.new_inbound(await self.wa.screen(), self.handled)
-            todo = [m for m in new if m.id not in tried]
-            if not todo:
-                return
-            for message in todo:
-                tried.add(message.id)
-                await self._answer(message)
 
     async def _answer(self, message: Inbound) -> None:
         """Log, de-duplicate and answer one inbound message, exactly once."""
@@ -383,53 +381,82 @@ class Bot:
 
     async def _answer_once(self, message: Inbound) -> None:
         tenant = self.cfg.tenant_id
-        now = self.clock.now_ms()
+        phone = message.phone or await self._phone_of(message.chat)
         new = await self._db(
             messages.record_inbound,
             tenant,
             message.id,
-            from_number=message.peer,
+            from_number=display_phone(phone) or message.chat,
             to_number=self.phone,
             text=message.text,
-            at_ms=now,
+            at_ms=self.clock.now_ms(),
+            chat=message.chat,
+        )
+        logger.info(
+            "message in",
+            extra={**self.log, "message_id": message.id, "chat": message.chat, "new": new},
         )
         if not new:
             known = await self._db(messages.get_inbound, tenant, message.id)
             if known is not None and known.state != "RECEIVED":
                 self.handled.add(message.id)
                 return
+        await self._reply(message.id, message.chat, display_phone(phone) or message.chat,
+                          message.text)
+
+    async def _reply(self, inbound_id: str, chat: str, to_number: str, text_in: str) -> None:
         # Whether the tenant is paused is decided by the claim's condition, not by a cached
         # flag: a resume must take effect for the very next message.
         await self._rate_limit()
-        text = templates.reply(self.template_type, self.business_name, message.text)
-        reply_id = f"re-{message.id}"
+        text = templates.reply(self.template_type, self.business_name, text_in)
+        key = f"re-{inbound_id}"
+        wa_id = reply_id(inbound_id)
         try:
             claimed = await self._db(
                 messages.claim_reply,
                 self.lease,
-                message.id,
-                reply_id=reply_id,
-                to_number=message.peer,
+                inbound_id,
+                reply_id=key,
+                to_number=to_number,
                 from_number=self.phone,
                 text=text,
                 at_ms=self.clock.now_ms(),
+                chat=chat,
+                wa_message_id=wa_id,
             )
         except TenantPausedError:
-            self.paused = True
-            await self._db(messages.mark_ignored, tenant, message.id)
-            self.handled.add(message.id)
+            await self._db(messages.mark_ignored, self.cfg.tenant_id, inbound_id)
+            self.handled.add(inbound_id)
             return
         if claimed:
-            await self._send(message.peer, text, reply_id)
-        self.handled.add(message.id)
+            await self._send(chat, text, key, wa_id)
+        self.handled.add(inbound_id)
 
-    async def _send(self, peer: str, text: str, reply_id: str) -> None:
-        assert self.wa is not None
-        if (await self.wa.screen()).open_peer != peer:
-            await self._open_chat(peer)
-        wa_id = await self.wa.send(text)
-        await self._db(messages.mark_sent, self.cfg.tenant_id, reply_id, wa_id)
-        logger.info("replied", extra={**self.log, "reply_id": reply_id})
+    async def _send(self, chat: str, text: str, key: str, wa_id: str) -> None:
+        """Send by chat id with our own id; SENT once WhatsApp's server acknowledges it."""
+        self.awaiting_ack[wa_id] = key
+        sent = await self.engine.send(chat, text, wa_id)
+        if sent.ack >= ACK_SERVER:
+            await self._confirm(wa_id)
+        logger.info("replied", extra={**self.log, "reply_id": key, "ack": sent.ack})
+
+    async def _acked(self, event: Acked) -> None:
+        if event.ack < ACK_SERVER:
+            return
+        for wa_id in event.ids:
+            if wa_id in self.awaiting_ack:
+                await self._confirm(wa_id)
+
+    async def _confirm(self, wa_id: str) -> None:
+        key = self.awaiting_ack.pop(wa_id, None)
+        if key is not None:
+            await self._db(messages.mark_sent, self.cfg.tenant_id, key, wa_id)
+
+    async def _phone_of(self, chat: str) -> str | None:
+        try:
+            return await self.engine.phone_of(chat)
+        except Exception:
+            return None
 
     async def _rate_limit(self) -> None:
         while (wait := self.bucket.take()) > 0:
@@ -439,8 +466,8 @@ class Bot:
                 raise asyncio.CancelledError
 
     async def _finish_interrupted_work(self) -> None:
-        """After a restart: answer what was logged but not answered, confirm half-sent replies."""
-        assert self.wa is not None
+        """After a restart: answer what was logged but not answered, and settle replies that
+        were claimed but not confirmed, by their WhatsApp id and ack (never by their text)."""
         pending = await self._db(messages.unfinished, self.cfg.tenant_id)
         if pending:
             inbound = sum(1 for item in pending if item.direction == messages.IN)
@@ -449,21 +476,39 @@ class Bot:
                 extra={**self.log, "unanswered": inbound, "unconfirmed": len(pending) - inbound},
             )
         for item in pending:
+            chat = item.chat or _chat_of(item.from_number if item.direction == messages.IN
+                                         else item.to_number)
             if item.direction == messages.IN:
-                await self._answer(
-                    Inbound(item.wa_message_id, item.from_number or "", item.text or "")
-                )
+                if item.wa_message_id not in self.handled:
+                    await self._reply(item.wa_message_id, chat, item.from_number or chat,
+                                      item.text or "")
                 continue
-            inbound_id = item.reply_to or ""
-            peer = item.to_number or ""
-            await self._open_chat(peer)
-            reply_id = item.message_key.split("#", 1)[1]
-            if await self.wa.replied_after(inbound_id, item.text or ""):
-                await self._db(messages.mark_sent, self.cfg.tenant_id, reply_id, None)
-                logger.info("reply confirmed", extra={**self.log, "reply_id": reply_id})
-            else:
-                await self._send(peer, item.text or "", reply_id)
-            self.handled.add(inbound_id)
+            key = item.message_key.split("#", 1)[1]
+            wa_id = item.wa_message_id
+            ack = await self.engine.ack_of(chat, wa_id)
+            self.handled.add(item.reply_to or "")
+            if ack is not None and ack >= ACK_SERVER:
+                await self._db(messages.mark_sent, self.cfg.tenant_id, key, wa_id)
+                logger.info("reply confirmed", extra={**self.log, "reply_id": key})
+            elif ack is None:  # never reached the page: the same id again is the same message
+                await self._send(chat, item.text or "", key, wa_id)
+            else:  # queued in the page: its ack will come
+                self.awaiting_ack[wa_id] = key
+
+    async def _catch_up(self) -> None:
+        """Answer every message newer than the last one logged, read or not (a hung or killed
+        predecessor may have let the page take them). History synced at link time is older
+        than the link, so it is never answered."""
+        newest = await self._db(messages.newest_at, self.cfg.tenant_id)
+        floor = self.linked_at_ms or self.clock.now_ms()
+        since = max(floor, (newest or 0) - CATCH_UP_MARGIN_MS)
+        found = await self.engine.recent(since, CATCH_UP_PER_CHAT)
+        todo = [m for m in sorted(found, key=lambda m: m.at_ms) if m.id not in self.handled]
+        if todo:
+            logger.info("catching up", extra={**self.log, "candidates": len(todo)})
+        for message in todo:
+            if answerable(message):
+                await self._answer(message)
 
     # --- background loops ---------------------------------------------------------------
 
@@ -471,6 +516,7 @@ class Bot:
         grace_s = self.cfg.heartbeat_grace_s or self.settings.stale_s
         last_ok = time.monotonic()
         while not self.done.is_set():
+            link_phone = self.link_phone
             try:
                 if self.worker is WorkerStatus.STARTING:
                     await self._event(Event.HEARTBEAT)
@@ -483,8 +529,9 @@ class Bot:
                         rss_mb=memory.worker_rss_mb(),
                         browser_mb=memory.browser_pss_mb(),
                     )
-                    self.paused = item.tenant_status == TenantStatus.PAUSED.value
+                    link_phone = getattr(item, "link_phone", None)
                 last_ok = time.monotonic()
+                await self._follow_link_request(link_phone)
             except StaleOwnerError:
                 self.finish(ExitCode.REPLACED, "lease lost (replaced or reaped)")
                 return
@@ -498,24 +545,46 @@ class Bot:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.done.wait(), timeout=self.settings.heartbeat_s)
 
+    async def _follow_link_request(self, link_phone: str | None) -> None:
+        """The tenant asked to link by pairing code (read on the heartbeat: no extra request)."""
+        if link_phone == self.link_phone:
+            return
+        self.link_phone = link_phone
+        self.code_attempt.pop("pairing", None)
+        self.pairing_requested = False
+        if link_phone and "qr" in self.code_attempt and self.session is not SessionState.CONNECTED:
+            logger.info("pairing code requested", extra=self.log)
+            try:
+                await self.engine.request_pairing_code(link_phone)
+                self.pairing_requested = True
+            except Exception as exc:  # the next QR the page shows asks again
+                logger.warning("pairing code request failed",
+                               extra={**self.log, "error_type": type(exc).__name__})
+
     async def _watchdog(self) -> None:
+        """Probe the page every ``probe_s``: a hung page never answers; a page that answers
+        but is deaf (stream not MAIN, offline) is reported like an event would."""
         while not self.done.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.done.wait(), timeout=self.cfg.probe_s)
-            if self.done.is_set() or self.recovering or self.wa is None:
+            if self.done.is_set() or self.recovering:
                 continue
             try:
-                await asyncio.wait_for(self.wa.probe(), timeout=self.cfg.probe_s)
-            except (TimeoutError, PlaywrightError):
-                self._crashed("page not responding")
+                state = await asyncio.wait_for(self.engine.probe(), timeout=self.cfg.probe_s)
+            except Exception:
+                if not self.recovering:
+                    self._crashed("page not responding")
+                continue
+            if state.loaded and (state.main_ready or self.session is SessionState.CONNECTED):
+                self.events.put_nowait(StateChanged(state))
 
     async def _saver(self) -> None:
         while not self.done.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.done.wait(), timeout=self.cfg.save_s)
             if not self.done.is_set() and self.session is SessionState.CONNECTED:
-                with contextlib.suppress(PlaywrightError, TimeoutError):
-                    await self._save_session()
+                with contextlib.suppress(Exception):
+                    await self._save_profile()
 
     def _start_reconnect(self) -> None:
         if self.reconnect_task is None or self.reconnect_task.done():
@@ -531,7 +600,7 @@ class Bot:
                 with contextlib.suppress(StaleOwnerError):
                     await self._event(
                         Event.RECONNECT_EXHAUSTED,
-                        f"phone not connected after {attempt - 1} attempts",
+                        f"{self.page_cause()} after {attempt - 1} attempts",
                     )
                 self.finish(ExitCode.FATAL, "reconnect attempts exhausted")
                 return
@@ -547,11 +616,15 @@ class Bot:
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.connected.wait(), timeout=delay)
-            if self.connected.is_set() or self.page is None:
+            if self.connected.is_set():
                 return
             logger.info("reconnect attempt", extra={**self.log, "attempt": attempt})
-            with contextlib.suppress(PlaywrightError):
-                await self.page.reload()
+            with contextlib.suppress(Exception):
+                await self.engine.reload()
+
+    def page_cause(self) -> str:
+        """Why the page is not connected, in a tenant's words."""
+        return verdict(self.page).cause or "not connected"
 
     # --- store --------------------------------------------------------------------------
 
@@ -570,7 +643,16 @@ class Bot:
         )
         after = outcome.decision.after
         self.worker, self.session = after.worker, after.session
-        self.paused = after.tenant is TenantStatus.PAUSED
+        if after.tenant is TenantStatus.PAUSED:
+            logger.info("tenant paused", extra=self.log)
 
     async def _db(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def _chat_of(number: str | None) -> str:
+    """A chat id for a number logged before chat ids were (``+1555…`` -> ``1555…@c.us``)."""
+    value = number or ""
+    if "@" in value:
+        return value
+    return "".join(ch for ch in value if ch.isdigit()) + "@c.us"

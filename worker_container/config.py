@@ -27,6 +27,17 @@ QR_FIRST_S = "WAFLEET_QR_FIRST_S"
 QR_NEXT_S = "WAFLEET_QR_NEXT_S"
 QR_COUNT = "WAFLEET_QR_COUNT"
 HEARTBEAT_GRACE_S = "WAFLEET_HEARTBEAT_GRACE_S"
+WAJS_BUNDLE = "WAFLEET_WAJS_BUNDLE"
+PAGE_LOAD_S = "WAFLEET_PAGE_LOAD_S"
+PAGE_CALL_S = "WAFLEET_PAGE_CALL_S"
+PAGE_LOCALE = "WAFLEET_PAGE_LOCALE"
+
+# The pinned @wppconnect/wa-js bundle: `make` installs it from package-lock.json; the image
+# copies it to /opt/wafleet/wppconnect-wa.js and sets WAFLEET_WAJS_BUNDLE.
+DEFAULT_BUNDLE = (
+    Path(__file__).resolve().parents[1]
+    / "node_modules/@wppconnect/wa-js/dist/wppconnect-wa.js"
+)
 
 # Debian's old-headless shell (package chromium-headless-shell) needs about half the memory of
 # the full browser in headless mode (measured: 195 vs 366 MB PSS); the full one is the fallback.
@@ -49,6 +60,8 @@ BASE_CHROMIUM_ARGS = [
 ]
 CHROMIUM_ARGS = [
     *BASE_CHROMIUM_ARGS,
+    # Look like a browser: no navigator.webdriver (the user agent is set per context).
+    "--disable-blink-features=AutomationControlled",
     "--disable-dev-shm-usage",
     # Memory: one tab per worker, so no spare renderer, no per-site processes, GPU and
     # network service inside the browser process (measured: about 25 MB PSS less).
@@ -86,6 +99,10 @@ class WorkerConfig:
     qr_next_s: float = 20.0
     qr_count: int = 6
     heartbeat_grace_s: float | None = None  # default: the stale threshold
+    wajs_bundle: Path = DEFAULT_BUNDLE
+    page_load_s: float = 60.0
+    page_call_s: float = 15.0
+    page_locale: str = "en-US"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -101,6 +118,12 @@ class WorkerConfig:
             raise ConfigError(f"{CONFLICT} must be 'takeover' or 'stop', got {conflict!r}")
         if not env.get(SESSION_BUCKET) and not env.get(SESSION_DIR):
             raise ConfigError(f"set {SESSION_BUCKET} (AWS) or {SESSION_DIR} (local) for the login")
+        bundle = Path(env.get(WAJS_BUNDLE) or DEFAULT_BUNDLE)
+        if not bundle.is_file():
+            raise ConfigError(
+                f"the wa-js bundle is missing at {bundle}: run 'make wajs' (npm ci) or set "
+                f"{WAJS_BUNDLE}"
+            )
         return cls(
             tenant_id=env[TENANT_ENV],
             owner_id=env[OWNER_ENV],
@@ -122,6 +145,10 @@ class WorkerConfig:
             qr_next_s=_float(env, QR_NEXT_S, 20.0, low=0.1),
             qr_count=_int(env, QR_COUNT, 6, low=1),
             heartbeat_grace_s=_float(env, HEARTBEAT_GRACE_S, 0, low=0) or None,
+            wajs_bundle=bundle,
+            page_load_s=_float(env, PAGE_LOAD_S, 60.0, low=1),
+            page_call_s=_float(env, PAGE_CALL_S, 15.0, low=0.5),
+            page_locale=env.get(PAGE_LOCALE) or "en-US",
         )
 
 

@@ -66,7 +66,19 @@ def run(config: WorkerConfig | None = None, settings: Settings | None = None) ->
     # Heartbeat times are compared with the reaper's clock: correct ours to DynamoDB's.
     clock = ServerClock(SystemClock())
     clock.attach(shared_connection().client)
-    bot = Bot(config, settings, session_store(config, settings), clock=clock)
+    from worker_container.config import CHROMIUM_ARGS
+    from worker_container.wajs import WaJsEngine
+
+    engine = WaJsEngine(
+        url=config.whatsapp_url,
+        chromium=config.chromium,
+        args=CHROMIUM_ARGS,
+        bundle=config.wajs_bundle,
+        call_timeout_s=config.page_call_s,
+        load_timeout_s=config.page_load_s,
+        locale=config.page_locale,
+    )
+    bot = Bot(config, settings, session_store(config, settings), engine, clock=clock)
     try:
         return int(asyncio.run(_run(bot)))
     except Exception:

@@ -1,4 +1,4 @@
-"""Where the browser login (Playwright storage state) lives between worker runs.
+"""Where the browser login (the profile archive, ``profile.py``) lives between worker runs.
 
 AWS: S3 with SSE-KMS under ``sessions/<tenant>/``. Local: a folder, one file per tenant.
 A conflict ("open elsewhere") never deletes it; only a logout does.
@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 
 class SessionStore(Protocol):
-    """Load, save and forget one tenant's storage state (JSON bytes)."""
+    """Load, save and forget one tenant's profile archive (bytes)."""
 
     def load(self) -> bytes | None:
         """The saved state, or None."""
@@ -29,11 +29,11 @@ class SessionStore(Protocol):
 
 
 class FolderStore:
-    """``<folder>/<tenant>.json``, written atomically, readable by the owner only."""
+    """``<folder>/<tenant>.tar.gz``, written atomically, readable by the owner only."""
 
     def __init__(self, folder: Path, tenant_id: str) -> None:
-        self.path = folder / f"{tenant_id}.json"
-        folder.mkdir(parents=True, exist_ok=True)
+        self.path = folder / f"{tenant_id}.tar.gz"
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
 
     def load(self) -> bytes | None:
         """The saved state, or None."""
@@ -56,12 +56,12 @@ class FolderStore:
 
 
 class S3Store:
-    """``s3://<bucket>/sessions/<tenant>/storage-state.json`` with SSE-KMS."""
+    """``s3://<bucket>/sessions/<tenant>/profile.tar.gz`` with SSE-KMS."""
 
     def __init__(self, client: Any, bucket: str, tenant_id: str, kms_key: str | None) -> None:
         self._client = client
         self._bucket = bucket
-        self._key = f"sessions/{tenant_id}/storage-state.json"
+        self._key = f"sessions/{tenant_id}/profile.tar.gz"
         self._kms_key = kms_key
 
     def load(self) -> bytes | None:

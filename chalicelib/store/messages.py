@@ -43,6 +43,7 @@ def _item(
     at_ms: int,
     state: str,
     reply_to: str | None = None,
+    chat: str | None = None,
 ) -> MessageModel:
     key = _key(direction, wa_message_id)
     return MessageModel(
@@ -57,6 +58,7 @@ def _item(
         at=at_ms,
         state=state,
         reply_to=reply_to,
+        chat=chat,
         expires_at=at_ms // 1000 + MESSAGE_TTL_S,
     )
 
@@ -69,8 +71,13 @@ def record_inbound(
     to_number: str | None,
     text: str,
     at_ms: int,
+    chat: str | None = None,
 ) -> bool:
-    """Log an inbound message once: True if new, False if this WhatsApp id was seen before."""
+    """Log an inbound message once: True if new, False if this WhatsApp id was seen before.
+
+    ``wa_message_id`` is the message key id (it survives a chat's move to a LID); ``chat`` is
+    the chat id a reply goes to, ``from_number`` the sender's number when WhatsApp gave it.
+    """
     item = _item(
         tenant_id,
         IN,
@@ -80,6 +87,7 @@ def record_inbound(
         text=text,
         at_ms=at_ms,
         state="RECEIVED",
+        chat=chat,
     )
     try:
         item.save(condition=MessageModel.message_key.does_not_exist())
@@ -107,6 +115,8 @@ def claim_reply(
     from_number: str | None,
     text: str,
     at_ms: int,
+    chat: str | None = None,
+    wa_message_id: str | None = None,
 ) -> bool:
     """Claim the right to answer ``inbound_id``, fenced by the lease, before sending.
 
@@ -127,7 +137,10 @@ def claim_reply(
         at_ms=at_ms,
         state="SENDING",
         reply_to=inbound_id,
+        chat=chat,
     )
+    if wa_message_id:  # the id the reply will carry on WhatsApp, known before it is sent
+        out.wa_message_id = wa_message_id
     inbound = MessageModel(lease.tenant_id, _key(IN, inbound_id))
     try:
         with TransactWrite(connection=connection()) as tx:
@@ -177,6 +190,15 @@ def unfinished(tenant_id: str, *, limit: int = 200) -> list[MessageModel]:
         filter_condition=MessageModel.state.is_in("RECEIVED", "SENDING"),
     )
     return sorted(recent, key=lambda m: m.time_key)
+
+
+def newest_at(tenant_id: str) -> int | None:
+    """When the newest logged message (either direction) was recorded; one Query of one item."""
+    for item in MessageModel.by_time.query(
+        tenant_id, scan_index_forward=False, limit=1, page_size=1
+    ):
+        return int(item.at)
+    return None
 
 
 def mark_ignored(tenant_id: str, inbound_id: str) -> None:

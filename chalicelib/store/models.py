@@ -54,6 +54,9 @@ class TenantModel(Model):
     qr_attempt = NumberAttribute(null=True, attr_name="qn")
     qr_attempts_max = NumberAttribute(null=True, attr_name="qm")
     qr_expires_at = NumberAttribute(null=True, attr_name="qx")
+    qr_kind = UnicodeAttribute(null=True, attr_name="qk")  # "pairing" for a pairing code
+    link_phone = UnicodeAttribute(null=True, attr_name="lp")  # link by pairing code for this number
+    linked_at = NumberAttribute(null=True, attr_name="lk")  # first ready since the last code
     reconnect_attempts = NumberAttribute(null=True, attr_name="ra")
     next_retry_at = NumberAttribute(null=True, attr_name="nr")
     # Current setup request, denormalised so a status read is one GetItem.
@@ -122,6 +125,7 @@ class MessageModel(Model):
     at = NumberAttribute()
     state = UnicodeAttribute(null=True)  # inbound: RECEIVED -> REPLIED / IGNORED
     reply_to = UnicodeAttribute(null=True, attr_name="rt")
+    chat = UnicodeAttribute(null=True, attr_name="ch")  # WhatsApp chat id (…@c.us or …@lid)
     expires_at = NumberAttribute(null=True, attr_name="exp")  # TTL, epoch seconds
     by_time = MessagesByTime()
 

@@ -87,12 +87,15 @@ def guard_of(
 
 @dataclass(frozen=True)
 class QrCode:
-    """A QR payload as shown by WhatsApp Web, with its place in the rotation."""
+    """A code shown by WhatsApp Web (QR payload or pairing code), with its place in the
+    rotation and the time the site made it."""
 
     payload: str
     attempt: int
     attempts_max: int
     expires_at_ms: int
+    kind: str = "qr"  # or "pairing"
+    made_at_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -458,10 +461,12 @@ def _actions(
     if Effect.STORE_QR in effects and qr is not None:
         actions += [
             t.qr_payload.set(qr.payload[:MAX_QR_PAYLOAD]),
-            t.qr_at.set(now_ms),
+            t.qr_at.set(qr.made_at_ms or now_ms),
             t.qr_attempt.set(qr.attempt),
             t.qr_attempts_max.set(qr.attempts_max),
             t.qr_expires_at.set(qr.expires_at_ms),
+            t.qr_kind.set(qr.kind) if qr.kind != "qr" else t.qr_kind.remove(),
+            t.linked_at.remove(),  # a code on screen: the next link syncs history anew
         ]
     if Effect.CLEAR_QR in effects:
         actions += [
@@ -470,7 +475,10 @@ def _actions(
             t.qr_attempt.remove(),
             t.qr_attempts_max.remove(),
             t.qr_expires_at.remove(),
+            t.qr_kind.remove(),
         ]
+    if decision.event is Event.READY:
+        actions.append(t.linked_at.set(t.linked_at | now_ms))
     if Effect.RECORD_ERROR in effects:
         text = (detail or decision.event.value)[:MAX_ERROR]
         actions += [t.last_error.set(text), t.last_error_at.set(now_ms)]

@@ -14,12 +14,16 @@ import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from devstack.httpserver import LocalServer
 from devstack.simulator.state import LinkError, QrTiming, Simulator
 
 STATIC = Path(__file__).parent / "static"
+REFUSED_PAGE = (
+    b"<!doctype html><title>WhatsApp</title><h1>WhatsApp works with Google Chrome 85+</h1>"
+    b"<p>To use WhatsApp, update Chrome or use Mozilla Firefox, Safari or Microsoft Edge.</p>"
+)
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css"}
 
 
@@ -70,37 +74,59 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
         # --- routes ---------------------------------------------------------------------
         def _dispatch(self, method: str, path: str, q: dict[str, str]) -> None:
             if method == "GET" and (path == "/" or path.startswith("/static/")):
-                name = "index.html" if path == "/" else path.removeprefix("/static/")
-                target = (STATIC / name).resolve()
-                if not target.is_relative_to(STATIC.resolve()) or not target.is_file():
-                    self._json(404, {"error": "not found"})
-                    return
-                self._send(200, target.read_bytes(), TYPES.get(target.suffix, "text/plain"))
+                self._static(path)
                 return
             if path == "/sim/api/stream":
-                self._stream(q["device"])
+                self._stream(sim.device_of(q["token"]).id)
                 return
+            token = q.get("token", "")
             page = {
-                ("GET", "/sim/api/boot"): lambda: sim.boot(q["device"]),
-                ("GET", "/sim/api/qr"): lambda: _with_image(sim.current_qr(q["device"])),
-                ("POST", "/sim/api/qr/reload"): lambda: sim.reload_qr(q["device"]),
-                ("GET", "/sim/api/chat"): lambda: sim.open_chat(q["device"], q["peer"]),
-                ("POST", "/sim/api/send"): lambda: _send_message(sim, q["device"], self._body()),
-                ("POST", "/sim/api/use-here"): lambda: sim.use_here(q["device"]),
-                ("GET", "/control/qr"): sim.showing_qr,
+                ("GET", "/sim/api/hello"): sim.hello,
+                ("POST", "/sim/api/session"): lambda: _session(sim, self._body()),
+                ("GET", "/sim/api/boot"): lambda: sim.boot(token),
+                ("GET", "/sim/api/pending"): lambda: sim.pending_for(token),
+                ("GET", "/sim/api/qr"): lambda: _with_image(sim.current_qr(token)),
+                ("POST", "/sim/api/qr/refresh"): lambda: _with_image(sim.refresh_qr(token)),
+                ("GET", "/sim/api/pairing"): lambda: sim.current_pairing_code(token),
+                ("POST", "/sim/api/pairing"): lambda: sim.request_pairing_code(
+                    token, _text(self._body(), "phone")
+                ),
+                ("GET", "/sim/api/chats"): lambda: sim.list_chats(token),
+                ("GET", "/sim/api/messages"): lambda: sim.get_messages(
+                    token, q["chat"], int(q.get("count", "20"))
+                ),
+                ("GET", "/sim/api/message"): lambda: {"message": sim.get_message(token, q["id"])},
+                ("GET", "/sim/api/pn"): lambda: {"phone": sim.pn_for(token, q["chat"])},
+                ("POST", "/sim/api/send"): lambda: _send_message(sim, token, self._body()),
+                ("POST", "/sim/api/takeover"): lambda: sim.take_over(token),
+                ("POST", "/sim/api/logout"): lambda: sim.page_logout(token),
+                ("GET", "/control/qr"): sim.showing,
                 ("GET", "/control/qr/served"): lambda: dict(sim.served_ms),
                 ("POST", "/control/link"): lambda: _link(sim, self._body()),
+                ("POST", "/control/link-code"): lambda: _link_code(sim, self._body()),
             }
             action = page.get((method, path))
             if action is not None:
                 result = action()
                 self._json(200, result if result is not None else {"ok": True})
                 return
-            match = re.fullmatch(r"/control/phones/([^/]+)/(\w+)", path)
+            match = re.fullmatch(r"/control/phones/([^/]+)/([\w-]+)", path)
             if match:
-                self._control(method, match.group(1), match.group(2))
+                self._control(method, unquote(match.group(1)), match.group(2))
                 return
             self._json(404, {"error": "not found"})
+
+        def _static(self, path: str) -> None:
+            if path == "/" and "HeadlessChrome" in (self.headers.get("User-Agent") or ""):
+                # Like the real site: a headless browser gets a "use Chrome" page, no QR.
+                self._send(200, REFUSED_PAGE, "text/html; charset=utf-8")
+                return
+            name = "index.html" if path == "/" else path.removeprefix("/static/")
+            target = (STATIC / name).resolve()
+            if not target.is_relative_to(STATIC.resolve()) or not target.is_file():
+                self._json(404, {"error": "not found"})
+                return
+            self._send(200, target.read_bytes(), TYPES.get(target.suffix, "text/plain"))
 
         def _control(self, method: str, number: str, verb: str) -> None:
             if method == "GET" and verb == "sent":
@@ -109,27 +135,35 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
             if method != "POST":
                 self._json(405, {"error": "use POST"})
                 return
+            body = self._body()
             if verb == "inbound":
-                body = self._body()
-                text = body.get("text")
-                sender = body.get("from")
-                if not isinstance(text, str) or not isinstance(sender, str):
-                    self._json(400, {"error": "need 'from' and 'text'"})
-                    return
-                self._json(200, sim.inbound(number, sender, text, body.get("id")))
+                sender = _text(body, "from")
+                message_id = body.get("id")
+                if not isinstance(body.get("text"), str) or (
+                    message_id is not None and not isinstance(message_id, str)
+                ):
+                    raise ValueError("need 'from' and 'text' (and a string 'id' if given)")
+                result = sim.inbound(
+                    number, sender, body["text"], message_id, lid=bool(body.get("lid"))
+                )
+                self._json(200, result)
                 return
             actions = {
+                "history": lambda: sim.history(number, _text(body, "from"), _text(body, "text")),
+                "ack": lambda: sim.ack(number, _text(body, "id"), int(body.get("ack", 2))),
                 "offline": lambda: sim.set_online(number, False),
                 "online": lambda: sim.set_online(number, True),
-                "logout": lambda: sim.logout(number),
+                "logout": lambda: sim.logout(number, body.get("reason") or "user_initiated"),
                 "conflict": lambda: sim.conflict(number),
+                "stall": lambda: sim.stall(number),
+                "needs-update": lambda: sim.needs_update(number),
                 "crash": lambda: sim.crash(number),
             }
             if verb not in actions:
                 self._json(404, {"error": f"unknown control {verb}"})
                 return
-            actions[verb]()
-            self._json(200, {"ok": True})
+            result = actions[verb]()
+            self._json(200, result if result is not None else {"ok": True})
 
         def _stream(self, device_id: str) -> None:
             events: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -160,25 +194,39 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
 
 
 def _with_image(qr: dict[str, Any]) -> dict[str, Any]:
-    if "payload" in qr:
+    if "code" in qr:
         from chalicelib.api.qr_image import data_uri
 
-        qr = {**qr, "image": data_uri(qr["payload"])}
+        qr = {**qr, "image": data_uri(qr["code"])}
     return qr
 
 
-def _send_message(sim: Simulator, device_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    peer, text = body.get("peer"), body.get("text")
-    if not isinstance(peer, str) or not isinstance(text, str) or not text.strip():
-        raise ValueError("need 'peer' and non-empty 'text'")
-    return sim.send(device_id, peer, text)
+def _text(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"need a string '{name}'")
+    return value
+
+
+def _session(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    return sim.open_session(
+        _text(body, "publicKey"), _text(body, "nonce"), _text(body, "signature")
+    )
+
+
+def _send_message(sim: Simulator, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    message_id = body.get("id")
+    if message_id is not None and not isinstance(message_id, str):
+        raise ValueError("'id' must be a string")
+    return sim.send(token, _text(body, "chat"), _text(body, "text"), message_id)
 
 
 def _link(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
-    payload, phone = body.get("payload"), body.get("phone")
-    if not isinstance(payload, str) or not isinstance(phone, str):
-        raise ValueError("need 'payload' and 'phone'")
-    return sim.link(payload, phone)
+    return sim.link(_text(body, "payload"), _text(body, "phone"))
+
+
+def _link_code(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    return sim.link_with_code(_text(body, "code"), _text(body, "phone"))
 
 
 def main() -> None:

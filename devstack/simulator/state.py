@@ -1,16 +1,32 @@
-"""The simulated WhatsApp: devices (browser profiles), QR rotation, linked phones, chats.
+"""The simulated WhatsApp: devices (browser logins), linking codes, phones, chats, acks.
 
-Pure state with an injected clock; ``server.py`` puts HTTP in front of it.
+Pure state with an injected clock; ``server.py`` puts HTTP in front of it and the page
+(``static/wpp.js``) turns it into a fake ``WPP`` with the names and payload shapes of the
+pinned @wppconnect/wa-js. It is as demanding as the real site where the worker can get it
+wrong: a device is its browser's non-extractable key (copying cookies or local storage does
+not carry a login), codes rotate and expire, history synced at link time arrives as old
+messages, replies count once WhatsApp acknowledges them, and the stream can stall silently.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+# wa-js ACK values (whatsapp/enums/ACK.d.ts)
+ACK_CLOCK, ACK_SENT, ACK_RECEIVED, ACK_READ = 0, 1, 2, 3
+# LogoutReason values (whatsapp/enums/LogoutReason.d.ts) the control API can name
+LOGOUT_REASONS = ("user_initiated", "account_locked", "client_version_outdated", "unknown_companion")
 
 
 @dataclass(frozen=True)
@@ -23,19 +39,24 @@ class QrTiming:
 
 
 @dataclass
-class QrSession:
-    """The codes one page shows, in order, from ``started_ms``."""
+class Rotation:
+    """The codes one page shows, in order, from ``started_ms`` (QR payloads or pairing codes)."""
 
     started_ms: int
-    payloads: list[str]
+    codes: list[str]
+    phone: str | None = None  # pairing codes are for one phone number
 
     def index_at(self, now_ms: int, timing: QrTiming) -> int | None:
-        """Which code is on screen at ``now_ms``; None once the rotation has run out."""
+        """Which code is valid at ``now_ms``; None once the rotation has run out."""
         elapsed = now_ms - self.started_ms
         index = (
             0 if elapsed < timing.first_ms else 1 + (elapsed - timing.first_ms) // timing.next_ms
         )
-        return index if index < len(self.payloads) else None
+        return index if index < len(self.codes) else None
+
+    def made_at(self, index: int, timing: QrTiming) -> int:
+        """When code ``index`` appeared."""
+        return self.started_ms + (0 if index == 0 else timing.first_ms + (index - 1) * timing.next_ms)
 
     def expires_at(self, index: int, timing: QrTiming) -> int:
         """When code ``index`` stops being valid."""
@@ -44,52 +65,80 @@ class QrSession:
 
 @dataclass
 class Message:
-    """One message in a chat."""
+    """One message in a chat, as the phone's account holds it."""
 
     id: str
-    peer: str
-    direction: str  # "in" or "out"
+    chat: str  # chat id: "<digits>@c.us" or "<digits>@lid"
+    from_me: bool
     text: str
     at_ms: int
-    read: bool = False
+    ack: int = ACK_SENT
 
 
 @dataclass
 class Device:
-    """A browser profile; linked to a phone once its QR was scanned."""
+    """A browser login: the hash of its key's public half names it."""
 
     id: str
+    public_key: bytes
     phone: str | None = None
-    qr: QrSession | None = None
-    logged_out: bool = False
+    qr: Rotation | None = None
+    pairing: Rotation | None = None
+    logout_reason: str | None = None
     conflict: bool = False
+    stalled: bool = False
+    needs_update: bool = False
+    session: str | None = None  # the newest page session: older ones get no traffic
+    delivered: set[str] = field(default_factory=set)  # message ids this page has been given
 
 
 @dataclass
 class Phone:
-    """A WhatsApp account: its chats, which device is linked, whether it is online."""
+    """A WhatsApp account: its chats, which device is linked, whether its socket is online."""
 
     number: str
     device_id: str | None = None
     online: bool = True
     chats: dict[str, list[Message]] = field(default_factory=dict)
+    lids: dict[str, str] = field(default_factory=dict)  # chat id @lid -> phone number
 
 
 class LinkError(Exception):
-    """The QR payload submitted by the phone was refused."""
+    """A request the simulated WhatsApp refuses (HTTP status + message)."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
 
 
-def _payload() -> str:
+def _qr_payload() -> str:
     """A payload shaped like WhatsApp Web's: ref, noise key, identity key, adv secret."""
 
     def b64(n: int) -> str:
         return base64.b64encode(secrets.token_bytes(n)).decode()
 
     return "2@" + b64(66) + "," + b64(32) + "," + b64(32) + "," + b64(32)
+
+
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTVWXYZ123456789"  # no 0/O, no I/U: as typed on a phone
+
+
+def _pairing_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+def digits(number: str) -> str:
+    """A phone number as WhatsApp ids spell it: digits only."""
+    return "".join(ch for ch in number if ch.isdigit())
+
+
+def chat_id(sender: str, *, lid: bool = False) -> str:
+    """The chat id for a sender: ``<digits>@c.us``, or an opaque ``@lid`` when migrated."""
+    if "@" in sender:
+        return sender
+    if lid:
+        return str(int(hashlib.sha256(sender.encode()).hexdigest()[:14], 16)) + "@lid"
+    return digits(sender) + "@c.us"
 
 
 class Simulator:
@@ -101,208 +150,420 @@ class Simulator:
         self.devices: dict[str, Device] = {}
         self.phones: dict[str, Phone] = {}
         self.lock = threading.RLock()
-        self.served_ms: dict[str, int] = {}  # QR payload -> when a page first got it
+        self.served_ms: dict[str, int] = {}  # code -> when a page first got it
+        self._nonces: set[str] = set()
+        self._tokens: dict[str, str] = {}  # page session token -> device id
         self._listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
+
+    # --- login: the page proves it holds its device key -------------------------------
+
+    def hello(self) -> dict[str, str]:
+        """A nonce for the page to sign with its device key."""
+        nonce = secrets.token_urlsafe(24)
+        with self.lock:
+            self._nonces.add(nonce)
+        return {"nonce": nonce}
+
+    def open_session(self, public_key_b64: str, nonce: str, signature_b64: str) -> dict[str, Any]:
+        """Verify the page's signature over ``nonce``; returns a session token and the device."""
+        with self.lock:
+            if nonce not in self._nonces:
+                raise LinkError(401, "unknown or used nonce")
+            self._nonces.discard(nonce)
+        spki = base64.b64decode(public_key_b64)
+        raw = base64.b64decode(signature_b64)
+        try:
+            key = serialization.load_der_public_key(spki)
+            if not isinstance(key, ec.EllipticCurvePublicKey) or len(raw) != 64:
+                raise ValueError("not a P-256 key and signature")
+            der = encode_dss_signature(
+                int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+            )
+            key.verify(der, nonce.encode(), ec.ECDSA(hashes.SHA256()))
+        except (InvalidSignature, ValueError) as exc:
+            raise LinkError(401, f"device key check failed: {exc}") from None
+        device_id = hashlib.sha256(spki).hexdigest()[:32]
+        token = secrets.token_urlsafe(24)
+        with self.lock:
+            device = self.devices.setdefault(device_id, Device(device_id, spki))
+            device.session = token  # like the real server: the newest connection wins
+            self._tokens[token] = device_id
+        return {"token": token, "device": device_id}
+
+    def device_of(self, token: str) -> Device:
+        """The device a page session belongs to."""
+        with self.lock:
+            device_id = self._tokens.get(token)
+            if device_id is None:
+                raise LinkError(401, "no such page session")
+            return self.devices[device_id]
 
     # --- page side ----------------------------------------------------------------------
 
-    def device(self, device_id: str) -> Device:
-        """The device for a browser profile (created on first sight)."""
+    def boot(self, token: str) -> dict[str, Any]:
+        """What the page finds when it loads: a fresh socket (a stall ends with a reload)."""
         with self.lock:
-            if device_id not in self.devices:
-                self.devices[device_id] = Device(device_id)
-            return self.devices[device_id]
-
-    def boot(self, device_id: str) -> dict[str, Any]:
-        """What the page shows when it loads."""
-        with self.lock:
-            device = self.device(device_id)
-            if device.logged_out:
-                return {"screen": "logged_out"}
+            device = self.device_of(token)
+            device.stalled = False
             if device.phone is None:
-                return {"screen": "qr"}
+                return {
+                    "stream": "QR",
+                    "logoutReason": device.logout_reason,
+                    "needsUpdate": device.needs_update,
+                }
             phone = self.phones[device.phone]
+            # Whatever arrived while no page was open is new to this page: it comes next.
             return {
-                "screen": "main",
-                "phone": phone.number,
+                "stream": "CONFLICT" if device.conflict else "MAIN",
+                "me": digits(phone.number) + "@c.us",
                 "online": phone.online,
-                "conflict": device.conflict,
-                "chats": self.chat_list(phone),
+                "needsUpdate": device.needs_update,
             }
 
-    def current_qr(self, device_id: str) -> dict[str, Any]:
-        """The code on screen, or ``expired`` once the rotation ran out."""
+    def pending_for(self, token: str) -> list[dict[str, Any]]:
+        """Messages (and our sends' acks) the page has not been given yet; marks them given."""
         with self.lock:
-            device = self.device(device_id)
+            device = self.device_of(token)
+            if device.phone is None or device.stalled or device.session != token:
+                return []
+            phone = self.phones[device.phone]
+            if not phone.online or device.conflict:
+                return []
+            out = []
+            for messages in phone.chats.values():
+                for m in messages:
+                    if m.id not in device.delivered and not m.from_me:
+                        device.delivered.add(m.id)
+                        out.append(self._wire(m, new=True))
+            return sorted(out, key=lambda m: m["t"])
+
+    def current_qr(self, token: str) -> dict[str, Any]:
+        """The QR code the page shows now, or ``idle`` once the rotation ran out."""
+        with self.lock:
+            device = self.device_of(token)
+            if device.phone is not None:
+                return {"linked": True}
             now = self.clock()
             if device.qr is None:
-                device.qr = QrSession(now, [_payload() for _ in range(self.timing.count)])
-            index = device.qr.index_at(now, self.timing)
-            if index is None:
-                return {"expired": True}
-            expires = device.qr.expires_at(index, self.timing)
-            self.served_ms.setdefault(device.qr.payloads[index], now)
-            return {
-                "payload": device.qr.payloads[index],
-                "attempt": index + 1,
-                "attemptsMax": len(device.qr.payloads),
-                "expiresAt": expires,
-                "refreshInMs": max(expires - now, 50),
-            }
+                device.qr = Rotation(now, [_qr_payload() for _ in range(self.timing.count)])
+            return self._code_view(device.qr, now)
 
-    def reload_qr(self, device_id: str) -> None:
-        """The user clicked "reload": a fresh rotation."""
+    def refresh_qr(self, token: str) -> dict[str, Any]:
+        """``WPP.conn.refreshQR``: a fresh rotation."""
         with self.lock:
-            device = self.device(device_id)
+            device = self.device_of(token)
             device.qr = None
-            device.logged_out = False
+            device.logout_reason = None
+        return self.current_qr(token)
 
-    def chat_list(self, phone: Phone) -> list[dict[str, Any]]:
-        """Chats, most recent first, with unread counts."""
-        rows = []
-        for peer, messages in phone.chats.items():
-            unread = sum(1 for m in messages if m.direction == "in" and not m.read)
-            last = messages[-1]
-            rows.append({"peer": peer, "unread": unread, "lastAt": last.at_ms})
-        rows.sort(key=lambda r: -r["lastAt"])
-        return rows
-
-    def open_chat(self, device_id: str, peer: str) -> list[dict[str, Any]]:
-        """Messages of one chat; opening it marks inbound messages read."""
+    def request_pairing_code(self, token: str, phone: str) -> dict[str, Any]:
+        """``WPP.conn.startLinkDeviceCodeForPhoneNumber``: codes for one number, rotating."""
+        if not digits(phone):
+            raise LinkError(400, "a phone number is needed")
         with self.lock:
-            phone = self._linked_phone(device_id)
-            messages = phone.chats.get(peer, [])
-            for m in messages:
-                m.read = True
-            out = [
-                {"id": m.id, "direction": m.direction, "text": m.text, "at": m.at_ms, "peer": peer}
-                for m in messages
+            device = self.device_of(token)
+            now = self.clock()
+            rotation = device.pairing
+            if rotation is None or rotation.phone != digits(phone) or (
+                rotation.index_at(now, self.timing) is None
+            ):
+                device.pairing = Rotation(
+                    now, [_pairing_code() for _ in range(self.timing.count)], digits(phone)
+                )
+            return self._code_view(device.pairing, now)
+
+    def current_pairing_code(self, token: str) -> dict[str, Any]:
+        """The pairing code valid now (``idle`` once its rotation ran out)."""
+        with self.lock:
+            device = self.device_of(token)
+            if device.pairing is None:
+                return {"idle": True}
+            return self._code_view(device.pairing, self.clock())
+
+    def _code_view(self, rotation: Rotation, now: int) -> dict[str, Any]:
+        index = rotation.index_at(now, self.timing)
+        if index is None:
+            return {"idle": True}
+        code = rotation.codes[index]
+        self.served_ms.setdefault(code, now)
+        expires = rotation.expires_at(index, self.timing)
+        return {
+            "code": code,
+            "attempt": index + 1,
+            "attemptsMax": len(rotation.codes),
+            "madeAt": rotation.made_at(index, self.timing),
+            "expiresAt": expires,
+            "refreshInMs": max(expires - now, 20),
+        }
+
+    def list_chats(self, token: str) -> list[dict[str, Any]]:
+        """``WPP.chat.list``: the account's chats, newest first."""
+        with self.lock:
+            phone = self._linked_phone(token)
+            rows = [
+                {"id": chat, "t": messages[-1].at_ms // 1000, "lastAtMs": messages[-1].at_ms}
+                for chat, messages in phone.chats.items()
+                if messages
             ]
-        self._emit_chats(phone)
-        return out
+        return sorted(rows, key=lambda r: -r["lastAtMs"])
 
-    def send(self, device_id: str, peer: str, text: str) -> dict[str, Any]:
-        """The page sent a message from the linked phone."""
+    def get_messages(self, token: str, chat: str, count: int) -> list[dict[str, Any]]:
+        """``WPP.chat.getMessages``: the newest ``count`` of a chat (-1: all), oldest first."""
         with self.lock:
-            phone = self._linked_phone(device_id)
-            if not phone.online:
-                raise LinkError(409, "phone not connected")
-            if self.devices[device_id].conflict:
+            device = self.device_of(token)
+            phone = self._linked_phone(token)
+            messages = phone.chats.get(chat, [])
+            chosen = messages if count < 0 else messages[-count:] if count else []
+            for m in chosen:
+                device.delivered.add(m.id)
+            return [self._wire(m, new=False) for m in chosen]
+
+    def get_message(self, token: str, message_id: str) -> dict[str, Any] | None:
+        """``WPP.chat.getMessageById`` by key id."""
+        with self.lock:
+            phone = self._linked_phone(token)
+            for messages in phone.chats.values():
+                for m in messages:
+                    if m.id == message_id:
+                        return self._wire(m, new=False)
+        return None
+
+    def pn_for(self, token: str, chat: str) -> str | None:
+        """``WPP.contact.getPnLidEntry``: the phone number behind a chat id, when known."""
+        with self.lock:
+            phone = self._linked_phone(token)
+            if chat.endswith("@c.us"):
+                return chat.split("@", 1)[0]
+            number = phone.lids.get(chat)
+            return digits(number) if number else None
+
+    def send(self, token: str, chat: str, text: str, message_id: str | None) -> dict[str, Any]:
+        """The page sent ``text``: the server takes it (ack SENT) unless the socket is down,
+        in which case it waits with ack CLOCK. The same id twice is one message."""
+        if not text.strip():
+            raise LinkError(400, "empty message")
+        with self.lock:
+            device = self.device_of(token)
+            phone = self._linked_phone(token)
+            if device.conflict or device.session != token:
                 raise LinkError(409, "session open elsewhere")
+            for messages in phone.chats.values():
+                for m in messages:
+                    if message_id and m.id == message_id:
+                        return self._wire(m, new=True)
+            up = phone.online and not device.stalled
             message = Message(
-                "3EB0" + secrets.token_hex(8).upper(), peer, "out", text, self.clock(), read=True
+                message_id or "3EB0" + secrets.token_hex(9).upper(),
+                chat,
+                True,
+                text,
+                self.clock(),
+                ack=ACK_SENT if up else ACK_CLOCK,
             )
-            phone.chats.setdefault(peer, []).append(message)
-        self._emit_chats(phone)
-        return {"id": message.id, "at": message.at_ms}
+            phone.chats.setdefault(chat, []).append(message)
+            device.delivered.add(message.id)
+            return self._wire(message, new=True)
 
-    def use_here(self, device_id: str) -> None:
-        """The page clicked "Use here": it takes the session back."""
+    def take_over(self, token: str) -> None:
+        """``WPP.whatsapp.Socket.takeover``: this page takes the session back."""
         with self.lock:
-            device = self.device(device_id)
+            device = self.device_of(token)
             device.conflict = False
-        self.emit(device_id, {"type": "resolved"})
+        self.emit(device.id, {"type": "stream", "mode": "MAIN"})
+        self._flush(device)
+
+    def page_logout(self, token: str) -> None:
+        """``WPP.conn.logout``: the page unlinks itself."""
+        with self.lock:
+            device = self.device_of(token)
+            number = device.phone
+        if number is not None:
+            self.logout(number, "user_initiated")
 
     # --- phone / fault-injection side ---------------------------------------------------
 
     def link(self, payload: str, number: str) -> dict[str, Any]:
-        """The phone scanned ``payload``: link that device to ``number``."""
+        """The phone scanned QR ``payload``: link that device to ``number``."""
         with self.lock:
             now = self.clock()
             for device in self.devices.values():
-                if device.qr is None or payload not in device.qr.payloads:
+                if device.qr is None or payload not in device.qr.codes:
                     continue
                 index = device.qr.index_at(now, self.timing)
-                if index is None or device.qr.payloads[index] != payload:
+                if index is None or device.qr.codes[index] != payload:
                     raise LinkError(410, "this QR code has expired")
-                phone = self.phones.setdefault(number, Phone(number))
-                if phone.device_id and phone.device_id != device.id:
-                    old = self.devices.get(phone.device_id)
-                    if old is not None:
-                        old.phone = None
-                        old.logged_out = True
-                        self.emit(old.id, {"type": "logged_out"})
-                phone.device_id = device.id
-                device.phone = number
-                device.qr = None
-                device.logged_out = False
-                self.emit(device.id, {"type": "linked"})
-                return {"device": device.id, "phone": number}
+                return self._link(device, number)
         raise LinkError(404, "no page is showing this QR code")
 
+    def link_with_code(self, code: str, number: str) -> dict[str, Any]:
+        """The phone typed pairing ``code`` (for ``number``, who asked for it)."""
+        wanted = code.replace("-", "").strip().upper()
+        with self.lock:
+            now = self.clock()
+            for device in self.devices.values():
+                rotation = device.pairing
+                if rotation is None or wanted not in rotation.codes:
+                    continue
+                if rotation.phone != digits(number):
+                    raise LinkError(403, "this code was made for another phone number")
+                index = rotation.index_at(now, self.timing)
+                if index is None or rotation.codes[index] != wanted:
+                    raise LinkError(410, "this code has expired")
+                return self._link(device, number)
+        raise LinkError(404, "no page is showing this code")
+
+    def _link(self, device: Device, number: str) -> dict[str, Any]:
+        phone = self.phones.setdefault(number, Phone(number))
+        if phone.device_id and phone.device_id != device.id:
+            old = self.devices.get(phone.device_id)
+            if old is not None:
+                old.phone = None
+                old.logout_reason = "unknown_companion"
+                self.emit(old.id, {"type": "logout", "reason": "unknown_companion"})
+        phone.device_id = device.id
+        device.phone = number
+        device.qr = device.pairing = None
+        device.logout_reason = None
+        # History sync: what the account already had is old to this page, never new.
+        device.delivered = {m.id for msgs in phone.chats.values() for m in msgs}
+        self.emit(device.id, {"type": "linked", "me": digits(number) + "@c.us"})
+        return {"device": device.id, "phone": number}
+
     def inbound(
-        self, number: str, sender: str, text: str, message_id: str | None
+        self, number: str, sender: str, text: str, message_id: str | None, *, lid: bool = False
     ) -> dict[str, Any]:
-        """Someone sends ``text`` to ``number``."""
+        """Someone sends ``text`` to ``number``; the same id again is a re-delivery."""
         with self.lock:
             phone = self._phone(number)
-            message = Message(
-                message_id or "3A" + secrets.token_hex(9).upper(), sender, "in", text, self.clock()
+            chat = chat_id(sender, lid=lid)
+            if chat.endswith("@lid") and "@" not in sender:
+                phone.lids[chat] = sender
+            messages = phone.chats.setdefault(chat, [])
+            existing = next((m for m in messages if message_id and m.id == message_id), None)
+            message = existing or Message(
+                message_id or "3A" + secrets.token_hex(9).upper(), chat, False, text, self.clock()
             )
-            phone.chats.setdefault(sender, []).append(message)
-        self._emit_chats(phone)
-        return {"id": message.id}
+            if existing is None:
+                messages.append(message)
+            device = self.devices.get(phone.device_id or "")
+            if device is not None:
+                device.delivered.discard(message.id)  # a re-delivery reaches the page again
+        if device is not None:
+            self._flush(device)
+        return {"id": message.id, "chat": chat}
+
+    def history(self, number: str, sender: str, text: str) -> dict[str, Any]:
+        """A message the account had before this page was linked (arrives by history sync)."""
+        with self.lock:
+            phone = self.phones.setdefault(number, Phone(number))
+            chat = chat_id(sender)
+            message = Message("3A" + secrets.token_hex(9).upper(), chat, False, text, self.clock())
+            phone.chats.setdefault(chat, []).append(message)
+            device = self.devices.get(phone.device_id or "")
+            if device is not None:
+                device.delivered.add(message.id)
+        return {"id": message.id, "chat": chat}
+
+    def ack(self, number: str, message_id: str, ack: int) -> None:
+        """The recipient's phone acknowledged our message (2 delivered, 3 read)."""
+        with self.lock:
+            phone = self._phone(number)
+            message = next(
+                (m for msgs in phone.chats.values() for m in msgs if m.id == message_id), None
+            )
+            if message is None or not message.from_me:
+                raise LinkError(404, "no such sent message")
+            message.ack = max(message.ack, ack)
+        if phone.device_id:
+            self.emit(phone.device_id, self._ack_event(message))
 
     def set_online(self, number: str, online: bool) -> None:
-        """Take the phone offline (banner on the page) or back online."""
+        """The page's connection drops (stream OFFLINE) or comes back."""
         with self.lock:
             phone = self._phone(number)
             phone.online = online
-        if phone.device_id:
-            self.emit(phone.device_id, {"type": "online" if online else "offline"})
+            device = self.devices.get(phone.device_id or "")
+        if device is not None:
+            self.emit(device.id, {"type": "online", "online": online})
+            self.emit(device.id, {"type": "stream", "mode": "MAIN" if online else "OFFLINE"})
+            if online:
+                self._flush(device)
 
-    def logout(self, number: str) -> None:
-        """Log the linked device out (from the phone's "linked devices" screen)."""
+    def stall(self, number: str) -> None:
+        """The socket dies without a word: no event, no traffic; only a probe can tell."""
+        with self.lock:
+            device = self._linked_device(number)
+            device.stalled = True
+        self.emit(device.id, {"type": "stall"})
+
+    def logout(self, number: str, reason: str = "user_initiated") -> None:
+        """Log the linked device out (the phone's "linked devices" screen), with a reason."""
+        if reason not in LOGOUT_REASONS:
+            raise LinkError(400, f"reason must be one of {', '.join(LOGOUT_REASONS)}")
         with self.lock:
             phone = self._phone(number)
             device = self.devices.get(phone.device_id or "")
             phone.device_id = None
             if device is not None:
                 device.phone = None
-                device.logged_out = True
+                device.logout_reason = reason
         if device is not None:
-            self.emit(device.id, {"type": "logged_out"})
+            self.emit(device.id, {"type": "logout", "reason": reason})
 
     def conflict(self, number: str) -> None:
-        """WhatsApp Web was opened elsewhere: the page shows the "Use here" dialog."""
+        """WhatsApp Web was opened elsewhere: the stream goes to CONFLICT."""
         with self.lock:
-            phone = self._phone(number)
-            device = self.devices.get(phone.device_id or "")
-            if device is None:
-                raise LinkError(409, "no linked device")
+            device = self._linked_device(number)
             device.conflict = True
-        self.emit(device.id, {"type": "conflict"})
+        self.emit(device.id, {"type": "stream", "mode": "CONFLICT"})
+
+    def needs_update(self, number: str) -> None:
+        """WhatsApp asks this page to update itself."""
+        with self.lock:
+            device = self._linked_device(number)
+            device.needs_update = True
+        self.emit(device.id, {"type": "needs_update"})
 
     def crash(self, number: str) -> None:
         """Make the linked page hang (its script spins), as a crashed tab would."""
         with self.lock:
-            phone = self._phone(number)
-            device_id = phone.device_id
-        if device_id is None:
-            raise LinkError(409, "no linked device")
-        self.emit(device_id, {"type": "crash"})
+            device = self._linked_device(number)
+        self.emit(device.id, {"type": "crash"})
 
     def sent(self, number: str) -> list[dict[str, Any]]:
-        """Everything the linked device sent, oldest first."""
+        """Everything the linked device sent that reached the server, oldest first."""
         with self.lock:
             phone = self._phone(number)
             out = [
-                {"id": m.id, "to": m.peer, "text": m.text, "at": m.at_ms}
+                {
+                    "id": m.id,
+                    "to": "+" + (phone.lids.get(m.chat, "").lstrip("+") or m.chat.split("@")[0]),
+                    "chat": m.chat,
+                    "text": m.text,
+                    "at": m.at_ms,
+                    "ack": m.ack,
+                }
                 for messages in phone.chats.values()
                 for m in messages
-                if m.direction == "out"
+                if m.from_me and m.ack >= ACK_SENT
             ]
         return sorted(out, key=lambda m: m["at"])
 
-    def showing_qr(self) -> list[dict[str, Any]]:
-        """Devices that show a QR right now, with the code on screen."""
+    def showing(self) -> list[dict[str, Any]]:
+        """Devices that show a code right now (QR or pairing), with the code valid now."""
         with self.lock:
+            now = self.clock()
             rows = []
             for device in self.devices.values():
-                if device.phone is None and device.qr is not None and not device.logged_out:
-                    current = self.current_qr(device.id)
-                    if not current.get("expired"):
-                        rows.append({"device": device.id, **current})
+                if device.phone is not None:
+                    continue
+                for kind, rotation in (("qr", device.qr), ("pairing", device.pairing)):
+                    if rotation is None:
+                        continue
+                    view = self._code_view(rotation, now)
+                    if "code" in view:
+                        rows.append({"device": device.id, "kind": kind, "payload": view["code"],
+                                     **view})
             return rows
 
     # --- events -------------------------------------------------------------------------
@@ -326,20 +587,54 @@ class Simulator:
         for listener in listeners:
             listener(event)
 
-    def _emit_chats(self, phone: Phone) -> None:
-        if phone.device_id:
-            with self.lock:
-                chats = self.chat_list(phone)
-            self.emit(phone.device_id, {"type": "chats", "chats": chats})
+    def _flush(self, device: Device) -> None:
+        """Tell the page that traffic is waiting (messages, acks of sends that queued)."""
+        with self.lock:
+            phone = self.phones.get(device.phone or "")
+            if phone is None or not phone.online or device.stalled or device.conflict:
+                return
+            acked = []
+            for messages in phone.chats.values():
+                for m in messages:
+                    if m.from_me and m.ack == ACK_CLOCK:
+                        m.ack = ACK_SENT
+                        acked.append(m)
+        for m in acked:
+            self.emit(device.id, self._ack_event(m))
+        self.emit(device.id, {"type": "traffic"})
+
+    @staticmethod
+    def _ack_event(m: Message) -> dict[str, Any]:
+        return {"type": "ack", "ack": m.ack, "chat": m.chat, "ids": [m.id]}
+
+    @staticmethod
+    def _wire(m: Message, *, new: bool) -> dict[str, Any]:
+        return {
+            "id": m.id,
+            "chat": m.chat,
+            "fromMe": m.from_me,
+            "body": m.text,
+            "t": m.at_ms // 1000,
+            "atMs": m.at_ms,
+            "ack": m.ack,
+            "isNewMsg": new,
+        }
 
     def _phone(self, number: str) -> Phone:
-        phone = self.phones.get(number)
+        phone = self.phones.get(number) or self.phones.get("+" + digits(number))
         if phone is None:
             raise LinkError(404, f"no phone {number} has linked a device")
         return phone
 
-    def _linked_phone(self, device_id: str) -> Phone:
-        device = self.device(device_id)
+    def _linked_device(self, number: str) -> Device:
+        phone = self._phone(number)
+        device = self.devices.get(phone.device_id or "")
+        if device is None:
+            raise LinkError(409, "no linked device")
+        return device
+
+    def _linked_phone(self, token: str) -> Phone:
+        device = self.device_of(token)
         if device.phone is None:
             raise LinkError(401, "this device is not linked")
         return self.phones[device.phone]

@@ -79,7 +79,7 @@ def test_qr_link_reply_and_logs(stack: Stack, sim: Sim) -> None:
     # The first heartbeat or the QR, whichever lands first, moves STARTING -> RUNNING.
     events = [e for e in history(tid) if e != "heartbeat"]
     assert events == ["launched", "qr", "ready"], history(tid)
-    assert payload not in (stack.session_dir / f"{tid}.json").read_text()
+    assert payload.encode() not in (stack.session_dir / f"{tid}.tar.gz").read_bytes()
 
 
 def test_restart_restores_login_and_answers_backlog_exactly_once(stack: Stack, sim: Sim) -> None:
@@ -170,14 +170,14 @@ def test_rate_limit_spaces_replies(stack: Stack, sim: Sim) -> None:
     assert all(gap >= 900 for gap in gaps), gaps
 
 
-def test_phone_offline_then_back(stack: Stack, sim: Sim) -> None:
+def test_connection_lost_then_back(stack: Stack, sim: Sim) -> None:
     tid = new_tenant()
     workers.start(tid)
     link(sim, tid)
     sim.control("offline")
     eventually(lambda: statuses(tid) == ("ERROR", "DISCONNECTED", "RUNNING"), what="offline")
     eventually(lambda: (item(tid).reconnect_attempts or 0) >= 1, what="reconnect attempts")
-    assert item(tid).last_error == "phone not connected"
+    assert item(tid).last_error == "no connection to WhatsApp"
     sim.control("online")
     eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="back")
     assert item(tid).reconnect_attempts is None and item(tid).last_error is None
@@ -199,11 +199,12 @@ def test_logout_is_an_auth_failure_and_forgets_the_login(stack: Stack, sim: Sim)
     tid = new_tenant()
     workers.start(tid)
     link(sim, tid)
-    saved = stack.session_dir / f"{tid}.json"
+    saved = stack.session_dir / f"{tid}.tar.gz"
     eventually(saved.exists, what="saved login")
-    sim.control("logout")
+    sim.call("POST", f"/control/phones/{PHONE}/logout", {"reason": "user_initiated"})
     eventually(lambda: statuses(tid) == ("ERROR", "DISCONNECTED", "ERROR"), what="auth failure")
-    assert item(tid).last_error == "logged out from the phone"
+    # The cause in words, with wa-js's LogoutReason behind it.
+    assert item(tid).last_error == "logged out: the phone logged this bot out (Linked devices)"
     eventually(lambda: not stack.launcher.running(), what="worker exit")
     assert not saved.exists()
 
@@ -212,7 +213,7 @@ def test_conflict_is_taken_over_and_keeps_the_login(stack: Stack, sim: Sim) -> N
     tid = new_tenant()
     workers.start(tid)
     link(sim, tid)
-    saved = stack.session_dir / f"{tid}.json"
+    saved = stack.session_dir / f"{tid}.tar.gz"
     eventually(saved.exists, what="saved login")
     sim.control("conflict")
     sim.inbound("prices")
@@ -226,7 +227,7 @@ def test_conflict_with_stop_policy_stops_and_keeps_the_login(stack: Stack, sim: 
     tid = new_tenant()
     workers.start(tid)
     link(sim, tid)
-    saved = stack.session_dir / f"{tid}.json"
+    saved = stack.session_dir / f"{tid}.tar.gz"
     eventually(saved.exists, what="saved login")
     sim.control("conflict")
     eventually(lambda: statuses(tid)[2] == "STOPPED", what="stopped on conflict")
@@ -279,7 +280,7 @@ def test_sigterm_saves_login_writes_stopped_and_exits(stack: Stack, sim: Sim) ->
     tid = new_tenant()
     workers.start(tid)
     link(sim, tid)
-    saved = stack.session_dir / f"{tid}.json"
+    saved = stack.session_dir / f"{tid}.tar.gz"
     saved.unlink(missing_ok=True)
     pid = int(item(tid).task_ref.split(":")[1])
     os.kill(pid, signal.SIGTERM)

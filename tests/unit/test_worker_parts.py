@@ -1,8 +1,6 @@
-"""The worker's pure parts: templates, token bucket, backoff, configuration, screen parsing."""
+"""The worker's pure parts: templates, token bucket, backoff, configuration."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
@@ -11,10 +9,8 @@ from chalicelib.domain.clock import ManualClock
 from chalicelib.domain.errors import ConfigError
 from chalicelib.domain.statuses import TemplateType
 from worker_container.config import WorkerConfig
-from worker_container.inbox import ChatCursor
 from worker_container.rate_limit import TokenBucket
 from worker_container.reconnect import Backoff
-from worker_container.whatsapp_page import Bubble, Screen
 
 
 @pytest.mark.parametrize("kind", list(TemplateType))
@@ -88,57 +84,3 @@ def test_worker_config_reads_the_lease_and_defaults() -> None:
 def test_worker_config_errors_name_the_variable(change: dict[str, str], names: str) -> None:
     with pytest.raises(ConfigError, match=names):
         WorkerConfig.from_env({**LEASE_ENV, **change})
-
-
-def test_screen_parses_the_observer_snapshot() -> None:
-    raw = json.dumps(
-        {
-            "qr": None,
-            "qrExpired": False,
-            "ready": True,
-            "offline": False,
-            "loggedOut": False,
-            "conflict": False,
-            "unread": [{"peer": "+1555", "count": 2}],
-            "openPeer": "+1666",
-            "bubbles": [
-                {"id": "m0", "peer": "+1666", "text": "earlier"},
-                {"id": "r0", "out": True},
-                {"id": "m1", "peer": "+1666", "text": "hi"},
-                {"id": None, "text": "x"},
-            ],
-        }
-    )
-    screen = Screen.parse(raw)
-    assert screen.ready and screen.unread == (("+1555", 2),)
-    assert [(m.id, m.peer, m.text) for m in screen.pending] == [("m1", "+1666", "hi")]
-
-
-def chat(peer: str, *bubbles: str) -> Screen:
-    """A screen with ``peer``'s chat open; bubbles named r... are ours."""
-    return Screen(
-        ready=True,
-        open_peer=peer,
-        bubbles=tuple(Bubble(b, b.startswith("r"), peer, b) for b in bubbles),
-    )
-
-
-def test_cursor_answers_what_came_after_our_last_reply_not_the_history() -> None:
-    cursor = ChatCursor()
-    assert [m.id for m in cursor.new_inbound(chat("+1", "m0", "r0", "m1", "m2"), set())] == [
-        "m1",
-        "m2",
-    ]
-    # Older history loaded above the chat later is not answered.
-    assert [m.id for m in cursor.new_inbound(chat("+1", "h0", "m0", "r0", "m1"), {"m1"})] == []
-
-
-def test_cursor_keeps_a_message_that_landed_above_our_reply() -> None:
-    cursor = ChatCursor()
-    assert [m.id for m in cursor.new_inbound(chat("+1", "m0", "r0", "m1"), set())] == ["m1"]
-    # m2 arrived while the reply to m1 was on its way, so it sits above r1: still answered.
-    after = chat("+1", "m0", "r0", "m1", "m2", "r1")
-    assert [m.id for m in cursor.new_inbound(after, {"m1"})] == ["m2"]
-    # Another chat starts from its own mark.
-    assert [m.id for m in cursor.new_inbound(chat("+2", "m5", "r5"), set())] == []
-    assert cursor.new_inbound(Screen(ready=True), set()) == []

@@ -1,0 +1,380 @@
+"""The engine on @wppconnect/wa-js: the only module that knows there is a browser and a page.
+
+The pinned wa-js bundle is injected before any script of the site runs; once ``WPP.isReady``
+the bridge below subscribes to its events and forwards them through one exposed binding.
+Everything else is a call of a public ``WPP`` function by name (``NAMES``: the contract tests
+check each against the package's type declarations, the real bundle, and the simulator).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import subprocess
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from worker_container.engine import (
+    Acked,
+    CodeShown,
+    CodesRanOut,
+    Inbound,
+    Linked,
+    MessageArrived,
+    PageEvent,
+    PageLost,
+    PageState,
+    Sent,
+    StateChanged,
+)
+
+logger = logging.getLogger("wafleet.worker")
+
+BINDING = "__wafleetEvent"
+
+# Every WPP function and event the worker uses, exactly as the pinned package declares them.
+FUNCTIONS = (
+    "conn.getAuthCode",
+    "conn.refreshQR",
+    "conn.startLinkDeviceCodeForPhoneNumber",
+    "conn.getStreamData",
+    "conn.isAuthenticated",
+    "conn.isMainReady",
+    "conn.isOnline",
+    "conn.needsUpdate",
+    "chat.sendTextMessage",
+    "chat.getMessages",
+    "chat.list",
+    "chat.getMessageById",
+    "contact.getPnLidEntry",
+)
+# Methods of WhatsApp Web's own objects that wa-js exports (WPP.whatsapp.<Object>.<method>).
+MEMBERS = ("whatsapp.Socket.takeover",)
+EVENTS = (
+    "conn.auth_code_change",
+    "conn.qrcode_idle",
+    "conn.link_code_change",
+    "conn.link_code_expired",
+    "conn.authenticated",
+    "conn.main_ready",
+    "conn.logout",
+    "conn.logout_reason",
+    "conn.stream_mode_changed",
+    "conn.online",
+    "conn.needs_update",
+    "chat.new_message",
+    "chat.msg_ack_change",
+)
+NAMES = (*FUNCTIONS, *MEMBERS)
+
+# Subscribes once per WPP object (a reload brings a new one) and reports the state it found,
+# so nothing that happened before the subscription is missed.
+_BRIDGE = """
+async () => {
+  const W = window.WPP;
+  if (!W || !W.isReady) return false;
+  if (window.__wafleetBoundTo === W) return true;
+  window.__wafleetBoundTo = W;
+  const out = (kind, data) => window.__BINDING__(JSON.stringify({ kind, at: Date.now(), data }));
+  const wid = (w) => (w == null ? null : typeof w === "string" ? w : w._serialized);
+  const msg = (m) => ({
+    id: m.id.id, chat: wid(m.id.remote), fromMe: !!m.id.fromMe, type: m.type || "chat",
+    body: m.body == null ? "" : String(m.body), t: m.t || 0, isNewMsg: !!m.isNewMsg,
+  });
+  const state = () => ({
+    authenticated: W.conn.isAuthenticated(), mainReady: W.conn.isMainReady(),
+    stream: W.conn.getStreamData(), online: W.conn.isOnline(), needsUpdate: W.conn.needsUpdate(),
+  });
+  const report = () => out("state", state());
+  W.on("conn.auth_code_change", (c) => out("code", c ? { kind: "qr", code: c.fullCode } : null));
+  W.on("conn.qrcode_idle", () => out("idle", "qr"));
+  W.on("conn.link_code_change", (code) => out("code", { kind: "pairing", code }));
+  W.on("conn.link_code_expired", () => out("idle", "pairing"));
+  W.on("conn.authenticated", () => out("authenticated", null));
+  W.on("conn.logout_reason", (reason) => out("logout", reason || "unknown"));
+  W.on("conn.logout", () => out("logout", null));
+  for (const name of ["conn.main_ready", "conn.stream_mode_changed", "conn.online",
+                      "conn.needs_update"]) W.on(name, report);
+  W.on("chat.new_message", (m) => out("message", msg(m)));
+  W.on("chat.msg_ack_change", (e) => out("ack", { ack: e.ack, ids: e.ids.map((k) => k.id) }));
+  const code = await W.conn.getAuthCode().catch(() => null);
+  if (code) out("code", { kind: "qr", code: code.fullCode });
+  report();
+  return true;
+}
+""".replace("__BINDING__", BINDING)
+
+_PROBE = """() => {
+  const W = window.WPP;
+  if (!W || !W.isReady) return { loaded: false };
+  const s = W.conn.getStreamData();
+  return { loaded: true, authenticated: W.conn.isAuthenticated(), mainReady: W.conn.isMainReady(),
+           stream: s, online: W.conn.isOnline(), needsUpdate: W.conn.needsUpdate() };
+}"""
+
+_SEND = """async ([chat, text, id]) => {
+  const r = await WPP.chat.sendTextMessage(chat, text, { messageId: id, waitForAck: false });
+  return { id: String(r.id).split("_").pop(), ack: r.ack ?? 0 };
+}"""
+
+_ACK_OF = """async (key) => {
+  try { const m = await WPP.chat.getMessageById(key); return m.ack ?? 0; }
+  catch (e) { return null; }
+}"""
+
+_RECENT = """async ([sinceS, perChat]) => {
+  const out = [];
+  for (const chat of await WPP.chat.list()) {
+    if (!chat.t || chat.t < sinceS) continue;
+    const id = chat.id._serialized;
+    if (!id.endsWith("@c.us") && !id.endsWith("@lid")) continue;
+    for (const m of await WPP.chat.getMessages(id, { count: perChat })) {
+      if (m.id.fromMe || (m.t || 0) < sinceS) continue;
+      out.push({ id: m.id.id, chat: id, fromMe: false, type: m.type || "chat",
+                 body: m.body == null ? "" : String(m.body), t: m.t || 0 });
+    }
+  }
+  return out;
+}"""
+
+_PHONE_OF = """async (chat) => {
+  try { const e = await WPP.contact.getPnLidEntry(chat); return e.phoneNumber?.id ?? null; }
+  catch (e) { return null; }
+}"""
+
+
+@cache
+def chrome_major(executable: str) -> str:
+    """The installed browser's major version (for a user agent that matches it)."""
+    try:
+        out = subprocess.run(
+            [executable, "--version"], capture_output=True, text=True, timeout=20, check=False
+        ).stdout
+    except OSError:
+        return "0"
+    words = [w for w in out.split() if w[:1].isdigit()]
+    return words[0].split(".")[0] if words else "0"
+
+
+def user_agent(executable: str) -> str:
+    """A desktop Chrome user agent for the installed major version (never "HeadlessChrome")."""
+    return (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{chrome_major(executable)}.0.0.0 Safari/537.36"
+    )
+
+
+class WaJsEngine:
+    """One tenant's WhatsApp Web in a persistent Chromium profile, driven through wa-js."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        chromium: str,
+        args: list[str],
+        bundle: Path,
+        call_timeout_s: float = 15.0,
+        load_timeout_s: float = 60.0,
+        locale: str = "en-US",
+    ) -> None:
+        self.url = url
+        self.chromium = chromium
+        self.args = args
+        self.bundle = bundle
+        self.call_timeout_s = call_timeout_s
+        self.load_timeout_s = load_timeout_s
+        self.locale = locale
+        self._pw: Playwright | None = None
+        self._pw_cm: Any = None
+        self.context: BrowserContext | None = None
+        self.page: Page | None = None
+        self._on_event: Callable[[PageEvent], None] = lambda _event: None
+        self._bind_task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self, profile: Path, on_event: Callable[[PageEvent], None]) -> None:
+        """Launch Chromium on ``profile`` (the tenant's login), inject wa-js, open the site."""
+        self._on_event = on_event
+        self._closing = False
+        if self._pw is None:
+            self._pw_cm = async_playwright()
+            self._pw = await self._pw_cm.__aenter__()
+        script = self.bundle.read_text(encoding="utf-8")
+        self.context = await self._pw.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=self.chromium,
+            headless=True,
+            args=self.args,
+            user_agent=user_agent(self.chromium),
+            locale=self.locale,
+            viewport={"width": 1280, "height": 800},
+        )
+        context = self.context
+        context.on("close", lambda _ctx: self._lost("browser closed", context))
+        await context.expose_binding(BINDING, self._on_binding)
+        await context.add_init_script(script)
+        self.page = context.pages[0] if context.pages else await context.new_page()
+        page = self.page
+        page.on("crash", lambda _page: self._lost("page crashed", page))
+        page.on("load", lambda _page: self._schedule_bind(page))
+        await page.goto(self.url, timeout=self.load_timeout_s * 1000)
+
+    async def reload(self) -> None:
+        """Reload the site; the bridge binds again once the library is ready."""
+        if self.page is not None:
+            await self.page.reload(timeout=self.load_timeout_s * 1000)
+
+    async def close(self) -> None:
+        """Close Chromium; the profile stays on disk for the archive."""
+        self._closing = True
+        if self._bind_task is not None:
+            self._bind_task.cancel()
+        if self.context is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.context.close(), timeout=10)
+        self.context = self.page = None
+
+    async def stop(self) -> None:
+        """Close the browser and Playwright."""
+        await self.close()
+        if self._pw_cm is not None:
+            with contextlib.suppress(Exception):
+                await self._pw_cm.__aexit__(None, None, None)
+        self._pw = self._pw_cm = None
+
+    def _lost(self, reason: str, source: object) -> None:
+        if self._closing or (source is not self.context and source is not self.page):
+            return
+        self._on_event(PageLost(reason))
+
+    # --- the bridge -------------------------------------------------------------------------
+
+    def _schedule_bind(self, page: Page) -> None:
+        if page is not self.page or self._closing:
+            return
+        if self._bind_task is not None and not self._bind_task.done():
+            self._bind_task.cancel()
+        self._bind_task = asyncio.get_running_loop().create_task(self._bind(page))
+
+    async def _bind(self, page: Page) -> None:
+        try:
+            await page.wait_for_function(
+                "() => !!(window.WPP && window.WPP.isReady)", timeout=self.load_timeout_s * 1000
+            )
+            await asyncio.wait_for(page.evaluate(_BRIDGE), timeout=self.call_timeout_s)
+        except asyncio.CancelledError:
+            raise
+        except (PlaywrightError, TimeoutError) as exc:
+            if page is self.page and not self._closing:
+                logger.warning("wa-js not ready", extra={"error_type": type(exc).__name__})
+                self._on_event(PageLost("WhatsApp Web did not load (wa-js never became ready)"))
+
+    def _on_binding(self, _source: Any, raw: str) -> None:
+        event = parse_event(json.loads(raw))
+        if event is not None:
+            self._on_event(event)
+
+    # --- calls ----------------------------------------------------------------------------
+
+    async def _call(self, script: str, arg: Any = None) -> Any:
+        if self.page is None:
+            raise PlaywrightError("no page")
+        return await asyncio.wait_for(self.page.evaluate(script, arg), timeout=self.call_timeout_s)
+
+    async def probe(self) -> PageState:
+        """Ask the page (bounded: a hung renderer never answers)."""
+        return state_of(await self._call(_PROBE))
+
+    async def refresh_code(self) -> None:
+        """``WPP.conn.refreshQR``."""
+        await self._call("() => WPP.conn.refreshQR().then(() => true)")
+
+    async def request_pairing_code(self, phone: str) -> None:
+        """``WPP.conn.startLinkDeviceCodeForPhoneNumber``: codes come as ``conn.link_code_change``."""
+        digits = "".join(ch for ch in phone if ch.isdigit())
+        await self._call(
+            "(p) => WPP.conn.startLinkDeviceCodeForPhoneNumber(p).then(() => true)", digits
+        )
+
+    async def take_over(self) -> None:
+        """``WPP.whatsapp.Socket.takeover``."""
+        await self._call("() => { WPP.whatsapp.Socket.takeover(); return true; }")
+
+    async def send(self, chat: str, text: str, message_id: str) -> Sent:
+        """``WPP.chat.sendTextMessage`` by chat id with our own message id."""
+        result = await self._call(_SEND, [chat, text, message_id])
+        return Sent(str(result["id"]), int(result["ack"]))
+
+    async def ack_of(self, chat: str, message_id: str) -> int | None:
+        """``WPP.chat.getMessageById`` for a message we sent."""
+        value = await self._call(_ACK_OF, f"true_{chat}_{message_id}")
+        return None if value is None else int(value)
+
+    async def recent(self, since_ms: int, per_chat: int) -> list[Inbound]:
+        """``WPP.chat.list`` + ``WPP.chat.getMessages``: their messages since ``since_ms``."""
+        rows = await self._call(_RECENT, [since_ms // 1000, per_chat])
+        return [inbound_of(row, new=True) for row in rows]
+
+    async def phone_of(self, chat: str) -> str | None:
+        """``WPP.contact.getPnLidEntry``."""
+        if chat.endswith("@c.us"):
+            return chat.split("@", 1)[0]
+        value = await self._call(_PHONE_OF, chat)
+        return str(value) if value else None
+
+
+def state_of(data: dict[str, Any]) -> PageState:
+    """A probe's or the bridge's state report as a ``PageState``."""
+    stream = data.get("stream") or {}
+    return PageState(
+        loaded=bool(data.get("loaded", True)),
+        authenticated=bool(data.get("authenticated")),
+        main_ready=bool(data.get("mainReady")),
+        stream=stream.get("mode"),
+        stream_info=stream.get("info"),
+        online=data.get("online"),
+        needs_update=bool(data.get("needsUpdate")),
+    )
+
+
+def inbound_of(row: dict[str, Any], *, new: bool | None = None) -> Inbound:
+    """A bridge message row as an ``Inbound``."""
+    return Inbound(
+        id=str(row["id"]),
+        chat=str(row["chat"]),
+        text=str(row.get("body") or ""),
+        at_ms=int(row.get("t") or 0) * 1000,
+        from_me=bool(row.get("fromMe")),
+        is_new=bool(row.get("isNewMsg")) if new is None else new,
+        kind=str(row.get("type") or "chat"),
+    )
+
+
+def parse_event(raw: dict[str, Any]) -> PageEvent | None:
+    """One bridge report as an engine event (None for what the worker does not use)."""
+    kind, data, at = raw.get("kind"), raw.get("data"), int(raw.get("at") or 0)
+    if kind == "code":
+        return CodeShown(data["kind"], str(data["code"]), at) if data else None
+    if kind == "idle":
+        return CodesRanOut(str(data))
+    if kind == "authenticated":
+        return Linked()
+    if kind == "state":
+        return StateChanged(state_of(data))
+    if kind == "logout":
+        return StateChanged(PageState(loaded=True, logout_reason=data or "unknown"))
+    if kind == "message":
+        return MessageArrived(inbound_of(data))
+    if kind == "ack":
+        return Acked(tuple(str(i) for i in data["ids"]), int(data["ack"]))
+    return None
