@@ -253,8 +253,11 @@ class Bot:
                 if not self.done.is_set():
                     logger.warning(
                         "page event failed",
-                        extra={**self.log, "event": type(event).__name__,
-                               "error_type": type(exc).__name__},
+                        extra={
+                            **self.log,
+                            "event": type(event).__name__,
+                            "error_type": type(exc).__name__,
+                        },
                     )
 
     async def _handle(self, event: PageEvent) -> None:
@@ -271,7 +274,9 @@ class Bot:
             await self._publish_code(event)
         elif isinstance(event, CodesRanOut):
             self.code_attempt.pop(event.kind, None)
-            logger.info("codes ran out; asking for new ones", extra={**self.log, "kind": event.kind})
+            logger.info(
+                "codes ran out; asking for new ones", extra={**self.log, "kind": event.kind}
+            )
             await self._request_codes(event.kind)
         elif isinstance(event, Linked):
             logger.info("linked", extra=self.log)
@@ -401,8 +406,9 @@ class Bot:
             if known is not None and known.state != "RECEIVED":
                 self.handled.add(message.id)
                 return
-        await self._reply(message.id, message.chat, display_phone(phone) or message.chat,
-                          message.text)
+        await self._reply(
+            message.id, message.chat, display_phone(phone) or message.chat, message.text
+        )
 
     async def _reply(self, inbound_id: str, chat: str, to_number: str, text_in: str) -> None:
         # Whether the tenant is paused is decided by the claim's condition, not by a cached
@@ -476,12 +482,14 @@ class Bot:
                 extra={**self.log, "unanswered": inbound, "unconfirmed": len(pending) - inbound},
             )
         for item in pending:
-            chat = item.chat or _chat_of(item.from_number if item.direction == messages.IN
-                                         else item.to_number)
+            chat = item.chat or _chat_of(
+                item.from_number if item.direction == messages.IN else item.to_number
+            )
             if item.direction == messages.IN:
                 if item.wa_message_id not in self.handled:
-                    await self._reply(item.wa_message_id, chat, item.from_number or chat,
-                                      item.text or "")
+                    await self._reply(
+                        item.wa_message_id, chat, item.from_number or chat, item.text or ""
+                    )
                 continue
             key = item.message_key.split("#", 1)[1]
             wa_id = item.wa_message_id
@@ -558,8 +566,10 @@ class Bot:
                 await self.engine.request_pairing_code(link_phone)
                 self.pairing_requested = True
             except Exception as exc:  # the next QR the page shows asks again
-                logger.warning("pairing code request failed",
-                               extra={**self.log, "error_type": type(exc).__name__})
+                logger.warning(
+                    "pairing code request failed",
+                    extra={**self.log, "error_type": type(exc).__name__},
+                )
 
     async def _watchdog(self) -> None:
         """Probe the page every ``probe_s``: a hung page never answers; a page that answers

@@ -35,8 +35,7 @@ PAGE_LOCALE = "WAFLEET_PAGE_LOCALE"
 # The pinned @wppconnect/wa-js bundle: `make` installs it from package-lock.json; the image
 # copies it to /opt/wafleet/wppconnect-wa.js and sets WAFLEET_WAJS_BUNDLE.
 DEFAULT_BUNDLE = (
-    Path(__file__).resolve().parents[1]
-    / "node_modules/@wppconnect/wa-js/dist/wppconnect-wa.js"
+    Path(__file__).resolve().parents[1] / "node_modules/@wppconnect/wa-js/dist/wppconnect-wa.js"
 )
 
 # Debian's old-headless shell (package chromium-headless-shell) needs about half the memory of

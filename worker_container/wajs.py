@@ -300,7 +300,8 @@ class WaJsEngine:
         await self._call("() => WPP.conn.refreshQR().then(() => true)")
 
     async def request_pairing_code(self, phone: str) -> None:
-        """``WPP.conn.startLinkDeviceCodeForPhoneNumber``: codes come as ``conn.link_code_change``."""
+        """``WPP.conn.startLinkDeviceCodeForPhoneNumber``; codes come as ``conn.link_code_change``
+        and rotate until linked."""
         digits = "".join(ch for ch in phone if ch.isdigit())
         await self._call(
             "(p) => WPP.conn.startLinkDeviceCodeForPhoneNumber(p).then(() => true)", digits
@@ -362,7 +363,8 @@ def inbound_of(row: dict[str, Any], *, new: bool | None = None) -> Inbound:
 
 def parse_event(raw: dict[str, Any]) -> PageEvent | None:
     """One bridge report as an engine event (None for what the worker does not use)."""
-    kind, data, at = raw.get("kind"), raw.get("data"), int(raw.get("at") or 0)
+    kind, at = raw.get("kind"), int(raw.get("at") or 0)
+    data: Any = raw.get("data")
     if kind == "code":
         return CodeShown(data["kind"], str(data["code"]), at) if data else None
     if kind == "idle":

@@ -6,6 +6,7 @@ reaper), like ECS's task-state events in AWS.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -29,6 +30,7 @@ class LocalLauncher:
         env: Mapping[str, str],
         on_exit: ExitCallback | None = None,
         command: list[str] | None = None,
+        stop_timeout_s: float = 30.0,
     ) -> None:
         self._env = dict(env)
         self._on_exit = on_exit
@@ -36,6 +38,7 @@ class LocalLauncher:
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
         self.exit_codes: dict[str, int] = {}  # reference -> exit code, once ended
         self._lock = threading.Lock()
+        self._stop_timeout_s = stop_timeout_s
 
     def launch(self, lease: Lease) -> str:
         """Start the worker process for ``lease``; returns ``local:<pid>``."""
@@ -79,11 +82,26 @@ class LocalLauncher:
                 logger.exception("exit handler failed", extra={"tenant_id": lease.tenant_id})
 
     def stop(self, task_ref: str, reason: str) -> None:
-        """SIGTERM the worker; it saves its session and writes STOPPED itself."""
+        """SIGTERM the worker (it saves its login and writes STOPPED itself); like ECS after
+        its stop timeout, SIGKILL the whole process tree if it has not exited by then (a
+        stopped or hung worker never acts on SIGTERM, and its Chromium would keep running)."""
         with self._lock:
             process = self._processes.get(task_ref)
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGTERM)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        threading.Thread(
+            target=self._kill_after, args=(process,), name=f"stop-{task_ref}", daemon=True
+        ).start()
+
+    def _kill_after(self, process: subprocess.Popen[bytes]) -> None:
+        try:
+            process.wait(timeout=self._stop_timeout_s)
+        except subprocess.TimeoutExpired:
+            logger.warning("worker ignored SIGTERM; killing its process group",
+                           extra={"pid": process.pid})
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
 
     def stop_all(self, timeout: float = 15.0) -> None:
         """SIGTERM every worker, SIGKILL what is left after ``timeout`` (dev stack shutdown)."""

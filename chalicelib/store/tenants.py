@@ -387,6 +387,13 @@ def set_desired(tenant_id: str, desired: str, *, now_ms: int) -> None:
     )
 
 
+def request_pairing_code(tenant_id: str, phone: str | None) -> None:
+    """Link by pairing code for ``phone`` instead of a QR (None: back to the QR). The worker
+    reads it on its next heartbeat (no extra request)."""
+    action = TenantModel.link_phone.set(phone) if phone else TenantModel.link_phone.remove()
+    TenantModel(tenant_id).update(actions=[action], condition=TenantModel.tenant_id.exists())
+
+
 def _worker_update(lease: Lease, actions: list[Action], condition: Condition) -> TenantModel:
     item = TenantModel(lease.tenant_id)
     try:

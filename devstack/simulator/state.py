@@ -26,7 +26,12 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 # wa-js ACK values (whatsapp/enums/ACK.d.ts)
 ACK_CLOCK, ACK_SENT, ACK_RECEIVED, ACK_READ = 0, 1, 2, 3
 # LogoutReason values (whatsapp/enums/LogoutReason.d.ts) the control API can name
-LOGOUT_REASONS = ("user_initiated", "account_locked", "client_version_outdated", "unknown_companion")
+LOGOUT_REASONS = (
+    "user_initiated",
+    "account_locked",
+    "client_version_outdated",
+    "unknown_companion",
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,9 @@ class Rotation:
 
     def made_at(self, index: int, timing: QrTiming) -> int:
         """When code ``index`` appeared."""
-        return self.started_ms + (0 if index == 0 else timing.first_ms + (index - 1) * timing.next_ms)
+        return self.started_ms + (
+            0 if index == 0 else timing.first_ms + (index - 1) * timing.next_ms
+        )
 
     def expires_at(self, index: int, timing: QrTiming) -> int:
         """When code ``index`` stops being valid."""
@@ -264,8 +271,10 @@ class Simulator:
             device = self.device_of(token)
             now = self.clock()
             rotation = device.pairing
-            if rotation is None or rotation.phone != digits(phone) or (
-                rotation.index_at(now, self.timing) is None
+            if (
+                rotation is None
+                or rotation.phone != digits(phone)
+                or (rotation.index_at(now, self.timing) is None)
             ):
                 device.pairing = Rotation(
                     now, [_pairing_code() for _ in range(self.timing.count)], digits(phone)
@@ -562,8 +571,9 @@ class Simulator:
                         continue
                     view = self._code_view(rotation, now)
                     if "code" in view:
-                        rows.append({"device": device.id, "kind": kind, "payload": view["code"],
-                                     **view})
+                        rows.append(
+                            {"device": device.id, "kind": kind, "payload": view["code"], **view}
+                        )
             return rows
 
     # --- events -------------------------------------------------------------------------

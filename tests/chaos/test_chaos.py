@@ -17,7 +17,7 @@ from chalicelib.api import presenters
 from chalicelib.control import reaper, workers
 from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.errors import LeaseHeldError
-from chalicelib.store import tenants
+from chalicelib.store import messages, tenants
 from chalicelib.store.models import HistoryModel
 from tests.e2e.conftest import PHONE, Sim, Stack, eventually
 
@@ -233,3 +233,30 @@ def test_phone_offline_then_online_keeps_history_complete(stack: Stack, sim: Sim
     eventually(lambda: len(sim.sent()) == 1, what="the message sent while offline is answered")
     answered_once(sim, ["are you there?"])
     history_is_complete(tid)
+
+
+def test_a_message_that_reaches_a_hung_workers_page_is_answered_once_by_its_successor(
+    stack: Stack, sim: Sim
+) -> None:
+    tid = linked(stack, sim)
+    first = sim.inbound("hours")
+    eventually(lambda: len(sim.sent()) == 1, what="reply")
+    old = psutil.Process(pid_of(tid))
+    old.suspend()  # the worker hangs; its Chromium keeps running and takes the next message
+    try:
+        # In the chat it last answered: nothing about the chat list would bring anyone back.
+        lost = sim.inbound("menu")
+        eventually(lambda: shown(stack, tid)["worker"]["stale"], timeout=5, what="stale")
+        assert tid in reaper.reap().reaped
+        workers.start(tid)
+        eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="takeover")
+        eventually(lambda: len(sim.sent()) == 2, what="the successor answers the lost message")
+    finally:
+        old.resume()
+    eventually(lambda: not psutil.pid_exists(old.pid) or old.status() == "zombie", what="exit")
+    for inbound in (first, lost):
+        assert messages.get_inbound(tid, inbound).state == "REPLIED"  # type: ignore[union-attr]
+    sim.inbound("prices")
+    eventually(lambda: len(sim.sent()) == 3, what="and the next one")
+    answered_once(sim, ["hours", "menu", "prices"])
+    assert [h.event for h in history_is_complete(tid)].count("qr") == 1  # no new QR

@@ -124,7 +124,7 @@ class Stack:
         from chalicelib.launch.local import LocalLauncher
 
         env = {**self.worker_env, **overrides}
-        self.launcher = LocalLauncher(env, on_exit=worker_exited)
+        self.launcher = LocalLauncher(env, on_exit=worker_exited, stop_timeout_s=5)
         runtime.configure(self.settings, launcher=self.launcher)
 
 

@@ -362,3 +362,66 @@ def test_every_rotated_qr_is_published_and_an_expired_rotation_is_reloaded(
         assert history(tid).count("qr") == 1  # rotations change no status: no history spam
     finally:
         server.shutdown()
+
+
+def test_history_synced_at_link_time_is_never_answered(stack: Stack, sim: Sim) -> None:
+    sim.call("POST", f"/control/phones/{PHONE}/history", {"from": "+15550007", "text": "old"})
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    sim.inbound("new one", sender="+15550008")
+    eventually(lambda: len(sim.sent()) == 1, what="the new message answered")
+    assert [m["to"] for m in sim.sent()] == ["+15550008"]
+    # A restart catches up on what it missed, and still leaves the history alone.
+    workers.stop(tid)
+    eventually(lambda: not stack.launcher.running(), what="worker exit")
+    workers.start(tid)
+    eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="back")
+    eventually(lambda: item(tid).heartbeat_at, what="heartbeats")
+    assert [m["to"] for m in sim.sent()] == ["+15550008"]
+
+
+def test_a_lid_chat_is_answered_by_chat_id_and_logged_with_the_phone_number(
+    stack: Stack, sim: Sim
+) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    message_id = sim.call(
+        "POST",
+        f"/control/phones/{PHONE}/inbound",
+        {"from": "+15550003", "text": "hours", "lid": True},
+    )["id"]
+    eventually(lambda: len(sim.sent()) == 1, what="reply")
+    assert sim.sent()[0]["chat"].endswith("@lid")
+    logged = messages.get_inbound(tid, message_id)
+    assert logged is not None
+    assert (logged.from_number, logged.chat) == ("+15550003", sim.sent()[0]["chat"])
+
+
+def test_a_stalled_stream_is_seen_by_the_probe_and_recovered(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    sim.control("stall")  # no event at all: only asking the page tells
+    eventually(lambda: statuses(tid)[1] == "DISCONNECTED", timeout=10, what="deaf detected")
+    assert "not receiving" in (item(tid).last_error or "") or "connection" in (
+        item(tid).last_error or ""
+    )
+    eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="reloaded")
+    sim.inbound("still there?")
+    eventually(lambda: len(sim.sent()) == 1, what="answers again")
+
+
+def test_link_by_pairing_code_instead_of_qr(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    tenants.request_pairing_code(tid, PHONE)
+    workers.start(tid)
+    code = eventually(
+        lambda: item(tid).qr_payload if item(tid).qr_kind == "pairing" else None,
+        what="a pairing code published",
+    )
+    assert len(code) == 8 and item(tid).qr_attempt == 1
+    assert sim.call("POST", "/control/link-code", {"code": code, "phone": PHONE})["phone"] == PHONE
+    eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="linked")
+    assert item(tid).qr_payload is None

@@ -119,7 +119,9 @@ def test_a_forged_signature_is_refused(sim: Simulator) -> None:
     )
     nonce = sim.hello()["nonce"]
     with pytest.raises(LinkError) as refused:
-        sim.open_session(base64.b64encode(spki).decode(), nonce, base64.b64encode(b"x" * 64).decode())
+        sim.open_session(
+            base64.b64encode(spki).decode(), nonce, base64.b64encode(b"x" * 64).decode()
+        )
     assert refused.value.status == 401
 
 
@@ -127,8 +129,11 @@ def test_linking_a_new_device_logs_the_old_one_out(sim: Simulator) -> None:
     old = linked(sim)
     new = page(sim)
     sim.link(sim.current_qr(new)["code"], PHONE)
-    assert sim.boot(old) == {"stream": "QR", "logoutReason": "unknown_companion",
-                             "needsUpdate": False}
+    assert sim.boot(old) == {
+        "stream": "QR",
+        "logoutReason": "unknown_companion",
+        "needsUpdate": False,
+    }
     assert sim.boot(new)["stream"] == "MAIN"
 
 
