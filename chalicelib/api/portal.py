@@ -54,9 +54,13 @@ def qr() -> Response:
     item = tenants.get_tenant(tenant_of(_request()))
     body, payload = presenters.qr(item, now_ms=now, stale_ms=rt.settings.stale_ms)
     stable = dict(body)
-    if payload:
+    if payload and body["kind"] == "pairing":
+        body["code"] = f"{payload[:4]}-{payload[4:]}"  # typed on the phone, not scanned
+        stable["payloadTag"] = http.etag_of(payload)
+    elif payload:
         body["qr"] = qr_image.data_uri(payload)
         stable["payloadTag"] = http.etag_of(payload)
+    if payload:
         generated = int(item.qr_at or now)
         expires = int(item.qr_expires_at or now)
         body["ageSeconds"] = max(0, (now - generated) // 1000)
@@ -188,6 +192,31 @@ def _pause_or_resume(paused: bool) -> dict[str, Any]:
     )
     item = tenants.get_tenant(tenant_id, consistent=True)
     return presenters.tenant_status(item, None, now_ms=now, stale_ms=rt.settings.stale_ms)
+
+
+@portal_routes.route(f"{BASE}/link-code", methods=["POST", "DELETE"])
+@json_errors
+def link_code() -> dict[str, Any]:
+    """POST {phone}: link by an 8-character pairing code shown in the portal instead of a QR.
+    DELETE: back to the QR. The worker follows within one heartbeat."""
+    from chalicelib.api import http
+    from chalicelib.control import runtime
+    from chalicelib.domain import validation
+    from chalicelib.store import portal_events, tenants
+
+    request = _request()
+    tenant_id = tenant_of(request)
+    phone = None
+    if request.method == "POST":
+        phone = validation.whatsapp_number(http.json_body(request).get("phone"), "phone")
+    tenants.request_pairing_code(tenant_id, phone)
+    portal_events.record(
+        tenant_id,
+        principal(request).user_id,
+        "tenant.link_code" if phone else "tenant.link_qr",
+        now_ms=runtime.get().clock.now_ms(),
+    )
+    return {"linkPhone": phone, "method": "pairing" if phone else "qr"}
 
 
 @portal_routes.route(f"{BASE}/pause", methods=["POST"])

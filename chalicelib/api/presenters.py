@@ -105,6 +105,8 @@ def qr(item: Any, *, now_ms: int, stale_ms: int) -> tuple[dict[str, Any], str | 
         "state": state,
         "tenantStatus": status["tenant"]["status"],
         "workerStatus": status["worker"]["status"],
+        "kind": "pairing" if getattr(item, "qr_kind", None) == "pairing" else "qr",
+        "linkPhone": getattr(item, "link_phone", None),
         "qr": None,
         "generatedAt": None,
         "expiresAt": None,

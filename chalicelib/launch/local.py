@@ -98,8 +98,9 @@ class LocalLauncher:
         try:
             process.wait(timeout=self._stop_timeout_s)
         except subprocess.TimeoutExpired:
-            logger.warning("worker ignored SIGTERM; killing its process group",
-                           extra={"pid": process.pid})
+            logger.warning(
+                "worker ignored SIGTERM; killing its process group", extra={"pid": process.pid}
+            )
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
 

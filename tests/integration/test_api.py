@@ -563,3 +563,27 @@ def test_unknown_ids_are_404_for_admins(client: Any, admin: dict[str, str]) -> N
     assert client.http.get("/admin/tenants/t_nope", headers=admin).status_code == 404
     assert post(client, "/admin/tenants/t_nope/worker/start", admin).status_code == 404
     assert post(client, "/admin/setup-requests/sr_nope/approve", admin).status_code == 404
+
+
+def test_a_tenant_can_link_by_pairing_code_and_go_back_to_the_qr(
+    client: Any, alice: Account, bob: Account, clock: ManualClock
+) -> None:
+    path = "/portal/tenant/current/link-code"
+    refused = post(client, path, alice.headers, {"phone": "12"})
+    assert refused.status_code == 400 and body(refused)["error"]["field"] == "phone"
+    assert tenants.get_tenant(alice.tenant_id, consistent=True).link_phone is None
+    chosen = post(client, path, alice.headers, {"phone": "+49 151 1234 5678"})
+    assert body(chosen) == {"linkPhone": "+4915112345678", "method": "pairing"}
+    assert tenants.get_tenant(alice.tenant_id, consistent=True).link_phone == "+4915112345678"
+    assert tenants.get_tenant(bob.tenant_id, consistent=True).link_phone is None
+    # The worker publishes the code it got: the portal shows it to type, not as an image.
+    lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
+    code = tenants.QrCode("ABCDEFGH", 1, 6, clock.now_ms() + 60_000, kind="pairing")
+    tenants.apply_event(
+        alice.tenant_id, Event.QR, Actor.WORKER, now_ms=clock.now_ms(), lease=lease, qr=code
+    )
+    shown = body(client.http.get("/portal/tenant/current/qr", headers=alice.headers))
+    assert (shown["kind"], shown["code"], shown["qr"]) == ("pairing", "ABCD-EFGH", None)
+    back = client.http.delete(path, headers=alice.headers)
+    assert body(back) == {"linkPhone": None, "method": "qr"}
+    assert tenants.get_tenant(alice.tenant_id, consistent=True).link_phone is None

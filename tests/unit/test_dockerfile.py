@@ -11,7 +11,7 @@ DOCKERFILE = (ROOT / "worker_container" / "Dockerfile").read_text()
 
 
 def test_copies_exist_and_the_command_is_the_worker_module() -> None:
-    for source in re.findall(r"^COPY (\S+)", DOCKERFILE, flags=re.M):
+    for source in re.findall(r"^COPY (?!--from)(\S+)", DOCKERFILE, flags=re.M):
         for part in source.split():
             assert (ROOT / part.rstrip("/")).exists(), part
     assert 'CMD ["python", "-m", "worker_container"]' in DOCKERFILE
@@ -27,3 +27,10 @@ def test_uses_debian_chromium_never_a_browser_download() -> None:
 def test_runs_unprivileged_with_locked_worker_dependencies() -> None:
     assert re.search(r"^USER (?!root)\w+", DOCKERFILE, flags=re.M)
     assert "uv sync --frozen --no-dev --extra worker" in DOCKERFILE
+
+
+def test_wa_js_comes_from_the_lockfile_in_a_build_stage() -> None:
+    assert "COPY package.json package-lock.json" in DOCKERFILE
+    assert "RUN npm ci" in DOCKERFILE and "npm install" not in DOCKERFILE
+    copied = re.search(r"^COPY --from=wajs \S+/wppconnect-wa\.js (\S+)$", DOCKERFILE, flags=re.M)
+    assert copied and f"WAFLEET_WAJS_BUNDLE={copied.group(1)}" in DOCKERFILE
