@@ -1,13 +1,18 @@
-"""One worker against the simulator: QR publish latency, reply latency, memory, throughput.
+"""One worker against the simulator: code publish latency, reply latency, memory, throughput,
+relinking without a new QR, messages that reach a hung worker's page, the login archive.
 
-Last line: {"qr_publish_ms_p50": ..., "reply_ms_p50": ..., "reply_ms_p95": ...,
-            "worker_rss_mb": ..., "browser_pss_mb": ..., "msgs_per_s": ...}
+Last line: {"qr_publish_ms_p50": ..., "qr_publish_ms_max": ..., "pairing_publish_ms_max": ...,
+            "reply_ms_p50": ..., "reply_ms_p95": ..., "worker_rss_mb": ...,
+            "browser_pss_mb": ..., "msgs_per_s": ..., "relink_without_qr": k (of 10),
+            "relink_s_p50": ..., "hung_chat_answered": k (of 10), "duplicates": 0,
+            "profile_archive_mb": ...}
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import sys
 import tempfile
@@ -28,6 +33,8 @@ T = TypeVar("T")
 PHONE = "+4915100000009"
 REPLIES = 30
 BURST = 50
+RESTARTS = 10
+HANGS = 10
 
 
 def until(check: Callable[[], T | None], timeout: float = 60) -> T:
@@ -47,12 +54,13 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> None:
     os.environ.update(fake_credentials())
-    from chalicelib.control import runtime, workers
+    from chalicelib.control import reaper, runtime, workers
     from chalicelib.control.workers import worker_exited
     from chalicelib.domain.clock import SystemClock
     from chalicelib.launch.local import LocalLauncher
     from chalicelib.settings import Settings
     from chalicelib.store import models, tenants
+    from chalicelib.store.models import HistoryModel
     from devstack.simulator.server import make_server
     from devstack.simulator.state import QrTiming, Simulator
 
@@ -62,7 +70,7 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sim_url = f"http://127.0.0.1:{server.server_address[1]}"
     with moto_server() as moto, tempfile.TemporaryDirectory() as sessions:
-        settings = Settings(dynamodb_endpoint=moto.endpoint, heartbeat_s=1, stale_s=5)
+        settings = Settings(dynamodb_endpoint=moto.endpoint, heartbeat_s=0.5, stale_s=3)
         models.bind(settings)
         models.create_tables(wait=False)
         env = {
@@ -73,29 +81,43 @@ def main() -> None:
             "WAFLEET_RATE_PER_MIN": "0",
             "WAFLEET_QR_FIRST_S": "1",
             "WAFLEET_QR_NEXT_S": "0.7",
+            "WAFLEET_SESSION_SAVE_S": "1",
+            "WAFLEET_PAGE_PROBE_S": "1",
         }
-        launcher = LocalLauncher(env, on_exit=worker_exited)
+        launcher = LocalLauncher(env, on_exit=worker_exited, stop_timeout_s=5)
         runtime.configure(settings, launcher=launcher)
         tid = tenants.create_tenant("Bench Bistro", now_ms=clock.now_ms(), phone=PHONE).tenant_id
+
+        def item() -> Any:
+            return tenants.get_tenant(tid, consistent=True)
+
+        def connected() -> bool:
+            return bool(item().session_state == "CONNECTED")
+
+        def qr_events() -> int:
+            return [h.event for h in HistoryModel.query(tid)].count("qr")
+
         workers.start(tid)
 
-        # QR: from the moment the page got a code to the moment DynamoDB holds it.
-        published: dict[str, int] = {}
+        # Codes: from the moment the page got a code to the moment DynamoDB holds it.
+        first_seen: dict[str, int] = {}
 
-        def six_codes() -> bool:
-            item = tenants.get_tenant(tid, consistent=True)
-            if item.qr_payload:
-                published.setdefault(item.qr_payload, int(item.qr_at))
-            return len(published) >= 6
+        def codes(kind: str, count: int) -> bool:
+            current = item()
+            if current.qr_payload and (current.qr_kind or "qr") == kind:
+                first_seen.setdefault(current.qr_payload, clock.now_ms())
+            return sum(1 for p in first_seen if (len(p) == 8) == (kind == "pairing")) >= count
 
-        until(six_codes)
-        served = sim.served_ms
-        qr_ms = [published[p] - served[p] for p in published if p in served]
-        current = until(lambda: tenants.get_tenant(tid, consistent=True).qr_payload)
+        until(lambda: codes("qr", 6))
+        qr_ms = [first_seen[p] - sim.served_ms[p] for p in first_seen if p in sim.served_ms]
+        tenants.request_pairing_code(tid, PHONE)  # link by pairing code instead
+        until(lambda: codes("pairing", 2))
+        pairing = [p for p in first_seen if len(p) == 8]
+        pairing_ms = [first_seen[p] - sim.served_ms[p] for p in pairing]
         requests.post(
-            sim_url + "/control/link", json={"payload": current, "phone": PHONE}, timeout=10
+            sim_url + "/control/link-code", json={"code": pairing[-1], "phone": PHONE}, timeout=10
         ).raise_for_status()
-        until(lambda: tenants.get_tenant(tid, consistent=True).session_state == "CONNECTED")
+        until(connected)
 
         def sent() -> list[dict[str, Any]]:
             return list(sim.sent(PHONE))
@@ -104,13 +126,12 @@ def main() -> None:
         reply_ms = []
         for i in range(REPLIES):
             inbound = sim.inbound(PHONE, "+15550000", f"hours {i}", None)
-            at = next(
-                m.at_ms for m in sim.phones[PHONE].chats["+15550000"] if m.id == inbound["id"]
-            )
+            chat = sim.phones[PHONE].chats[inbound["chat"]]
+            at = next(m.at_ms for m in chat if m.id == inbound["id"])
             out = until(lambda n=i: sent()[n] if len(sent()) > n else None)
             reply_ms.append(out["at"] - at)
 
-        pid = int(tenants.get_tenant(tid).task_ref.split(":")[1])
+        pid = int(item().task_ref.split(":")[1])
         worker = psutil.Process(pid)
         rss = worker.memory_info().rss / 2**20
         browser = (
@@ -128,6 +149,50 @@ def main() -> None:
             sim.inbound(PHONE, f"+1777{i:06d}", "menu", None)
         until(lambda: len(sent()) >= REPLIES + BURST, timeout=300)
         per_s = BURST / (time.monotonic() - start)
+        expected = REPLIES + BURST
+        archive_mb = (Path(sessions) / f"{tid}.tar.gz").stat().st_size / 2**20
+
+        # Relinking: graceful restarts and kill -9 after the periodic save, no new QR.
+        relinked, relink_s = 0, []
+        for attempt in range(RESTARTS):
+            qrs = qr_events()
+            if attempt % 2:
+                threading.Event().wait(1.5)  # past the periodic save (WAFLEET_SESSION_SAVE_S=1)
+                os.kill(int(item().task_ref.split(":")[1]), signal.SIGKILL)
+                until(lambda: item().worker_status == "ERROR", timeout=20)
+            else:
+                workers.stop(tid)
+                until(lambda: not launcher.running(), timeout=20)
+            begun = time.monotonic()
+            workers.start(tid)
+            until(connected, timeout=60)
+            relink_s.append(time.monotonic() - begun)
+            relinked += qr_events() == qrs
+            sim.inbound(PHONE, "+15550001", f"after restart {attempt}", None)
+            expected += 1
+            until(lambda n=expected: len(sent()) >= n, timeout=60)
+
+        # A message that reaches a hung worker's page, in the chat it last answered.
+        answered = 0
+        for attempt in range(HANGS):
+            old = psutil.Process(int(item().task_ref.split(":")[1]))
+            old.suspend()
+            try:
+                sim.inbound(PHONE, "+15550001", f"while hung {attempt}", None)
+                expected += 1
+                until(lambda: reaper.reap().reaped, timeout=30)
+                workers.start(tid)
+                until(connected, timeout=60)
+                try:
+                    until(lambda n=expected: len(sent()) >= n, timeout=30)
+                    answered += 1
+                except TimeoutError:
+                    expected = len(sent())
+            finally:
+                old.resume()
+            until(lambda p=old: not psutil.pid_exists(p.pid) or p.status() == "zombie", timeout=30)
+        threading.Event().wait(2)  # anything sent twice would show up by now
+        duplicates = max(0, len(sent()) - expected)
         launcher.stop_all()
     server.shutdown()
     print(
@@ -136,11 +201,17 @@ def main() -> None:
                 "qr_publish_ms_p50": round(statistics.median(qr_ms), 1),
                 "qr_publish_ms_max": round(max(qr_ms), 1),
                 "qr_samples": len(qr_ms),
+                "pairing_publish_ms_max": round(max(pairing_ms), 1),
                 "reply_ms_p50": round(percentile(reply_ms, 0.5), 1),
                 "reply_ms_p95": round(percentile(reply_ms, 0.95), 1),
                 "worker_rss_mb": round(rss, 1),
                 "browser_pss_mb": round(browser, 1),
                 "msgs_per_s": round(per_s, 2),
+                "relink_without_qr": relinked,
+                "relink_s_p50": round(statistics.median(relink_s), 2),
+                "hung_chat_answered": answered,
+                "duplicates": duplicates,
+                "profile_archive_mb": round(archive_mb, 3),
             }
         )
     )

@@ -1,10 +1,10 @@
 """The per-tenant worker: keeps WhatsApp Web linked, answers messages, reports health.
 
-It wires three parts: the engine (the page, ``engine.py``/``wajs.py``), the reactions (what a
-page state or a message means, ``reactions.py``) and the store (DynamoDB through
-``chalicelib.store``). Every status change goes through the transition table
-(``tenants.apply_event``); every write carries the lease, so a replaced worker learns it on
-its next write and exits.
+It wires the parts: the engine (the page, ``engine.py``/``wajs.py``), the reactions (what a
+page state or a message means, ``reactions.py``), the replies (exactly-once answers,
+``replies.py``) and the store port (``store_port.py``). Every status change goes through the
+transition table; every write carries the lease, so a replaced worker learns it on its next
+write and exits.
 """
 
 from __future__ import annotations
@@ -17,17 +17,16 @@ import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
-from typing import Any
+from typing import ParamSpec, TypeVar
 
-from chalicelib.domain import templates
 from chalicelib.domain.clock import Clock, SystemClock
-from chalicelib.domain.errors import IllegalTransitionError, StaleOwnerError, TenantPausedError
+from chalicelib.domain.errors import IllegalTransitionError, StaleOwnerError
 from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
-from chalicelib.domain.transitions import Actor, Event
+from chalicelib.domain.transitions import Event
 from chalicelib.settings import Settings
-from chalicelib.store import messages, tenants
 from chalicelib.store.tenants import Lease, QrCode
 from worker_container import memory, profile
 from worker_container.config import WorkerConfig
@@ -45,17 +44,16 @@ from worker_container.engine import (
     StateChanged,
 )
 from worker_container.rate_limit import TokenBucket
-from worker_container.reactions import Health, Verdict, answerable, display_phone, reply_id, verdict
+from worker_container.reactions import Health, Verdict, answerable, verdict
 from worker_container.reconnect import Backoff
+from worker_container.replies import Replies
 from worker_container.session_store import SessionStore
+from worker_container.store_port import StorePort, TenantView
 
 logger = logging.getLogger("wafleet.worker")
 
-# Catch-up after a restart reads this many of the newest messages of each recent chat, from a
-# little before the newest message logged (clocks differ; the log de-duplicates overlaps).
-CATCH_UP_PER_CHAT = 50
-CATCH_UP_MARGIN_MS = 120_000
-ACK_SERVER = 1  # wa-js ACK.SENT: WhatsApp's server has the message
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 class ExitCode(IntEnum):
@@ -78,9 +76,11 @@ class Bot:
         settings: Settings,
         sessions: SessionStore,
         engine: Engine,
+        store: StorePort,
         clock: Clock | None = None,
     ) -> None:
         self.cfg = config
+        self.store = store
         self.settings = settings
         self.sessions = sessions
         self.engine = engine
@@ -95,17 +95,12 @@ class Bot:
         self.connected = asyncio.Event()
         self.exit_code = ExitCode.STOPPED
         self.exit_reason = ""
-        self.handled: set[str] = set()
-        self.awaiting_ack: dict[str, str] = {}  # reply's WhatsApp id -> our reply key
         self.bucket = TokenBucket(self.clock, config.rate_per_min / 60, config.rate_burst)
         self.backoff = Backoff(
             config.reconnect_base_s, config.reconnect_cap_s, config.reconnect_max
         )
-        self.template_type: str | None = None
-        self.business_name = ""
-        self.phone: str | None = None
         self.link_phone: str | None = None
-        self.linked_at_ms: int | None = None
+        self.replies = Replies(store, engine, self.clock, rate_limit=self._rate_limit, log=self.log)
         self.code_attempt: dict[str, int] = {}
         self.pairing_requested = False
         self.closing = False
@@ -130,8 +125,8 @@ class Bot:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.finish, ExitCode.STOPPED, f"received {sig.name}")
-        item = await self._db(tenants.get_tenant, self.cfg.tenant_id, consistent=True)
-        if item.owner_id != self.lease.owner_id or int(item.lease_epoch) != self.lease.epoch:
+        item = await self._db(self.store.tenant)
+        if item.owner_id != self.lease.owner_id or item.lease_epoch != self.lease.epoch:
             logger.warning("lease not held at start", extra=self.log)
             return ExitCode.REPLACED
         self._load_config(item)
@@ -175,10 +170,10 @@ class Bot:
 
     async def _still_newest(self) -> bool:
         try:
-            item = await self._db(tenants.get_tenant, self.cfg.tenant_id, consistent=True)
+            item = await self._db(self.store.tenant)
         except Exception:
             return False
-        return int(item.lease_epoch) == self.lease.epoch
+        return item.lease_epoch == self.lease.epoch
 
     # --- the page -------------------------------------------------------------------------
 
@@ -284,7 +279,7 @@ class Bot:
             if answerable(event.message) and self.session is SessionState.CONNECTED:
                 await self._answer(event.message)
         elif isinstance(event, Acked):
-            await self._acked(event)
+            await self.replies.acked(event)
         elif isinstance(event, PageLost):
             self._crashed(event.reason)
 
@@ -309,8 +304,10 @@ class Bot:
                 await self._event(Event.DISCONNECTED, seen.cause)
                 self.connected.clear()
             self._start_reconnect()
-        elif health is Health.CONNECTED and self.session is not SessionState.CONNECTED:
-            await self._on_ready()
+        elif health is Health.CONNECTED:
+            if self.session is not SessionState.CONNECTED:
+                await self._on_ready()
+            await self.replies.retry_unsent()
 
     async def _publish_code(self, shown: CodeShown) -> None:
         if shown.kind == "qr" and self.link_phone:
@@ -352,27 +349,19 @@ class Bot:
         if self.reconnect_task is not None:
             self.reconnect_task.cancel()
             self.reconnect_task = None
-        item = await self._db(tenants.get_tenant, self.cfg.tenant_id, consistent=True)
-        self._load_config(item)
+        self._load_config(await self._db(self.store.tenant))
         logger.info("ready", extra=self.log)
-        await self._finish_interrupted_work()
-        await self._catch_up()
+        await self.replies.finish_interrupted_work()
+        await self.replies.catch_up()
 
-    def _load_config(self, item: Any) -> None:
-        self.template_type = item.template_type
-        self.business_name = item.name
-        self.phone = item.phone
-        self.link_phone = getattr(item, "link_phone", None)
-        self.linked_at_ms = int(item.linked_at) if getattr(item, "linked_at", None) else None
-
-    # --- messages -----------------------------------------------------------------------
+    def _load_config(self, item: TenantView) -> None:
+        self.replies.tenant = item
+        self.link_phone = item.link_phone
 
     async def _answer(self, message: Inbound) -> None:
-        """Log, de-duplicate and answer one inbound message, exactly once."""
-        if message.id in self.handled:
-            return
+        """Answer one message; a failure is recorded as the worker's last error."""
         try:
-            await self._answer_once(message)
+            await self.replies.answer(message)
         except (StaleOwnerError, asyncio.CancelledError):
             raise
         except Exception as exc:
@@ -384,139 +373,12 @@ class Bot:
                     Event.MESSAGE_ERROR, f"could not answer a message: {type(exc).__name__}"
                 )
 
-    async def _answer_once(self, message: Inbound) -> None:
-        tenant = self.cfg.tenant_id
-        phone = message.phone or await self._phone_of(message.chat)
-        new = await self._db(
-            messages.record_inbound,
-            tenant,
-            message.id,
-            from_number=display_phone(phone) or message.chat,
-            to_number=self.phone,
-            text=message.text,
-            at_ms=self.clock.now_ms(),
-            chat=message.chat,
-        )
-        logger.info(
-            "message in",
-            extra={**self.log, "message_id": message.id, "chat": message.chat, "new": new},
-        )
-        if not new:
-            known = await self._db(messages.get_inbound, tenant, message.id)
-            if known is not None and known.state != "RECEIVED":
-                self.handled.add(message.id)
-                return
-        await self._reply(
-            message.id, message.chat, display_phone(phone) or message.chat, message.text
-        )
-
-    async def _reply(self, inbound_id: str, chat: str, to_number: str, text_in: str) -> None:
-        # Whether the tenant is paused is decided by the claim's condition, not by a cached
-        # flag: a resume must take effect for the very next message.
-        await self._rate_limit()
-        text = templates.reply(self.template_type, self.business_name, text_in)
-        key = f"re-{inbound_id}"
-        wa_id = reply_id(inbound_id)
-        try:
-            claimed = await self._db(
-                messages.claim_reply,
-                self.lease,
-                inbound_id,
-                reply_id=key,
-                to_number=to_number,
-                from_number=self.phone,
-                text=text,
-                at_ms=self.clock.now_ms(),
-                chat=chat,
-                wa_message_id=wa_id,
-            )
-        except TenantPausedError:
-            await self._db(messages.mark_ignored, self.cfg.tenant_id, inbound_id)
-            self.handled.add(inbound_id)
-            return
-        if claimed:
-            await self._send(chat, text, key, wa_id)
-        self.handled.add(inbound_id)
-
-    async def _send(self, chat: str, text: str, key: str, wa_id: str) -> None:
-        """Send by chat id with our own id; SENT once WhatsApp's server acknowledges it."""
-        self.awaiting_ack[wa_id] = key
-        sent = await self.engine.send(chat, text, wa_id)
-        if sent.ack >= ACK_SERVER:
-            await self._confirm(wa_id)
-        logger.info("replied", extra={**self.log, "reply_id": key, "ack": sent.ack})
-
-    async def _acked(self, event: Acked) -> None:
-        if event.ack < ACK_SERVER:
-            return
-        for wa_id in event.ids:
-            if wa_id in self.awaiting_ack:
-                await self._confirm(wa_id)
-
-    async def _confirm(self, wa_id: str) -> None:
-        key = self.awaiting_ack.pop(wa_id, None)
-        if key is not None:
-            await self._db(messages.mark_sent, self.cfg.tenant_id, key, wa_id)
-
-    async def _phone_of(self, chat: str) -> str | None:
-        try:
-            return await self.engine.phone_of(chat)
-        except Exception:
-            return None
-
     async def _rate_limit(self) -> None:
         while (wait := self.bucket.take()) > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.done.wait(), timeout=wait)
             if self.done.is_set():
                 raise asyncio.CancelledError
-
-    async def _finish_interrupted_work(self) -> None:
-        """After a restart: answer what was logged but not answered, and settle replies that
-        were claimed but not confirmed, by their WhatsApp id and ack (never by their text)."""
-        pending = await self._db(messages.unfinished, self.cfg.tenant_id)
-        if pending:
-            inbound = sum(1 for item in pending if item.direction == messages.IN)
-            logger.info(
-                "interrupted work",
-                extra={**self.log, "unanswered": inbound, "unconfirmed": len(pending) - inbound},
-            )
-        for item in pending:
-            chat = item.chat or _chat_of(
-                item.from_number if item.direction == messages.IN else item.to_number
-            )
-            if item.direction == messages.IN:
-                if item.wa_message_id not in self.handled:
-                    await self._reply(
-                        item.wa_message_id, chat, item.from_number or chat, item.text or ""
-                    )
-                continue
-            key = item.message_key.split("#", 1)[1]
-            wa_id = item.wa_message_id
-            ack = await self.engine.ack_of(chat, wa_id)
-            self.handled.add(item.reply_to or "")
-            if ack is not None and ack >= ACK_SERVER:
-                await self._db(messages.mark_sent, self.cfg.tenant_id, key, wa_id)
-                logger.info("reply confirmed", extra={**self.log, "reply_id": key})
-            elif ack is None:  # never reached the page: the same id again is the same message
-                await self._send(chat, item.text or "", key, wa_id)
-            else:  # queued in the page: its ack will come
-                self.awaiting_ack[wa_id] = key
-
-    async def _catch_up(self) -> None:
-        """Answer every message newer than the last one logged, read or not (a hung or killed
-        predecessor may have let the page take them). History synced at link time is older
-        than the link, so it is never answered."""
-        newest = await self._db(messages.newest_at, self.cfg.tenant_id)
-        floor = self.linked_at_ms or self.clock.now_ms()
-        since = max(floor, (newest or 0) - CATCH_UP_MARGIN_MS)
-        found = await self.engine.recent(since, CATCH_UP_PER_CHAT)
-        todo = [m for m in sorted(found, key=lambda m: m.at_ms) if m.id not in self.handled]
-        if todo:
-            logger.info("catching up", extra={**self.log, "candidates": len(todo)})
-        for message in todo:
-            if answerable(message):
-                await self._answer(message)
 
     # --- background loops ---------------------------------------------------------------
 
@@ -530,14 +392,13 @@ class Bot:
                     await self._event(Event.HEARTBEAT)
                 else:
                     item = await self._db(
-                        tenants.heartbeat,
-                        self.lease,
+                        self.store.heartbeat,
                         now_ms=self.clock.now_ms(),
                         connected=self.session is SessionState.CONNECTED,
                         rss_mb=memory.worker_rss_mb(),
                         browser_mb=memory.browser_pss_mb(),
                     )
-                    link_phone = getattr(item, "link_phone", None)
+                    link_phone = item.link_phone
                 last_ok = time.monotonic()
                 await self._follow_link_request(link_phone)
             except StaleOwnerError:
@@ -617,7 +478,7 @@ class Bot:
             next_at = self.clock.now_ms() + int(delay * 1000)
             try:
                 recorded = await self._db(
-                    tenants.record_reconnect, self.lease, attempts=attempt, next_retry_at_ms=next_at
+                    self.store.record_reconnect, attempts=attempt, next_retry_at_ms=next_at
                 )
             except StaleOwnerError:
                 self.finish(ExitCode.REPLACED, "lease lost")
@@ -641,28 +502,12 @@ class Bot:
     async def _event(
         self, event: Event, detail: str | None = None, qr: QrCode | None = None
     ) -> None:
-        outcome = await self._db(
-            tenants.apply_event,
-            self.cfg.tenant_id,
-            event,
-            Actor.WORKER,
-            now_ms=self.clock.now_ms(),
-            lease=self.lease,
-            detail=detail,
-            qr=qr,
+        after = await self._db(
+            self.store.apply, event, now_ms=self.clock.now_ms(), detail=detail, qr=qr
         )
-        after = outcome.decision.after
         self.worker, self.session = after.worker, after.session
         if after.tenant is TenantStatus.PAUSED:
             logger.info("tenant paused", extra=self.log)
 
-    async def _db(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    async def _db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
-
-
-def _chat_of(number: str | None) -> str:
-    """A chat id for a number logged before chat ids were (``+1555…`` -> ``1555…@c.us``)."""
-    value = number or ""
-    if "@" in value:
-        return value
-    return "".join(ch for ch in value if ch.isdigit()) + "@c.us"

@@ -78,7 +78,11 @@ def run(config: WorkerConfig | None = None, settings: Settings | None = None) ->
         load_timeout_s=config.page_load_s,
         locale=config.page_locale,
     )
-    bot = Bot(config, settings, session_store(config, settings), engine, clock=clock)
+    from chalicelib.store.tenants import Lease
+    from worker_container.store_port import DynamoStore
+
+    store = DynamoStore(Lease(config.tenant_id, config.owner_id, config.epoch))
+    bot = Bot(config, settings, session_store(config, settings), engine, store, clock=clock)
     try:
         return int(asyncio.run(_run(bot)))
     except Exception:

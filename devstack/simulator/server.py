@@ -156,6 +156,8 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
                 "logout": lambda: sim.logout(number, body.get("reason") or "user_initiated"),
                 "conflict": lambda: sim.conflict(number),
                 "stall": lambda: sim.stall(number),
+                "hold-acks": lambda: sim.hold_acks(number, True),
+                "release-acks": lambda: sim.hold_acks(number, False),
                 "needs-update": lambda: sim.needs_update(number),
                 "crash": lambda: sim.crash(number),
             }

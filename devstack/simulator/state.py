@@ -106,6 +106,7 @@ class Phone:
     number: str
     device_id: str | None = None
     online: bool = True
+    holding_acks: bool = False  # the server takes sends but does not acknowledge them yet
     chats: dict[str, list[Message]] = field(default_factory=dict)
     lids: dict[str, str] = field(default_factory=dict)  # chat id @lid -> phone number
 
@@ -360,7 +361,7 @@ class Simulator:
                 for m in messages:
                     if message_id and m.id == message_id:
                         return self._wire(m, new=True)
-            up = phone.online and not device.stalled
+            up = phone.online and not device.stalled and not phone.holding_acks
             message = Message(
                 message_id or "3EB0" + secrets.token_hex(9).upper(),
                 chat,
@@ -498,6 +499,16 @@ class Simulator:
             if online:
                 self._flush(device)
 
+    def hold_acks(self, number: str, hold: bool) -> None:
+        """The server stops (or resumes) acknowledging this phone's sends: they wait in the
+        page with ack CLOCK, and count as sent only once acknowledged."""
+        with self.lock:
+            phone = self._phone(number)
+            phone.holding_acks = hold
+            device = self.devices.get(phone.device_id or "")
+        if not hold and device is not None:
+            self._flush(device)
+
     def stall(self, number: str) -> None:
         """The socket dies without a word: no event, no traffic; only a probe can tell."""
         with self.lock:
@@ -602,6 +613,9 @@ class Simulator:
         with self.lock:
             phone = self.phones.get(device.phone or "")
             if phone is None or not phone.online or device.stalled or device.conflict:
+                return
+            if phone.holding_acks:
+                self.emit(device.id, {"type": "traffic"})
                 return
             acked = []
             for messages in phone.chats.values():

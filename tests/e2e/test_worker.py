@@ -425,3 +425,29 @@ def test_link_by_pairing_code_instead_of_qr(stack: Stack, sim: Sim) -> None:
     assert sim.call("POST", "/control/link-code", {"code": code, "phone": PHONE})["phone"] == PHONE
     eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="linked")
     assert item(tid).qr_payload is None
+
+
+def test_a_reply_counts_as_sent_only_once_whatsapp_acknowledges_it(stack: Stack, sim: Sim) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    sim.control("hold-acks")  # WhatsApp's server takes the reply but does not ack it yet
+    inbound = sim.inbound("hours")
+    key = f"out#re-{inbound}"
+    reply = eventually(
+        lambda: (
+            MessageModel.get(tid, key, consistent_read=True)
+            if MessageModel.count(tid, MessageModel.message_key == key)
+            else None
+        ),
+        what="reply claimed",
+    )
+    assert reply.state == "SENDING" and sim.sent() == []
+    sim.control("release-acks")
+    eventually(lambda: len(sim.sent()) == 1, what="acknowledged")
+    eventually(
+        lambda: MessageModel.get(tid, key, consistent_read=True).state == "SENT",
+        what="SENT after the ack",
+    )
+    # Identified by the id we chose before sending, never by its text.
+    assert MessageModel.get(tid, key, consistent_read=True).wa_message_id == sim.sent()[0]["id"]

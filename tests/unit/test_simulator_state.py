@@ -203,3 +203,12 @@ def test_logout_names_its_reason(sim: Simulator) -> None:
         sim.logout(PHONE, "because")
     sim.logout(PHONE, "account_locked")
     assert sim.boot(token)["logoutReason"] == "account_locked"
+
+
+def test_held_acks_keep_sends_off_the_server_until_released(sim: Simulator) -> None:
+    token = linked(sim)
+    sim.hold_acks(PHONE, True)
+    assert sim.send(token, "15550001@c.us", "hello", "3EB0CC")["ack"] == ACK_CLOCK
+    assert sim.sent(PHONE) == []
+    sim.hold_acks(PHONE, False)
+    assert [m["ack"] for m in sim.sent(PHONE)] == [ACK_SENT]

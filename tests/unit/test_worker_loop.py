@@ -1,0 +1,280 @@
+"""The worker's reactions and replies with a fake engine and the in-memory store: no browser,
+no DynamoDB, an injected clock. What a tenant would notice: who gets an answer, once."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+
+from chalicelib.domain import templates
+from chalicelib.domain.clock import ManualClock
+from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
+from chalicelib.domain.transitions import Statuses
+from chalicelib.settings import Settings
+from chalicelib.store.tenants import Lease
+from worker_container.bot import Bot, ExitCode
+from worker_container.config import WorkerConfig
+from worker_container.engine import (
+    Acked,
+    CodeShown,
+    Inbound,
+    MessageArrived,
+    PageEvent,
+    PageState,
+    Sent,
+    StateChanged,
+)
+from worker_container.reactions import reply_id
+from worker_container.store_port import MemoryStore, TenantView
+
+READY = PageState(
+    loaded=True,
+    authenticated=True,
+    main_ready=True,
+    stream="MAIN",
+    stream_info="NORMAL",
+    online=True,
+)
+LEASE = Lease("t_1", "owner-1", 1)
+
+
+@dataclass
+class FakeEngine:
+    """Records what the worker asks of the page."""
+
+    ack_on_send: int = 1
+    refuse_sends: int = 0
+    sends: list[tuple[str, str, str]] = field(default_factory=list)
+    on_page: dict[str, int] = field(default_factory=dict)  # message id -> ack
+    history: list[Inbound] = field(default_factory=list)
+    took_over: int = 0
+
+    async def start(self, profile: Path, on_event: object) -> None: ...
+    async def reload(self) -> None: ...
+    async def close(self) -> None: ...
+    async def probe(self) -> PageState:
+        return READY
+
+    async def refresh_code(self) -> None: ...
+    async def request_pairing_code(self, phone: str) -> None: ...
+    async def take_over(self) -> None:
+        self.took_over += 1
+
+    async def send(self, chat: str, text: str, message_id: str) -> Sent:
+        if self.refuse_sends:
+            self.refuse_sends -= 1
+            raise RuntimeError("session open elsewhere")
+        self.sends.append((chat, text, message_id))
+        self.on_page[message_id] = self.ack_on_send
+        return Sent(message_id, self.ack_on_send)
+
+    async def ack_of(self, chat: str, message_id: str) -> int | None:
+        return self.on_page.get(message_id)
+
+    async def recent(self, since_ms: int, per_chat: int) -> list[Inbound]:
+        return [m for m in self.history if m.at_ms >= since_ms]
+
+    async def phone_of(self, chat: str) -> str | None:
+        return chat.split("@")[0] if chat.endswith("@c.us") else "15550003"
+
+
+@dataclass
+class Saved:
+    data: bytes | None = None
+
+    def load(self) -> bytes | None:
+        return self.data
+
+    def save(self, state: bytes) -> None:
+        self.data = state
+
+    def delete(self) -> None:
+        self.data = None
+
+
+@dataclass
+class World:
+    bot: Bot
+    engine: FakeEngine
+    store: MemoryStore
+    saved: Saved
+    clock: ManualClock
+
+    def handle(self, *events: PageEvent) -> None:
+        async def run() -> None:
+            for event in events:
+                await self.bot._handle(event)
+
+        asyncio.run(run())
+
+    def sent_texts(self) -> list[str]:
+        return [text for _chat, text, _id in self.engine.sends]
+
+
+def world(tmp_path: Path, **engine: object) -> World:
+    clock = ManualClock()
+    store = MemoryStore(
+        LEASE,
+        TenantView(owner_id="owner-1", lease_epoch=1, name="Roma", phone="+4915100000001"),
+        Statuses(TenantStatus.NEW, SessionState.DISCONNECTED, WorkerStatus.STARTING),
+    )
+    fake = FakeEngine(**engine)  # type: ignore[arg-type]
+    saved = Saved()
+    config = WorkerConfig("t_1", "owner-1", 1, session_dir=tmp_path, rate_per_min=0)
+    bot = Bot(config, Settings(), saved, fake, store, clock=clock)
+    return World(bot, fake, store, saved, clock)
+
+
+def linked(w: World) -> None:
+    w.handle(CodeShown("qr", "2@code", w.clock.now_ms()), StateChanged(READY))
+    assert w.store.statuses.session is SessionState.CONNECTED
+
+
+def message(mid: str, text: str = "hours", **changes: object) -> MessageArrived:
+    base = Inbound(mid, "15550001@c.us", text, 0)
+    return MessageArrived(replace(base, **changes))  # type: ignore[arg-type]
+
+
+def test_a_code_is_published_with_the_sites_time_and_its_place_in_the_rotation(
+    tmp_path: Path,
+) -> None:
+    w = world(tmp_path)
+    made = w.clock.now_ms() - 700  # the page had it before the worker saw it
+    w.handle(CodeShown("qr", "2@first", made), CodeShown("qr", "2@second", made + 60_000))
+    assert w.store.qr is not None
+    assert (w.store.qr.payload, w.store.qr.attempt) == ("2@second", 2)
+    assert w.store.qr.expires_at_ms == made + 60_000 + 20_000  # counted from the site's time
+
+
+def test_new_messages_are_answered_once_history_and_ciphertext_never(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    linked(w)
+    w.handle(
+        message("3A00", "old", is_new=False),  # history sync
+        message("3A01", "", kind="ciphertext"),  # not decrypted yet
+        message("3A01", "hours"),
+        message("3A01", "hours"),  # re-delivered
+        message("3A02", "mine", from_me=True),
+    )
+    assert w.sent_texts() == [templates.reply(None, "Roma", "hours")]  # the decrypted text
+    assert w.engine.sends[0][2] == reply_id("3A01")  # our own id, chosen before sending
+    assert w.store.state_of("in#3A00") is None
+
+
+def test_a_reply_is_sent_only_once_whatsapp_acknowledges_it(tmp_path: Path) -> None:
+    w = world(tmp_path, ack_on_send=0)
+    linked(w)
+    w.handle(message("3A01"))
+    assert w.store.state_of("out#re-3A01") == "SENDING"
+    w.handle(Acked((reply_id("3A01"),), 1))
+    assert w.store.state_of("out#re-3A01") == "SENT"
+
+
+def test_a_refused_send_goes_again_with_the_same_id_once_connected(tmp_path: Path) -> None:
+    w = world(tmp_path, refuse_sends=1)
+    linked(w)
+    w.handle(message("3A01"))
+    assert w.engine.sends == [] and w.store.last_error is not None
+    w.handle(StateChanged(READY))  # the next report (or probe) of a connected page
+    assert [mid for _c, _t, mid in w.engine.sends] == [reply_id("3A01")]
+    assert w.store.state_of("out#re-3A01") == "SENT"
+
+
+def test_a_lid_chat_is_logged_with_the_phone_number(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    linked(w)
+    w.handle(message("3A01", chat="48874933359381995@lid"))
+    logged = w.store.messages["in#3A01"].logged
+    assert (logged.from_number, logged.chat) == ("+15550003", "48874933359381995@lid")
+    assert w.engine.sends[0][0] == "48874933359381995@lid"  # answered by chat id
+
+
+def test_after_a_restart_a_reply_on_whatsapp_is_confirmed_not_resent(tmp_path: Path) -> None:
+    w = world(tmp_path, ack_on_send=0)
+    linked(w)
+    w.handle(message("3A01"), message("3A02", chat="15550002@c.us"))
+    # A new worker on the same store: one reply reached WhatsApp, the other never left.
+    w2 = world(tmp_path)
+    w2.store = w.store
+    w2.bot.store = w2.bot.replies.store = w.store
+    w.store.statuses = Statuses(
+        TenantStatus.ACTIVE, SessionState.DISCONNECTED, WorkerStatus.RUNNING
+    )
+    w2.engine.on_page = {reply_id("3A01"): 1}
+    w2.handle(StateChanged(READY))
+    assert w.store.state_of("out#re-3A01") == "SENT"
+    assert [mid for _c, _t, mid in w2.engine.sends] == [reply_id("3A02")]  # same id again
+
+
+def test_catch_up_answers_what_came_after_the_link_not_the_history(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    linked(w)
+    linked_at = w.store.view.linked_at
+    assert linked_at is not None
+    w.engine.history = [
+        Inbound("3A00", "15550007@c.us", "before the link", linked_at - 60_000),
+        Inbound("3A05", "15550008@c.us", "missed", linked_at + 5_000),
+    ]
+    # The page was away (a reload, a relaunch) and comes back ready.
+    w.store.statuses = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.RUNNING)
+    w.bot.session = SessionState.DISCONNECTED
+    w.handle(StateChanged(READY))
+    assert [chat for chat, _t, _id in w.engine.sends] == ["15550008@c.us"]
+
+
+def test_logout_is_an_auth_failure_and_forgets_the_login(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    linked(w)
+    assert w.saved.data is not None  # saved before CONNECTED was reported
+    w.handle(StateChanged(PageState(loaded=True, logout_reason="user_initiated")))
+    assert w.store.statuses.worker is WorkerStatus.ERROR
+    assert "Linked devices" in (w.store.last_error or "")
+    assert w.saved.data is None and w.bot.exit_code is ExitCode.FATAL
+
+
+def test_conflict_is_taken_over_and_the_login_kept(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    linked(w)
+    w.handle(StateChanged(replace(READY, stream="CONFLICT")))
+    assert w.engine.took_over == 1 and w.saved.data is not None
+
+
+def test_a_paused_tenant_logs_but_does_not_answer(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    linked(w)
+    w.store.view = replace(w.store.view, tenant_status=TenantStatus.PAUSED.value)
+    w.handle(message("3A01"))
+    assert w.engine.sends == [] and w.store.state_of("in#3A01") == "IGNORED"
+
+
+def test_a_replaced_worker_stops(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    linked(w)
+    w.store.replace_lease()
+
+    async def run() -> None:
+        task = asyncio.create_task(w.bot._handle_events())
+        w.bot.events.put_nowait(CodeShown("qr", "2@x", 0))
+        await asyncio.wait_for(w.bot.done.wait(), timeout=5)
+        task.cancel()
+
+    asyncio.run(run())
+    assert w.bot.exit_code is ExitCode.REPLACED
+
+
+@pytest.mark.parametrize("stream", ["OFFLINE", "SYNCING"])
+def test_a_deaf_page_is_reported_disconnected_with_a_cause(tmp_path: Path, stream: str) -> None:
+    w = world(tmp_path)
+    linked(w)
+
+    async def run() -> None:
+        await w.bot._handle(StateChanged(replace(READY, stream=stream)))
+        assert w.bot.reconnect_task is not None
+        w.bot.reconnect_task.cancel()
+
+    asyncio.run(run())
+    assert w.store.statuses.session is SessionState.DISCONNECTED
+    assert w.store.last_error

@@ -1,0 +1,197 @@
+"""Answering messages exactly once: log, claim, send by chat id, confirm by WhatsApp's ack.
+
+A reply carries an id we choose before sending (``reactions.reply_id``), so a resend after any
+failure is the same message, and a restarted worker finds it again by that id and its ack,
+never by comparing text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
+
+from chalicelib.domain import templates
+from chalicelib.domain.clock import Clock
+from chalicelib.domain.errors import TenantPausedError
+from worker_container.engine import Acked, Engine, Inbound
+from worker_container.reactions import answerable, display_phone, reply_id
+from worker_container.store_port import IN, StorePort, TenantView
+
+logger = logging.getLogger("wafleet.worker")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+ACK_SERVER = 1  # wa-js ACK.SENT: WhatsApp's server has the message
+# Catch-up after a restart reads this many of the newest messages of each recent chat, from a
+# little before the newest message logged (clocks differ; the log de-duplicates overlaps).
+CATCH_UP_PER_CHAT = 50
+CATCH_UP_MARGIN_MS = 120_000
+
+
+class Replies:
+    """One tenant's inbox: which messages get an answer, and that each gets exactly one."""
+
+    def __init__(
+        self,
+        store: StorePort,
+        engine: Engine,
+        clock: Clock,
+        *,
+        rate_limit: Callable[[], Awaitable[None]],
+        log: dict[str, Any],
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.clock = clock
+        self.rate_limit = rate_limit
+        self.log = log
+        self.tenant = TenantView(owner_id=None, lease_epoch=0, name="")
+        self.handled: set[str] = set()
+        self.awaiting_ack: dict[str, str] = {}  # reply's WhatsApp id -> our reply key
+        self.unsent: dict[str, tuple[str, str, str]] = {}  # WhatsApp id -> (chat, text, key)
+
+    async def _db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    async def answer(self, message: Inbound) -> None:
+        """Log, de-duplicate and answer one inbound message; raises on failure."""
+        if message.id in self.handled:
+            return
+        phone = message.phone or await self._phone_of(message.chat)
+        number = display_phone(phone) or message.chat
+        new = await self._db(
+            self.store.record_inbound,
+            message.id,
+            from_number=number,
+            to_number=self.tenant.phone,
+            text=message.text,
+            at_ms=self.clock.now_ms(),
+            chat=message.chat,
+        )
+        logger.info(
+            "message in",
+            extra={**self.log, "message_id": message.id, "chat": message.chat, "new": new},
+        )
+        if not new and await self._db(self.store.inbound_state, message.id) != "RECEIVED":
+            self.handled.add(message.id)
+            return
+        await self._reply(message.id, message.chat, number, message.text)
+
+    async def _reply(self, inbound_id: str, chat: str, to_number: str, text_in: str) -> None:
+        # Whether the tenant is paused is decided by the claim's condition, not by a cached
+        # flag: a resume must take effect for the very next message.
+        await self.rate_limit()
+        text = templates.reply(self.tenant.template_type, self.tenant.name, text_in)
+        key, wa_id = f"re-{inbound_id}", reply_id(inbound_id)
+        try:
+            claimed = await self._db(
+                self.store.claim_reply,
+                inbound_id,
+                reply_key=key,
+                wa_message_id=wa_id,
+                to_number=to_number,
+                from_number=self.tenant.phone,
+                text=text,
+                at_ms=self.clock.now_ms(),
+                chat=chat,
+            )
+        except TenantPausedError:
+            await self._db(self.store.mark_ignored, inbound_id)
+            self.handled.add(inbound_id)
+            return
+        if claimed:
+            await self.send(chat, text, key, wa_id)
+        self.handled.add(inbound_id)
+
+    async def send(self, chat: str, text: str, key: str, wa_id: str) -> None:
+        """Send by chat id with our own id; SENT once WhatsApp's server acknowledges it. A
+        send the page refuses (conflict, lost socket) is tried again, with the same id, the
+        next time the page is connected (``retry_unsent``)."""
+        self.awaiting_ack[wa_id] = key
+        self.unsent[wa_id] = (chat, text, key)
+        sent = await self.engine.send(chat, text, wa_id)
+        self.unsent.pop(wa_id, None)
+        if sent.ack >= ACK_SERVER:
+            await self._confirm(wa_id)
+        logger.info("replied", extra={**self.log, "reply_id": key, "ack": sent.ack})
+
+    async def retry_unsent(self) -> None:
+        """Send again what the page refused before."""
+        for wa_id, (chat, text, key) in list(self.unsent.items()):
+            logger.info("sending again", extra={**self.log, "reply_id": key})
+            await self.send(chat, text, key, wa_id)
+
+    async def acked(self, event: Acked) -> None:
+        """WhatsApp acknowledged messages: confirm our replies among them."""
+        if event.ack < ACK_SERVER:
+            return
+        for wa_id in event.ids:
+            if wa_id in self.awaiting_ack:
+                await self._confirm(wa_id)
+
+    async def _confirm(self, wa_id: str) -> None:
+        key = self.awaiting_ack.pop(wa_id, None)
+        if key is not None:
+            await self._db(self.store.mark_sent, key, wa_id)
+
+    async def _phone_of(self, chat: str) -> str | None:
+        try:
+            return await self.engine.phone_of(chat)
+        except Exception:
+            return None
+
+    async def finish_interrupted_work(self) -> None:
+        """After a restart: answer what was logged but not answered, and settle replies that
+        were claimed but not confirmed, by their WhatsApp id and ack (never by their text)."""
+        pending = await self._db(self.store.unfinished)
+        if pending:
+            inbound = sum(1 for item in pending if item.direction == IN)
+            logger.info(
+                "interrupted work",
+                extra={**self.log, "unanswered": inbound, "unconfirmed": len(pending) - inbound},
+            )
+        for item in pending:
+            number = item.from_number if item.direction == IN else item.to_number
+            chat = item.chat or _chat_of(number)
+            if item.direction == IN:
+                if item.wa_message_id not in self.handled:
+                    await self._reply(item.wa_message_id, chat, number or chat, item.text or "")
+                continue
+            key, wa_id = item.reply_key or "", item.wa_message_id
+            self.handled.add(item.reply_to or "")
+            ack = await self.engine.ack_of(chat, wa_id)
+            if ack is not None and ack >= ACK_SERVER:
+                await self._db(self.store.mark_sent, key, wa_id)
+                logger.info("reply confirmed", extra={**self.log, "reply_id": key})
+            elif ack is None:  # never reached the page: the same id again is the same message
+                await self.send(chat, item.text or "", key, wa_id)
+            else:  # queued in the page: its ack will come
+                self.awaiting_ack[wa_id] = key
+
+    async def catch_up(self) -> None:
+        """Answer every message newer than the last one logged, read or not (a hung or killed
+        predecessor may have let the page take them). History synced at link time is older
+        than the link, so it is never answered."""
+        newest = await self._db(self.store.newest_at)
+        floor = self.tenant.linked_at or self.clock.now_ms()
+        since = max(floor, (newest or 0) - CATCH_UP_MARGIN_MS)
+        found = await self.engine.recent(since, CATCH_UP_PER_CHAT)
+        todo = [m for m in sorted(found, key=lambda m: m.at_ms) if m.id not in self.handled]
+        if todo:
+            logger.info("catching up", extra={**self.log, "candidates": len(todo)})
+        for message in todo:
+            if answerable(message):
+                with contextlib.suppress(TenantPausedError):
+                    await self.answer(message)
+
+
+def _chat_of(number: str | None) -> str:
+    """A chat id for a number logged before chat ids were (``+1555…`` -> ``1555…@c.us``)."""
+    value = number or ""
+    if "@" in value:
+        return value
+    return "".join(ch for ch in value if ch.isdigit()) + "@c.us"
