@@ -10,6 +10,7 @@ Last line: {"qr_publish_ms_p50": ..., "qr_publish_ms_max": ..., "pairing_publish
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -189,7 +190,8 @@ def main() -> None:
                 except TimeoutError:
                     expected = len(sent())
             finally:
-                old.resume()
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    old.resume()  # unless the launcher's SIGKILL after the stop timeout came first
             until(lambda p=old: not psutil.pid_exists(p.pid) or p.status() == "zombie", timeout=30)
         threading.Event().wait(2)  # anything sent twice would show up by now
         duplicates = max(0, len(sent()) - expected)

@@ -193,7 +193,7 @@ class Bot:
             extra={
                 **self.log,
                 "restored_login": saved is not None,
-                "restore_ms": round((time.monotonic() - started) * 1000),
+                "open_ms": round((time.monotonic() - started) * 1000),  # restore + launch + load
             },
         )
 

@@ -31,6 +31,7 @@ WAJS_BUNDLE = "WAFLEET_WAJS_BUNDLE"
 PAGE_LOAD_S = "WAFLEET_PAGE_LOAD_S"
 PAGE_CALL_S = "WAFLEET_PAGE_CALL_S"
 PAGE_LOCALE = "WAFLEET_PAGE_LOCALE"
+WA_HTML = "WAFLEET_WA_HTML"
 
 # The pinned @wppconnect/wa-js bundle: `make` installs it from package-lock.json; the image
 # copies it to /opt/wafleet/wppconnect-wa.js and sets WAFLEET_WAJS_BUNDLE.
@@ -102,6 +103,7 @@ class WorkerConfig:
     page_load_s: float = 60.0
     page_call_s: float = 15.0
     page_locale: str = "en-US"
+    wa_html: Path | None = None  # a pinned WhatsApp Web version's page (wa-version's html/)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -148,7 +150,17 @@ class WorkerConfig:
             page_load_s=_float(env, PAGE_LOAD_S, 60.0, low=1),
             page_call_s=_float(env, PAGE_CALL_S, 15.0, low=0.5),
             page_locale=env.get(PAGE_LOCALE) or "en-US",
+            wa_html=_existing_file(env, WA_HTML),
         )
+
+
+def _existing_file(env: Mapping[str, str], var: str) -> Path | None:
+    raw = env.get(var)
+    if not raw:
+        return None
+    if not Path(raw).is_file():
+        raise ConfigError(f"{var} must name a file, got {raw!r}")
+    return Path(raw)
 
 
 def _float(env: Mapping[str, str], var: str, default: float, *, low: float) -> float:

@@ -77,6 +77,7 @@ def run(config: WorkerConfig | None = None, settings: Settings | None = None) ->
         call_timeout_s=config.page_call_s,
         load_timeout_s=config.page_load_s,
         locale=config.page_locale,
+        pinned_html=config.wa_html,
     )
     from chalicelib.store.tenants import Lease
     from worker_container.store_port import DynamoStore

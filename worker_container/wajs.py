@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import BrowserContext, Page, Playwright, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from worker_container.engine import (
@@ -184,6 +184,7 @@ class WaJsEngine:
         call_timeout_s: float = 15.0,
         load_timeout_s: float = 60.0,
         locale: str = "en-US",
+        pinned_html: Path | None = None,
     ) -> None:
         self.url = url
         self.chromium = chromium
@@ -192,6 +193,7 @@ class WaJsEngine:
         self.call_timeout_s = call_timeout_s
         self.load_timeout_s = load_timeout_s
         self.locale = locale
+        self.pinned_html = pinned_html
         self._pw: Playwright | None = None
         self._pw_cm: Any = None
         self.context: BrowserContext | None = None
@@ -223,6 +225,8 @@ class WaJsEngine:
         context.on("close", lambda _ctx: self._lost("browser closed", context))
         await context.expose_binding(BINDING, self._on_binding)
         await context.add_init_script(script)
+        if self.pinned_html is not None:
+            await context.route(self._is_site_page, self._serve_pinned)
         self.page = context.pages[0] if context.pages else await context.new_page()
         page = self.page
         page.on("crash", lambda _page: self._lost("page crashed", page))
@@ -251,6 +255,19 @@ class WaJsEngine:
             with contextlib.suppress(Exception):
                 await self._pw_cm.__aexit__(None, None, None)
         self._pw = self._pw_cm = None
+
+    def _is_site_page(self, url: str) -> bool:
+        return url.split("#", 1)[0].split("?", 1)[0].rstrip("/") == self.url.rstrip("/")
+
+    async def _serve_pinned(self, route: Route) -> None:
+        """Serve the pinned WhatsApp Web version's page (its scripts come from the site as
+        usual), the way WPPConnect pins versions with @wppconnect/wa-version."""
+        assert self.pinned_html is not None
+        if route.request.resource_type != "document":
+            await route.continue_()
+            return
+        body = await asyncio.to_thread(self.pinned_html.read_bytes)
+        await route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
 
     def _lost(self, reason: str, source: object) -> None:
         if self._closing or (source is not self.context and source is not self.page):

@@ -121,6 +121,8 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
                 # Like the real site: a headless browser gets a "use Chrome" page, no QR.
                 self._send(200, REFUSED_PAGE, "text/html; charset=utf-8")
                 return
+            if path == "/":
+                sim.page_loads += 1
             name = "index.html" if path == "/" else path.removeprefix("/static/")
             target = (STATIC / name).resolve()
             if not target.is_relative_to(STATIC.resolve()) or not target.is_file():

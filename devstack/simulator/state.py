@@ -159,6 +159,7 @@ class Simulator:
         self.phones: dict[str, Phone] = {}
         self.lock = threading.RLock()
         self.served_ms: dict[str, int] = {}  # code -> when a page first got it
+        self.page_loads = 0  # how often the site's page itself was served
         self._nonces: set[str] = set()
         self._tokens: dict[str, str] = {}  # page session token -> device id
         self._listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}

@@ -212,3 +212,23 @@ def test_the_simulators_payloads_have_the_declared_shapes(
         f"{url}/control/phones/{PHONE}/logout", json={"reason": "account_locked"}, timeout=10
     ).raise_for_status()
     assert seen(browser_page, "conn.logout_reason")[-1][0] in enum_values("LogoutReason")
+
+
+def test_the_simulator_refuses_a_browser_that_says_it_is_automated(
+    simulator: tuple[str, Simulator],
+) -> None:
+    url, _ = simulator
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=default_browser(), args=CHROMIUM_ARGS)
+        headless = browser.new_page()  # Playwright's own user agent says HeadlessChrome
+        headless.goto(url + "/")
+        assert "Chrome 85+" in headless.inner_text("body")
+        assert headless.evaluate("typeof window.WPP") == "undefined"
+        automated = browser.new_page(user_agent=user_agent(default_browser()))
+        automated.add_init_script(
+            "Object.defineProperty(navigator, 'webdriver', {get: () => true})"
+        )
+        automated.goto(url + "/")
+        automated.wait_for_function("() => document.body.textContent.includes('Chrome 85+')")
+        assert automated.evaluate("typeof window.WPP") == "undefined"
+        browser.close()

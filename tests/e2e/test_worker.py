@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -451,3 +452,19 @@ def test_a_reply_counts_as_sent_only_once_whatsapp_acknowledges_it(stack: Stack,
     )
     # Identified by the id we chose before sending, never by its text.
     assert MessageModel.get(tid, key, consistent_read=True).wa_message_id == sim.sent()[0]["id"]
+
+
+def test_a_pinned_whatsapp_web_version_is_served_from_its_page(
+    stack: Stack, sim: Sim, tmp_path: Path
+) -> None:
+    from devstack.simulator.server import STATIC
+
+    pinned = tmp_path / "2.3000.0-pinned.html"
+    pinned.write_text((STATIC / "index.html").read_text().replace("<title>", "<title>pinned "))
+    stack.configure(WAFLEET_WA_HTML=str(pinned))
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    assert sim.state.page_loads == 0  # the site's own page was never fetched
+    sim.inbound("hours")
+    eventually(lambda: len(sim.sent()) == 1, what="reply")
