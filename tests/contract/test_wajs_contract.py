@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from devstack.simulator.server import make_server
 from devstack.simulator.state import LOGOUT_REASONS, QrTiming, Simulator
@@ -99,12 +99,16 @@ def test_the_values_the_worker_maps_are_declared() -> None:
 
 
 @pytest.fixture(scope="module")
-def browser_page() -> Iterator[Page]:
+def browser() -> Iterator[Browser]:
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=default_browser(), args=CHROMIUM_ARGS)
-        context = browser.new_context(user_agent=user_agent(default_browser()))
-        yield context.new_page()
-        browser.close()
+        launched = pw.chromium.launch(executable_path=default_browser(), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser_page(browser: Browser) -> Page:
+    return browser.new_context(user_agent=user_agent(default_browser())).new_page()
 
 
 TYPES = """(names) => Object.fromEntries(names.map((name) => {
@@ -215,20 +219,15 @@ def test_the_simulators_payloads_have_the_declared_shapes(
 
 
 def test_the_simulator_refuses_a_browser_that_says_it_is_automated(
-    simulator: tuple[str, Simulator],
+    browser: Browser, simulator: tuple[str, Simulator]
 ) -> None:
     url, _ = simulator
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=default_browser(), args=CHROMIUM_ARGS)
-        headless = browser.new_page()  # Playwright's own user agent says HeadlessChrome
-        headless.goto(url + "/")
-        assert "Chrome 85+" in headless.inner_text("body")
-        assert headless.evaluate("typeof window.WPP") == "undefined"
-        automated = browser.new_page(user_agent=user_agent(default_browser()))
-        automated.add_init_script(
-            "Object.defineProperty(navigator, 'webdriver', {get: () => true})"
-        )
-        automated.goto(url + "/")
-        automated.wait_for_function("() => document.body.textContent.includes('Chrome 85+')")
-        assert automated.evaluate("typeof window.WPP") == "undefined"
-        browser.close()
+    headless = browser.new_page()  # Playwright's own user agent says HeadlessChrome
+    headless.goto(url + "/")
+    assert "Chrome 85+" in headless.inner_text("body")
+    assert headless.evaluate("typeof window.WPP") == "undefined"
+    automated = browser.new_page(user_agent=user_agent(default_browser()))
+    automated.add_init_script("Object.defineProperty(navigator, 'webdriver', {get: () => true})")
+    automated.goto(url + "/")
+    automated.wait_for_function("() => document.body.textContent.includes('Chrome 85+')")
+    assert automated.evaluate("typeof window.WPP") == "undefined"
