@@ -26,7 +26,7 @@ REAPER_S = "WAFLEET_REAPER_S"
 JWT_ISSUER = "WAFLEET_JWT_ISSUER"
 JWT_AUDIENCE = "WAFLEET_JWT_AUDIENCE"
 JWKS_URL = "WAFLEET_JWKS_URL"
-ADMIN_GROUP = "WAFLEET_ADMIN_GROUP"
+CURSOR_KEY = "WAFLEET_CURSOR_KEY"
 LAUNCHER = "WAFLEET_LAUNCHER"
 ECS_CLUSTER = "WAFLEET_ECS_CLUSTER"
 ECS_TASK_DEFINITION = "WAFLEET_ECS_TASK_DEFINITION"
@@ -63,7 +63,7 @@ class Settings:
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwks_url: str | None = None
-    admin_group: str = "admin"
+    cursor_key: str | None = None  # HMAC key of page cursors (Secrets Manager in AWS)
     launcher: str = "local"
     ecs_cluster: str | None = None
     ecs_task_definition: str | None = None
@@ -125,7 +125,7 @@ class Settings:
             jwt_issuer=optional[JWT_ISSUER],
             jwt_audience=optional[JWT_AUDIENCE],
             jwks_url=optional[JWKS_URL],
-            admin_group=env.get(ADMIN_GROUP) or "admin",
+            cursor_key=env.get(CURSOR_KEY) or None,
             launcher=env.get(LAUNCHER) or "local",
             ecs_cluster=env.get(ECS_CLUSTER) or None,
             ecs_task_definition=env.get(ECS_TASK_DEFINITION) or None,
@@ -153,11 +153,11 @@ class Settings:
             JWT_ISSUER: self.jwt_issuer,
             JWT_AUDIENCE: self.jwt_audience,
             JWKS_URL: self.jwks_url,
+            CURSOR_KEY: self.cursor_key,
             ECS_CLUSTER: self.ecs_cluster,
             ECS_TASK_DEFINITION: self.ecs_task_definition,
         }
         env.update({var: value for var, value in optional.items() if value})
-        env[ADMIN_GROUP] = self.admin_group
         env[LAUNCHER] = self.launcher
         env[ECS_CONTAINER] = self.ecs_container
         if self.ecs_subnets:

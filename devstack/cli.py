@@ -120,6 +120,97 @@ def user_add(email: str, tenant_id: str | None, admin: bool) -> None:
     )
 
 
+def _user_json(item: object) -> str:
+    return json.dumps(
+        {
+            "userId": getattr(item, "user_id", None),
+            "email": getattr(item, "email", None),
+            "role": getattr(item, "role", None),
+            "tenantId": getattr(item, "tenant_id", None),
+        }
+    )
+
+
+def _find_user(email: str) -> object:
+    from chalicelib.store import users
+
+    found = users.find_by_email(email.strip().lower())
+    if found is None:
+        raise click.ClickException(f"no user {email}")
+    return found
+
+
+def _audit(event_type: str, item: object, **payload: object) -> None:
+    from chalicelib.api.admin import ADMIN_EVENTS
+    from chalicelib.store import portal_events
+
+    portal_events.record(
+        getattr(item, "tenant_id", None) or ADMIN_EVENTS,
+        "cli",
+        event_type,
+        now_ms=SystemClock().now_ms(),
+        target=getattr(item, "user_id", None),
+        **payload,
+    )
+
+
+@user.command("list")
+def user_list() -> None:
+    """Every user, one JSON object a line."""
+    from chalicelib.store import users
+
+    _store()
+    cursor: str | None = None
+    while True:
+        items, cursor = users.list_users(limit=200, cursor_token=cursor)
+        for item in sorted(items, key=lambda u: u.email):
+            click.echo(_user_json(item))
+        if cursor is None:
+            return
+
+
+@user.command("set-role")
+@click.option("--email", required=True)
+@click.option("--tenant", "tenant_id", default=None, help="Make them a member of this tenant.")
+@click.option("--admin", is_flag=True, help="Make them an operator.")
+def user_set_role(email: str, tenant_id: str | None, admin: bool) -> None:
+    """Promote to admin, or demote to a tenant's member (recorded in the portal event log)."""
+    from chalicelib.store import tenants, users
+
+    _store()
+    if admin == bool(tenant_id):
+        raise click.UsageError("pass exactly one of --admin or --tenant ID")
+    try:
+        if tenant_id:
+            tenants.get_tenant(tenant_id)
+        found = _find_user(email)
+        before = getattr(found, "role", None)
+        item = users.set_role(
+            str(getattr(found, "user_id", "")),
+            role="admin" if admin else "tenant",
+            tenant_id=tenant_id,
+        )
+    except WafleetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _audit("user.role", item, role=item.role, was=before)
+    click.echo(_user_json(item))
+
+
+@user.command("remove")
+@click.option("--email", required=True)
+def user_remove(email: str) -> None:
+    """Remove a user: their tokens stop working within 30 s."""
+    from chalicelib.store import users
+
+    _store()
+    try:
+        item = users.remove_user(str(getattr(_find_user(email), "user_id", "")))
+    except WafleetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    _audit("user.removed", item, email=item.email)
+    click.echo(_user_json(item))
+
+
 @main.command()
 @click.option("--once", is_flag=True, help="One run, then exit (otherwise loop).")
 @click.option("--auto-restart", is_flag=True, help="Restart crashed workers (crash-loop backoff).")

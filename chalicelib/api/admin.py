@@ -10,6 +10,7 @@ from chalicelib.api.context import principal
 from chalicelib.api.errors import json_errors
 
 admin_routes = Blueprint(__name__)
+ADMIN_EVENTS = "_admins"  # the portal event log's key for changes to admins
 
 
 def _request() -> Any:
@@ -184,3 +185,90 @@ def stop_worker(tenant_id: str) -> Response:
 def restart_worker(tenant_id: str) -> Response:
     """Stop (if running) and start with a new lease."""
     return _worker_action(tenant_id, "restart")
+
+
+def _user_view(user: Any) -> dict[str, Any]:
+    from chalicelib.api.presenters import iso
+
+    return {
+        "id": user.user_id,
+        "email": user.email,
+        "role": user.role,
+        "tenantId": user.tenant_id,
+        "createdAt": iso(user.created_at),
+    }
+
+
+@admin_routes.route("/admin/users", methods=["GET"])
+@json_errors
+def list_users() -> dict[str, Any]:
+    """Every portal user and their role (one page)."""
+    from chalicelib.api import http
+    from chalicelib.store import users
+
+    params = _request().query_params or {}
+    limit = http.int_param(params, "limit", default=200, low=1, high=500)
+    items, next_cursor = users.list_users(limit=limit, cursor_token=params.get("cursor"))
+    rows = sorted((_user_view(u) for u in items), key=lambda r: r["email"])
+    return {"items": rows, "nextCursor": next_cursor}
+
+
+def _audit(event_type: str, user: Any, **payload: Any) -> None:
+    from chalicelib.api import auth
+    from chalicelib.control import runtime
+    from chalicelib.store import portal_events
+
+    auth.memberships.forget(user.user_id)  # this instance at once; others within 30 s
+    portal_events.record(
+        user.tenant_id or ADMIN_EVENTS,
+        principal(_request()).user_id,
+        event_type,
+        now_ms=runtime.get().clock.now_ms(),
+        target=user.user_id,
+        **payload,
+    )
+
+
+def _not_self(user_id: str) -> None:
+    from chalicelib.domain.errors import IllegalTransitionError
+
+    if user_id == principal(_request()).user_id:
+        raise IllegalTransitionError("admins cannot demote or remove themselves")
+
+
+@admin_routes.route("/admin/users/{user_id}/role", methods=["POST"])
+@json_errors
+def set_user_role(user_id: str) -> dict[str, Any]:
+    """``{"role": "admin"}`` or ``{"role": "tenant", "tenantId": …}``."""
+    from chalicelib.api import http
+    from chalicelib.domain.errors import ValidationError
+    from chalicelib.store import tenants, users
+
+    body = http.json_body(_request())
+    role = body.get("role")
+    if role not in users.ROLES:
+        raise ValidationError("role", f"must be one of {', '.join(users.ROLES)}")
+    tenant_id = body.get("tenantId")
+    if role == "tenant":
+        if not isinstance(tenant_id, str) or not tenant_id:
+            raise ValidationError("tenantId", "a tenant user needs a tenant")
+        tenants.get_tenant(tenant_id)  # 404 if there is no such tenant
+    else:
+        tenant_id = None
+    _not_self(user_id)
+    before = users.get_user(user_id)
+    user = users.set_role(user_id, role=role, tenant_id=tenant_id)
+    _audit("user.role", user, role=role, was=before.role)
+    return _user_view(user)
+
+
+@admin_routes.route("/admin/users/{user_id}", methods=["DELETE"])
+@json_errors
+def remove_user(user_id: str) -> dict[str, Any]:
+    """Remove a user: their tokens stop working within 30 s."""
+    from chalicelib.store import users
+
+    _not_self(user_id)
+    user = users.remove_user(user_id)
+    _audit("user.removed", user, email=user.email)
+    return {"removed": user_id}

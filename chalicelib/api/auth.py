@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -19,6 +20,9 @@ from chalicelib.settings import Settings
 
 MEMBERSHIP_TTL_S = 30.0
 ALGORITHMS = ["RS256"]
+# An ID token older than this is refused whatever its expiry says (Cognito's longest is 24 h).
+MAX_TOKEN_AGE_S = 12 * 3600
+LEEWAY_S = 30
 
 
 @dataclass(frozen=True)
@@ -93,24 +97,34 @@ def verify_token(token: str, settings: Settings) -> dict[str, Any]:
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             options={"require": ["exp", "iat", "iss", "sub", "aud"]},
-            leeway=30,
+            leeway=LEEWAY_S,
         )
     except jwt.PyJWTError as exc:
         raise unauthorized(f"invalid token: {type(exc).__name__}") from None
+    if claims.get("token_use") != "id":
+        raise unauthorized("invalid token: an ID token is required")
+    issued = claims["iat"]
+    if not isinstance(issued, int | float) or (
+        time.time() - issued > MAX_TOKEN_AGE_S + LEEWAY_S
+        or claims["exp"] - issued > MAX_TOKEN_AGE_S + LEEWAY_S
+    ):
+        raise unauthorized("invalid token: too old, sign in again")
     return claims
 
 
 class _MembershipCache:
-    """Token subject -> membership, for a short while (a warm Lambda skips the lookup)."""
+    """Token subject -> membership, for at most ``MEMBERSHIP_TTL_S`` (a warm Lambda skips
+    the lookup; a removed or demoted user loses access within that time)."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        self.now = now  # tests inject a clock
         self._entries: dict[str, tuple[float, Principal]] = {}
         self._lock = threading.Lock()
 
     def get(self, user_id: str) -> Principal | None:
         with self._lock:
             hit = self._entries.get(user_id)
-        if hit is None or hit[0] < time.monotonic():
+        if hit is None or hit[0] <= self.now():
             return None
         return hit[1]
 
@@ -118,7 +132,11 @@ class _MembershipCache:
         with self._lock:
             if len(self._entries) > 10_000:
                 self._entries.clear()
-            self._entries[principal.user_id] = (time.monotonic() + MEMBERSHIP_TTL_S, principal)
+            self._entries[principal.user_id] = (self.now() + MEMBERSHIP_TTL_S, principal)
+
+    def forget(self, user_id: str) -> None:
+        with self._lock:
+            self._entries.pop(user_id, None)
 
     def clear(self) -> None:
         with self._lock:
@@ -136,7 +154,9 @@ def authenticate(authorization: str | None, settings: Settings) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise unauthorized("expected 'Authorization: Bearer <token>'")
     claims = verify_token(token.strip(), settings)
-    user_id = str(claims["sub"])
+    user_id = claims.get("sub")
+    if not isinstance(user_id, str) or not user_id.strip() or len(user_id) > 256:
+        raise unauthorized("invalid token: no subject")
     cached = memberships.get(user_id)
     if cached is not None:
         return cached
@@ -147,12 +167,12 @@ def authenticate(authorization: str | None, settings: Settings) -> Principal:
         user = users.get_user(user_id)
     except NotFoundError:
         raise forbidden("this account is not a member of any tenant") from None
-    groups = claims.get("cognito:groups") or []
-    is_admin = user.role == "admin" or settings.admin_group in groups
+    # The role comes from the users table only: a token claim (cognito:groups) never grants
+    # it, so demoting or removing a user takes effect within the cache's lifetime.
     principal = Principal(
         user_id=user_id,
         email=user.email,
-        role="admin" if is_admin else "tenant",
+        role="admin" if user.role == "admin" else "tenant",
         tenant_id=user.tenant_id,
     )
     memberships.put(principal)

@@ -10,6 +10,8 @@ from chalice.app import Response
 
 from chalicelib.domain.errors import ValidationError
 
+MAX_BODY_BYTES = 64 * 1024
+
 
 def etag_of(value: Any) -> str:
     """A weak ETag: equal documents (ignoring how time flows) give equal tags."""
@@ -56,10 +58,21 @@ def json_body(request: Any, *, required: bool = True) -> dict[str, Any]:
         if required:
             raise ValidationError("body", "a JSON object is required")
         return {}
+    if len(raw) > MAX_BODY_BYTES:
+        raise ValidationError("body", f"is larger than {MAX_BODY_BYTES // 1024} KB")
     try:
         value = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise ValidationError("body", "is not valid JSON") from None
+    except RecursionError:
+        raise ValidationError("body", "is nested too deeply") from None
     if not isinstance(value, dict):
         raise ValidationError("body", "must be a JSON object")
+    try:
+        # JSON may carry lone surrogates ("\udc00"); DynamoDB stores UTF-8 only.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("body", "contains text that is not valid Unicode") from None
+    except RecursionError:
+        raise ValidationError("body", "is nested too deeply") from None
     return value

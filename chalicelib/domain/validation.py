@@ -43,6 +43,8 @@ def text(value: object, field: str, *, max_len: int, required: bool = False) -> 
         raise ValidationError(field, f"must be at most {max_len} characters")
     if any(ord(c) < 32 and c not in "\n\t" for c in value):
         raise ValidationError(field, "must not contain control characters")
+    if any("\ud800" <= c <= "\udfff" for c in value):  # lone surrogates: not storable text
+        raise ValidationError(field, "must be valid Unicode text")
     return value
 
 

@@ -245,6 +245,9 @@ def shared_connection() -> Connection:
 
 def bind(settings: Settings) -> None:
     """Point every model at the tables, region and endpoint of ``settings``."""
+    from chalicelib.store import cursor
+
+    cursor.configure(settings.cursor_key)
     names = {
         TenantModel: settings.tenants_table,
         HistoryModel: settings.history_table,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from chalicelib.domain.clock import ManualClock
 from chalicelib.settings import Settings
+from chalicelib.store import tenants, users
 from chalicelib.store.tenants import Lease
 from devstack.issuer import LocalIssuer
 
@@ -62,3 +64,48 @@ def client(api_settings: Settings, clock: ManualClock, launcher: FakeLauncher) -
     memberships.clear()
     with Client(app) as test_client:
         yield test_client
+
+
+@dataclass
+class Account:
+    tenant_id: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
+
+
+def make_tenant(issuer: LocalIssuer, clock: ManualClock, name: str) -> Account:
+    tenant = tenants.create_tenant(name, now_ms=clock.now_ms(), phone="+491511111111")
+    user = users.add_user(
+        f"{tenant.tenant_id}@example.com",
+        role="tenant",
+        tenant_id=tenant.tenant_id,
+        now_ms=clock.now_ms(),
+    )
+    return Account(tenant.tenant_id, issuer.token(user.user_id, email=user.email))
+
+
+@pytest.fixture
+def alice(client: Any, issuer: LocalIssuer, clock: ManualClock) -> Account:
+    return make_tenant(issuer, clock, "Alice Bakery")
+
+
+@pytest.fixture
+def bob(client: Any, issuer: LocalIssuer, clock: ManualClock) -> Account:
+    return make_tenant(issuer, clock, "Bob Barber")
+
+
+@pytest.fixture
+def admin(client: Any, issuer: LocalIssuer, clock: ManualClock) -> dict[str, str]:
+    import uuid
+
+    user = users.add_user(
+        f"admin-{uuid.uuid4().hex[:6]}@example.com",
+        role="admin",
+        tenant_id=None,
+        now_ms=clock.now_ms(),
+    )
+    token = issuer.token(user.user_id, email=user.email, groups=["admin"])
+    return {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}

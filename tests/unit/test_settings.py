@@ -38,3 +38,15 @@ def test_round_trips_through_the_environment() -> None:
 def test_bad_environment_names_the_variable(env: dict[str, str], names: str) -> None:
     with pytest.raises(ConfigError, match=names):
         Settings.from_env(env)
+
+
+def test_text_with_a_lone_surrogate_is_refused_by_name() -> None:
+    import pytest
+
+    from chalicelib.domain import validation
+    from chalicelib.domain.errors import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        validation.text("Pizza \udc00 Roma", "name", max_len=64)
+    assert refused.value.field == "name"
+    assert validation.text("Pizza 🍕 Roma", "name", max_len=64) == "Pizza 🍕 Roma"
