@@ -237,7 +237,9 @@ def reaper(once: bool, auto_restart: bool) -> None:
 
 @main.command()
 @click.option("--email", required=True, help="A user added with 'wafleet user add'.")
-@click.option("--hours", default=12, show_default=True, help="Lifetime of the token.")
+@click.option(
+    "--hours", default=12, show_default=True, type=click.IntRange(1, 12), help="Lifetime."
+)
 def token(email: str, hours: int) -> None:
     """Print a token from the local issuer (make dev only; AWS tokens come from Cognito)."""
     from pathlib import Path
@@ -250,8 +252,7 @@ def token(email: str, hours: int) -> None:
     if user is None:
         raise click.ClickException(f"no user {email}; add one with 'wafleet user add'")
     issuer = LocalIssuer.load_or_create(Path(DEV_DIR) / "issuer")
-    groups = ["admin"] if user.role == "admin" else None
-    click.echo(issuer.token(user.user_id, email=user.email, groups=groups, ttl_s=hours * 3600))
+    click.echo(issuer.token(user.user_id, email=user.email, ttl_s=hours * 3600))
 
 
 @main.command()

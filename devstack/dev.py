@@ -20,6 +20,7 @@ from chalicelib.domain.errors import DuplicateError
 from chalicelib.settings import Settings
 from devstack import gateway
 from devstack.issuer import LocalIssuer
+from devstack.local_auth import LocalAuth
 from devstack.local_aws import fake_credentials, start_moto
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,37 +44,24 @@ def seed(clock: SystemClock) -> None:
             users.add_user(email, role=role, tenant_id=tenant, now_ms=clock.now_ms())
 
 
-def local_sign_in(issuer: LocalIssuer) -> gateway.ExtraRoute:
-    """``POST /local-auth/token {"email"}``: the dev stack's stand-in for Cognito's hosted UI.
-
-    Signs anyone in by e-mail alone, so it only exists on loopback in ``make dev``.
-    """
-    from chalicelib.store import users
+def local_routes(auth: LocalAuth) -> gateway.ExtraRoute:
+    """The portal's ``/config.json`` and the local hosted UI (``devstack/local_auth.py``)."""
 
     def handle(handler: Any) -> bool:
         if handler.path == "/config.json" and handler.command == "GET":
-            _json(handler, 200, {"auth": "local", "apiBase": "/api"})
-            return True
-        if handler.path != "/local-auth/token" or handler.command != "POST":
-            return False
-        length = int(handler.headers.get("Content-Length") or 0)
-        try:
-            body = json.loads(handler.rfile.read(length) or b"{}")
-            email = str(body.get("email", "")).strip().lower()
-        except ValueError:
-            email = ""
-        user = users.find_by_email(email) if email else None
-        if user is None:
             _json(
                 handler,
-                401,
-                {"error": {"code": "unauthorized", "message": "no user with this e-mail"}},
+                200,
+                {
+                    "auth": "local",
+                    "authorizeUrl": "/local-auth/authorize",
+                    "tokenUrl": "/local-auth/token",
+                    "clientId": auth.issuer.audience,
+                    "apiBase": "/api",
+                },
             )
             return True
-        groups = ["admin"] if user.role == "admin" else None
-        token = issuer.token(user.user_id, email=user.email, groups=groups, ttl_s=12 * 3600)
-        _json(handler, 200, {"token": token, "role": user.role})
-        return True
+        return auth.handle(handler)
 
     return handle
 
@@ -129,13 +117,17 @@ def run(*, port: int, simulator_port: int, folder: str, moto_port: int = MOTO_PO
     }
     launcher = LocalLauncher(worker_env, on_exit=worker_exited)
     runtime.configure(settings, clock=clock, launcher=launcher)
+    from chalicelib.store import users
+
+    auth = LocalAuth(issuer, port, users.find_by_email)
     web = gateway.start(
         app,
         port=port,
         static_dir=ROOT / "portal_static",
         api_prefix="/api",
-        extra=local_sign_in(issuer),
+        extra=local_routes(auth),
     )
+    auth.port = web.server.server_address[1]
 
     stop = threading.Event()
 

@@ -3,6 +3,8 @@ the static portal, as CloudFront does in AWS."""
 
 from __future__ import annotations
 
+import io
+import json
 import mimetypes
 import threading
 from collections.abc import Callable
@@ -48,6 +50,45 @@ class Gateway:
         self.thread.join(timeout=5)
 
 
+MAX_BODY = 1024 * 1024
+BODY_TIMEOUT_S = 10.0
+
+
+def read_body(handler: Any) -> bytes | None:
+    """The request body (``Content-Length`` bytes within ``BODY_TIMEOUT_S``); None after
+    answering 400 (malformed length) or 408 (the client did not send it)."""
+    raw = handler.headers.get("Content-Length")
+    if raw is None:
+        return b""
+    if not raw.strip().isdigit() or int(raw) > MAX_BODY:
+        refuse(handler, 400, "bad_request", "Content-Length must be a number of bytes up to 1 MB")
+        return None
+    length = int(raw)
+    handler.connection.settimeout(BODY_TIMEOUT_S)
+    try:
+        body: bytes = handler.rfile.read(length)
+    except TimeoutError:
+        body = b""
+    finally:
+        handler.connection.settimeout(None)
+    if len(body) != length:
+        refuse(handler, 408, "request_timeout", "the request body did not arrive")
+        return None
+    return body
+
+
+def refuse(handler: Any, status: int, code: str, message: str) -> None:
+    """Answer with the API's error shape and close the connection."""
+    data = json.dumps({"error": {"code": code, "message": message}}).encode()
+    handler.close_connection = True
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 def start(
     app: Any,
     *,
@@ -65,14 +106,24 @@ def start(
 
     class Handler(ChaliceRequestHandler):
         def _generic_handle(self) -> None:
-            if extra is not None and extra(self):
+            # The body is read before anything else, with a time limit, and never while
+            # holding the API's lock: a client that sends headers and no body stalls only
+            # its own connection.
+            body = read_body(self)
+            if body is None:
                 return
-            if api_prefix and not self.path.startswith(api_prefix + "/"):
-                self._static()
-                return
-            self.path = self.path[len(api_prefix) :] or "/"
-            with one_at_a_time:
-                super()._generic_handle()
+            original, self.rfile = self.rfile, io.BytesIO(body)
+            try:
+                if extra is not None and extra(self):
+                    return
+                if api_prefix and not self.path.startswith(api_prefix + "/"):
+                    self._static()
+                    return
+                self.path = self.path[len(api_prefix) :] or "/"
+                with one_at_a_time:
+                    super()._generic_handle()
+            finally:
+                self.rfile = original
 
         def _static(self) -> None:
             if static_dir is None or self.command not in ("GET", "HEAD"):

@@ -7,6 +7,7 @@ verifies Cognito's (JWKS, issuer, audience, expiry).
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -34,7 +35,8 @@ class LocalIssuer:
     @classmethod
     def load_or_create(cls, folder: Path) -> LocalIssuer:
         """Reuse the key in ``folder`` (tokens survive restarts) or make a new one."""
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.chmod(0o700)
         pem = folder / "issuer-key.pem"
         if pem.exists():
             loaded = serialization.load_pem_private_key(pem.read_bytes(), password=None)
@@ -42,14 +44,16 @@ class LocalIssuer:
             key = loaded
         else:
             key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-            pem.write_bytes(
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
+            # Private from the first byte: created 0600, never readable by others meanwhile.
+            fd = os.open(pem, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(
+                    key.private_bytes(
+                        serialization.Encoding.PEM,
+                        serialization.PrivateFormat.PKCS8,
+                        serialization.NoEncryption(),
+                    )
                 )
-            )
-            pem.chmod(0o600)
         kid = (
             "local-"
             + uuid.uuid5(uuid.NAMESPACE_URL, str(key.public_key().public_numbers().n)).hex[:12]

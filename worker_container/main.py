@@ -67,6 +67,13 @@ def run(config: WorkerConfig | None = None, settings: Settings | None = None) ->
     clock = ServerClock(SystemClock())
     clock.attach(shared_connection().client)
     from worker_container.config import CHROMIUM_ARGS
+
+    if "--no-sandbox" in CHROMIUM_ARGS:
+        logger.warning(
+            "running as root: Chromium's sandbox is off (the worker image runs unprivileged "
+            "with it on)",
+            extra={"tenant_id": config.tenant_id},
+        )
     from worker_container.wajs import WaJsEngine
 
     engine = WaJsEngine(

@@ -49,10 +49,13 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
             self._send(status, json.dumps(value).encode(), "application/json")
 
         def _body(self) -> dict[str, Any]:
-            length = int(self.headers.get("Content-Length") or 0)
-            if not length:
+            raw = (self.headers.get("Content-Length") or "0").strip()
+            if not raw.isdigit() or int(raw) > 1024 * 1024:
+                raise ValueError("Content-Length must be a number of bytes up to 1 MB")
+            if not int(raw):
                 return {}
-            value = json.loads(self.rfile.read(length))
+            self.connection.settimeout(10)
+            value = json.loads(self.rfile.read(int(raw)))
             return value if isinstance(value, dict) else {}
 
         def _route(self, method: str) -> None:

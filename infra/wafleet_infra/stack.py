@@ -226,13 +226,19 @@ class WafleetStack(Stack):
                 resources=[task.task_role.role_arn, task.obtain_execution_role().role_arn],
             )
         )
+        portal_url = str(self.node.try_get_context("portalUrl") or "https://localhost").rstrip("/")
         client = pool.add_client(
             "Portal",
             o_auth=cognito.OAuthSettings(
-                flows=cognito.OAuthFlows(implicit_code_grant=True),
+                # The code flow with PKCE only: no tokens in URLs (the implicit flow is off).
+                flows=cognito.OAuthFlows(authorization_code_grant=True, implicit_code_grant=False),
                 scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
-                callback_urls=["https://localhost/index.html"],
+                # The portal's public URL (cdk deploy -c portalUrl=https://bots.example.com): the
+                # CDN's own name cannot be used here, the API (which needs this client) is
+                # behind the CDN.
+                callback_urls=[f"{portal_url}/index.html"],
             ),
+            generate_secret=False,
             id_token_validity=Duration.hours(1),
             prevent_user_existence_errors=True,
         )
@@ -284,7 +290,8 @@ class WafleetStack(Stack):
                     "config.json",
                     {
                         "auth": "cognito",
-                        "domain": domain.base_url(),
+                        "authorizeUrl": domain.base_url() + "/oauth2/authorize",
+                        "tokenUrl": domain.base_url() + "/oauth2/token",
                         "clientId": client.user_pool_client_id,
                         "apiBase": "/api",
                     },

@@ -122,8 +122,12 @@ def signed_in(browser: Browser, base: str, email: str, errors: list[str]) -> Pag
     page.on("console", console)
     page.on("pageerror", lambda exc: errors.append(f"{email}: {exc}"))
     page.goto(base + "/")
+    page.get_by_role("button", name="Sign in").click()  # to the (local) hosted sign-in page
     page.get_by_label("E-mail").fill(email)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Continue").click()  # back with a code, traded with PKCE
+    page.wait_for_url(
+        lambda url: "/status.html" in url or "/admin.html" in url or "/index.html" in url
+    )
     return page
 
 

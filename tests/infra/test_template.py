@@ -145,3 +145,11 @@ def test_cfn_lint_finds_no_error(template: dict[str, Any], tmp_path: Path) -> No
     errors = [line for line in result.stdout.splitlines() if ":E" in line]
     assert errors == [], result.stdout
     assert result.returncode in (0, 4), result.stdout + result.stderr  # 4: warnings only
+
+
+def test_portal_sign_in_is_the_code_flow_only_back_to_the_portal(template: dict[str, Any]) -> None:
+    (client,) = resources(template, "AWS::Cognito::UserPoolClient").values()
+    props = client["Properties"]
+    assert props["AllowedOAuthFlows"] == ["code"]  # no implicit flow: no tokens in URLs
+    assert "GenerateSecret" not in props or props["GenerateSecret"] is False  # PKCE, public
+    assert all(url.endswith("/index.html") for url in props["CallbackURLs"])

@@ -47,3 +47,43 @@ def test_concurrent_requests_of_two_tenants_each_see_their_own(
         assert requests.get(f"{server.url}/../pyproject.toml", timeout=10).status_code == 404
     finally:
         server.stop()
+
+
+def _raw(url: str, request: bytes, *, wait_s: float = 10) -> bytes:
+    import socket
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    with socket.create_connection((parsed.hostname, parsed.port), timeout=wait_s) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def test_a_client_that_never_sends_its_body_stalls_only_itself(client: Any) -> None:
+    import socket
+    from urllib.parse import urlparse
+
+    from app import app
+    from devstack import gateway
+
+    server = gateway.start(app, static_dir=ROOT / "portal_static", api_prefix="/api")
+    parsed = urlparse(server.url)
+    stuck = socket.create_connection((parsed.hostname, parsed.port), timeout=30)
+    try:
+        stuck.sendall(b"POST /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+        # Everyone else is served meanwhile (the API lock is not held while a body is read).
+        for _ in range(3):
+            assert requests.get(f"{server.url}/api/health", timeout=5).status_code == 200
+        for length in (b"-1", b"abc", b"99999999999"):
+            answer = _raw(
+                server.url,
+                b"POST /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n",
+            )
+            assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400"), answer
+            assert b'"error"' in answer
+    finally:
+        stuck.close()
+        server.stop()

@@ -34,3 +34,20 @@ def test_wa_js_comes_from_the_lockfile_in_a_build_stage() -> None:
     assert "RUN npm ci" in DOCKERFILE and "npm install" not in DOCKERFILE
     copied = re.search(r"^COPY --from=wajs \S+/wppconnect-wa\.js (\S+)$", DOCKERFILE, flags=re.M)
     assert copied and f"WAFLEET_WAJS_BUNDLE={copied.group(1)}" in DOCKERFILE
+
+
+def test_chromium_keeps_its_sandbox_and_site_isolation_unless_root() -> None:
+    from worker_container.config import CHROMIUM_ARGS, sandbox_args
+
+    assert sandbox_args(euid=10001) == [] and sandbox_args(euid=0) == ["--no-sandbox"]
+    assert "chromium-sandbox" in DOCKERFILE  # the setuid helper, where user namespaces are off
+    flags = " ".join(CHROMIUM_ARGS)
+    for weakening in (
+        "site-per-process",
+        "IsolateOrigins",
+        "disable-site-isolation",
+        "renderer-process-limit",
+        "single-process",
+        "disable-web-security",
+    ):
+        assert weakening not in flags, weakening
