@@ -17,6 +17,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
@@ -89,13 +90,6 @@ class WafleetStack(Stack):
             sign_in_aliases=cognito.SignInAliases(email=True),
             account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
             removal_policy=RemovalPolicy.RETAIN,
-        )
-        cognito.CfnUserPoolGroup(
-            self,
-            "Admins",
-            user_pool_id=pool.user_pool_id,
-            group_name="admin",
-            description="wafleet operators",
         )
         domain = pool.add_domain(
             "Domain",
@@ -243,7 +237,16 @@ class WafleetStack(Stack):
             prevent_user_existence_errors=True,
         )
         issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{pool.user_pool_id}"
+        # Page cursors are signed with one key shared by every API instance.
+        cursor_key = secretsmanager.Secret(
+            self,
+            "CursorKey",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=48, exclude_punctuation=True
+            ),
+        )
         api_env = common_env | {
+            "WAFLEET_CURSOR_KEY": cursor_key.secret_value.unsafe_unwrap(),
             "WAFLEET_JWT_ISSUER": issuer,
             "WAFLEET_JWT_AUDIENCE": client.user_pool_client_id,
             "WAFLEET_JWKS_URL": f"{issuer}/.well-known/jwks.json",

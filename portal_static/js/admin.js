@@ -1,23 +1,44 @@
-// Admin: fleet (filter, stale highlighted), setup requests to decide, worker start/stop/restart.
+// Admin: fleet (filter, stale highlighted), setup requests to decide, worker start/stop/restart,
+// and who may sign in (demote, remove: access ends within 30 s).
 import { api, poll } from "./api.js";
 import { badge, chrome, el, showError, when } from "./ui.js";
 
-await chrome();
+const me = await chrome();
 const content = document.getElementById("content");
 const alerts = document.getElementById("alerts");
 const filter = el("select", { id: "status-filter", onchange: () => refresh() },
   ...["", "NEW", "QR_PENDING", "ACTIVE", "PAUSED", "ERROR"].map((s) => el("option", { value: s, text: s || "All" })));
 const fleet = el("div", { id: "fleet" });
 const queue = el("div", { id: "queue" });
+const people = el("div", { id: "users" });
 content.replaceChildren(
   el("section", { class: "card", "aria-labelledby": "h-queue" }, el("h2", { id: "h-queue", text: "Setup requests waiting" }), queue),
   el("section", { class: "card", "aria-labelledby": "h-fleet" }, el("h2", { id: "h-fleet", text: "Tenants" }),
-    el("label", { for: "status-filter", text: "Show tenants with status" }), filter, fleet));
+    el("label", { for: "status-filter", text: "Show tenants with status" }), filter, fleet),
+  el("section", { class: "card", "aria-labelledby": "h-users" }, el("h2", { id: "h-users", text: "People who can sign in" }), people));
 
-async function act(path, body) {
-  try { await api(path, { method: "POST", body }); alerts.replaceChildren(el("div", { class: "banner ok", role: "status", text: "Done." })); }
-  catch (error) { showError(alerts, error); }
+async function act(path, body, method = "POST") {
+  try { await api(path, { method, body }); } catch (error) { showError(alerts, error); return; }
   await refresh();
+  alerts.replaceChildren(el("div", { class: "banner ok", role: "status", text: "Done." }));
+}
+
+async function refreshUsers(me) {
+  const { items } = await api("/admin/users");
+  people.replaceChildren(el("table", {},
+    el("thead", {}, el("tr", {}, ...["E-mail", "Role", "Tenant", ""].map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, items.map((u) => el("tr", { "data-user": u.email },
+      el("td", { text: u.email }), el("td", { text: u.role === "admin" ? "Operator" : "Tenant owner" }),
+      el("td", { text: u.tenantId || "" }),
+      el("td", { class: "actions" }, u.id === me ? el("span", { class: "muted", text: "you" }) : [
+        u.role === "admin" && u.tenantId === null ? el("button", { class: "secondary", text: "Demote",
+          "aria-label": `demote ${u.email}`,
+          onclick: () => { const tenantId = prompt(`Tenant id ${u.email} should own instead`); if (tenantId) act(`/admin/users/${u.id}/role`, { role: "tenant", tenantId }); } }) : null,
+        u.role === "tenant" ? el("button", { class: "secondary", text: "Make operator", "aria-label": `make ${u.email} an operator`,
+          onclick: () => act(`/admin/users/${u.id}/role`, { role: "admin" }) }) : null, " ",
+        el("button", { class: "secondary", text: "Remove", "aria-label": `remove ${u.email}`,
+          onclick: () => { if (confirm(`Remove ${u.email}? They lose access within 30 seconds.`)) act(`/admin/users/${u.id}`, undefined, "DELETE"); } }),
+      ]))))));
 }
 
 async function refresh() {
@@ -42,6 +63,7 @@ async function refresh() {
         el("td", {}, badge(t.worker), t.stale ? el("span", { class: "badge bad", text: "stale" }) : null),
         el("td", { text: when(t.heartbeatAt) }), el("td", { text: t.lastError || "" }),
         el("td", { class: "actions" }, ...["start", "stop", "restart"].map((a) => el("button", { class: a === "start" ? null : "secondary", text: a[0].toUpperCase() + a.slice(1), "aria-label": `${a} worker of ${t.name}`, onclick: () => act(`/admin/tenants/${t.id}/worker/${a}`) }))))))));
+    await refreshUsers(me.userId);
   } catch (error) { showError(alerts, error); }
 }
 

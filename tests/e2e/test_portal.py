@@ -172,6 +172,10 @@ def test_from_sign_in_to_a_linked_bot_that_survives_a_crash(
     admin = signed_in(browser, base, "admin@demo.example", errors)
     expect(admin).to_have_url(f"{base}/admin.html")
     expect(admin.locator("#queue")).to_contain_text("Demo Pizzeria")
+    # Who can sign in: the owner can be removed; the admin cannot remove themselves.
+    expect(admin.locator("tr[data-user='owner@demo.example']")).to_contain_text("Tenant owner")
+    expect(admin.get_by_role("button", name="remove owner@demo.example")).to_be_visible()
+    expect(admin.locator("tr[data-user='admin@demo.example']")).to_contain_text("you")
     shots.take(admin, "admin-queue")
     admin.get_by_role("button", name="Approve").click()
     expect(admin.locator("#queue")).to_contain_text("Nothing to decide")

@@ -130,7 +130,8 @@ def test_reaper_schedule_task_rule_and_alarms(template: dict[str, Any]) -> None:
     metrics = {a["Properties"]["MetricName"] for a in alarms.values()}
     assert metrics == {"ReapedWorkers", "Errors", "5XXError"}
     assert all(a["Properties"]["AlarmActions"] for a in alarms.values())
-    assert resources(template, "AWS::Cognito::UserPoolGroup")
+    # Roles live in the users table: no Cognito group pretends to grant one.
+    assert not resources(template, "AWS::Cognito::UserPoolGroup")
 
 
 def test_cfn_lint_finds_no_error(template: dict[str, Any], tmp_path: Path) -> None:
@@ -153,3 +154,12 @@ def test_portal_sign_in_is_the_code_flow_only_back_to_the_portal(template: dict[
     assert props["AllowedOAuthFlows"] == ["code"]  # no implicit flow: no tokens in URLs
     assert "GenerateSecret" not in props or props["GenerateSecret"] is False  # PKCE, public
     assert all(url.endswith("/index.html") for url in props["CallbackURLs"])
+
+
+def test_the_api_signs_cursors_with_a_generated_secret(template: dict[str, Any]) -> None:
+    assert resources(template, "AWS::SecretsManager::Secret")
+    functions = resources(template, "AWS::Serverless::Function") or resources(
+        template, "AWS::Lambda::Function"
+    )
+    envs = [json.dumps(f["Properties"].get("Environment", {})) for f in functions.values()]
+    assert any("WAFLEET_CURSOR_KEY" in e and "resolve:secretsmanager" in e for e in envs)
