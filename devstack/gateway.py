@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from chalice.config import Config
-from chalice.local import ChaliceRequestHandler
+from chalice.local import ChaliceRequestHandler, RouteMatcher
 
 from devstack.httpserver import LocalServer
 
@@ -100,6 +100,7 @@ def start(
 ) -> Gateway:
     """Serve ``app`` (under ``api_prefix``) and ``static_dir`` on one origin, in a thread."""
     config = Config.create(chalice_stage="dev", app_name="wafleet", chalice_app=app)
+    routes = RouteMatcher(list(app.routes))
     # Chalice keeps the current request on the app object: like a Lambda container, the API
     # must serve one request at a time, or concurrent requests would see each other's data.
     one_at_a_time = threading.Lock()
@@ -120,6 +121,13 @@ def start(
                     self._static()
                     return
                 self.path = self.path[len(api_prefix) :] or "/"
+                try:
+                    routes.match_route(self.path)
+                except ValueError:
+                    # As the stack's gateway responses do: a plain 404, never the request's
+                    # Authorization header echoed back (API Gateway's default 403 does that).
+                    refuse(self, 404, "not_found", "no such route")
+                    return
                 with one_at_a_time:
                     super()._generic_handle()
             finally:

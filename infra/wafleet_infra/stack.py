@@ -65,6 +65,27 @@ WORKER_TABLE_ACTIONS = [
 ]
 
 
+def _gateway_response(status: str | None, code: str, message: str) -> dict[str, object]:
+    """A fixed body (no $context.error.message: it can echo the request); the status is kept
+    as API Gateway chose it (429, 413, …) unless given."""
+    body = '{"error": {"code": "%s", "message": "%s"}}' % (code, message)  # noqa: UP031
+    return {
+        **({"statusCode": status} if status else {}),
+        "responseParameters": {
+            "gatewayresponse.header.Cache-Control": "'no-store'",
+            "gatewayresponse.header.X-Content-Type-Options": "'nosniff'",
+        },
+        "responseTemplates": {"application/json": body},
+    }
+
+
+GATEWAY_RESPONSES = {
+    "MISSING_AUTHENTICATION_TOKEN": _gateway_response("404", "not_found", "no such route"),
+    "DEFAULT_4XX": _gateway_response(None, "refused", "the request was refused"),
+    "DEFAULT_5XX": _gateway_response(None, "internal_error", "Something went wrong on our side."),
+}
+
+
 class WafleetStack(Stack):
     """Everything wafleet needs in one account and region."""
 
@@ -382,7 +403,13 @@ class WafleetStack(Stack):
                 "lambda_timeout": 30,
             },
         )
+        rest_api = app.get_resource("RestAPI")
+        # API Gateway's own errors in the API's error shape, never echoing the request: its
+        # default 403 for an unknown route repeats the Authorization header.
+        rest_api.add_property_override(
+            "DefinitionBody.x-amazon-apigateway-gateway-responses", GATEWAY_RESPONSES
+        )
         return Fn.sub(
             "${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}",
-            {"RestAPI": app.get_resource("RestAPI").ref},
+            {"RestAPI": rest_api.ref},
         )

@@ -163,3 +163,14 @@ def test_the_api_signs_cursors_with_a_generated_secret(template: dict[str, Any])
     )
     envs = [json.dumps(f["Properties"].get("Environment", {})) for f in functions.values()]
     assert any("WAFLEET_CURSOR_KEY" in e and "resolve:secretsmanager" in e for e in envs)
+
+
+def test_gateway_errors_use_the_error_shape_and_echo_nothing(template: dict[str, Any]) -> None:
+    (api,) = resources(template, "AWS::Serverless::Api").values()
+    responses = api["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    unknown = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert unknown["statusCode"] == "404"
+    for response in responses.values():
+        body = json.loads(response["responseTemplates"]["application/json"])
+        assert set(body["error"]) == {"code", "message"}
+        assert "$" not in json.dumps(body)  # no $context.error.message: it echoes the request

@@ -87,3 +87,21 @@ def test_a_client_that_never_sends_its_body_stalls_only_itself(client: Any) -> N
     finally:
         stuck.close()
         server.stop()
+
+
+def test_an_unknown_route_is_a_404_that_echoes_nothing(client: Any) -> None:
+    from app import app
+    from devstack import gateway
+
+    server = gateway.start(app, static_dir=ROOT / "portal_static", api_prefix="/api")
+    try:
+        answer = requests.get(
+            f"{server.url}/api/no/such/route",
+            headers={"Authorization": "Bearer SECRET.TOKEN.VALUE"},
+            timeout=10,
+        )
+        assert answer.status_code == 404
+        assert answer.json()["error"]["code"] == "not_found"
+        assert "SECRET" not in answer.text
+    finally:
+        server.stop()
