@@ -38,3 +38,14 @@ def test_lambda_code_imports_no_playwright_moto_or_dev_code() -> None:
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in FORBIDDEN]
     assert offenders == []
+
+
+def test_no_build_output_or_installed_packages_are_tracked() -> None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    generated = ("chalice.out/", "cdk.out/", "node_modules/", ".venv/", "__pycache__/")
+    assert [p for p in tracked if any(g in p for g in generated)] == []
