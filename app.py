@@ -23,11 +23,10 @@ def health() -> dict[str, str]:
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="reaper")
 def reaper(event: object) -> dict[str, int]:
     """Every minute: mark stale workers ERROR (and restart crashed ones if enabled)."""
-    import os
-
+    from chalicelib.control import runtime
     from chalicelib.control.reaper import reap
 
-    report = reap(auto_restart=os.environ.get("WAFLEET_AUTO_RESTART") == "1")
+    report = reap(auto_restart=runtime.get().settings.auto_restart)
     print(report.metric_line())  # CloudWatch Embedded Metric Format: drives the alarm
     return {
         "scanned": report.scanned,

@@ -162,7 +162,7 @@ def reaper_fleet() -> dict[str, Any]:
     from chalicelib.settings import Settings
     from chalicelib.store import models
     from chalicelib.store.models import TenantModel
-    from chalicelib.store.size import item_size
+    from devstack.item_size import item_size
 
     # Frozen time: the fleet's heartbeats are written once, and must not all go stale while
     # moto works through the run (live workers would have refreshed them).

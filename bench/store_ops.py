@@ -24,7 +24,7 @@ def main() -> None:
     from chalicelib.settings import Settings
     from chalicelib.store import messages, models, setup_requests, tenants
     from chalicelib.store.connection import connection
-    from chalicelib.store.size import item_size
+    from devstack.item_size import item_size
 
     with moto_server() as moto:
         models.bind(Settings(dynamodb_endpoint=moto.endpoint))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 from chalicelib.domain.errors import ConfigError
 
@@ -27,6 +26,7 @@ JWT_ISSUER = "WAFLEET_JWT_ISSUER"
 JWT_AUDIENCE = "WAFLEET_JWT_AUDIENCE"
 JWKS_URL = "WAFLEET_JWKS_URL"
 CURSOR_KEY = "WAFLEET_CURSOR_KEY"
+AUTO_RESTART = "WAFLEET_AUTO_RESTART"
 LAUNCHER = "WAFLEET_LAUNCHER"
 ECS_CLUSTER = "WAFLEET_ECS_CLUSTER"
 ECS_TASK_DEFINITION = "WAFLEET_ECS_TASK_DEFINITION"
@@ -64,6 +64,7 @@ class Settings:
     jwt_audience: str | None = None
     jwks_url: str | None = None
     cursor_key: str | None = None  # HMAC key of page cursors (Secrets Manager in AWS)
+    auto_restart: bool = False  # the reaper restarts crashed workers (crash-loop backoff)
     launcher: str = "local"
     ecs_cluster: str | None = None
     ecs_task_definition: str | None = None
@@ -126,6 +127,7 @@ class Settings:
             jwt_audience=optional[JWT_AUDIENCE],
             jwks_url=optional[JWKS_URL],
             cursor_key=env.get(CURSOR_KEY) or None,
+            auto_restart=env.get(AUTO_RESTART) == "1",
             launcher=env.get(LAUNCHER) or "local",
             ecs_cluster=env.get(ECS_CLUSTER) or None,
             ecs_task_definition=env.get(ECS_TASK_DEFINITION) or None,
@@ -159,6 +161,8 @@ class Settings:
         }
         env.update({var: value for var, value in optional.items() if value})
         env[LAUNCHER] = self.launcher
+        if self.auto_restart:
+            env[AUTO_RESTART] = "1"
         env[ECS_CONTAINER] = self.ecs_container
         if self.ecs_subnets:
             env[ECS_SUBNETS] = ",".join(self.ecs_subnets)
@@ -183,8 +187,3 @@ def _seconds(env: Mapping[str, str], var: str, default: float) -> float:
 def _csv(raw: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
 
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read from the environment once."""
-    return Settings.from_env()

@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 DEMO_TENANT = "t_demo"
 DEMO_USER = "owner@demo.example"
 DEMO_ADMIN = "admin@demo.example"
-DEMO_PHONE = "+4915112345678"
 MOTO_PORT = 5005
 
 

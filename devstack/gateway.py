@@ -17,7 +17,6 @@ from chalice.local import ChaliceRequestHandler, RouteMatcher
 
 from devstack.httpserver import LocalServer
 
-API_PREFIX = "/api"
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

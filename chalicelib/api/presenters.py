@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.liveness import is_stale
-from chalicelib.domain.statuses import WorkerStatus
 from chalicelib.domain.transitions import Actor, Event, decide
 from chalicelib.domain.validation import mask_number
 
@@ -172,5 +171,3 @@ def fleet_row(item: Any, *, now_ms: int, stale_ms: int) -> dict[str, Any]:
         "setupStatus": item.setup_status,
     }
 
-
-LIVE_NAMES = {WorkerStatus.STARTING.value, WorkerStatus.RUNNING.value}

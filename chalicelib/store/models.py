@@ -141,17 +141,6 @@ class SetupByStatus(GlobalSecondaryIndex["SetupRequestModel"]):
     created_at = NumberAttribute(range_key=True)
 
 
-class SetupByTenant(GlobalSecondaryIndex["SetupRequestModel"]):
-    """A tenant's requests over time."""
-
-    class Meta:
-        index_name = "by_tenant"
-        projection = AllProjection()
-
-    tenant_id = UnicodeAttribute(hash_key=True)
-    created_at = NumberAttribute(range_key=True)
-
-
 class SetupRequestModel(Model):
     """A tenant's request to set up its bot: template and WhatsApp number; admins decide."""
 
@@ -172,7 +161,6 @@ class SetupRequestModel(Model):
     decided_by = UnicodeAttribute(null=True)
     reason = UnicodeAttribute(null=True)
     by_status = SetupByStatus()
-    by_tenant = SetupByTenant()
 
 
 class PortalEventModel(Model):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import statistics
 import threading
-import time
 from collections import deque
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -61,7 +60,3 @@ class ServerClock:
 
         client.meta.events.register("after-call.dynamodb", on_response)
 
-
-def wall_clock_ms() -> int:
-    """Uncorrected local time (for tests and logs)."""
-    return time.time_ns() // 1_000_000

@@ -12,7 +12,6 @@ import logging
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
@@ -150,11 +149,6 @@ def get_tenant(tenant_id: str, *, consistent: bool = False) -> TenantModel:
         return TenantModel.get(tenant_id, consistent_read=consistent)
     except DoesNotExist:
         raise NotFoundError(f"tenant {tenant_id} not found") from None
-
-
-def scan_tenants(*, page_size: int = 500) -> Any:
-    """Every tenant item, paginated by DynamoDB (the reaper reads these)."""
-    return TenantModel.scan(page_size=page_size)
 
 
 def scan_page(*, limit: int, cursor_token: str | None) -> tuple[list[TenantModel], str | None]:

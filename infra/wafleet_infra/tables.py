@@ -69,12 +69,6 @@ def create_tables(scope: Construct) -> Tables:
         sort_key=ddb.Attribute(name="created_at", type=N),
         projection_type=ddb.ProjectionType.ALL,
     )
-    setup.add_global_secondary_index(
-        index_name="by_tenant",
-        partition_key=ddb.Attribute(name="tenant_id", type=S),
-        sort_key=ddb.Attribute(name="created_at", type=N),
-        projection_type=ddb.ProjectionType.ALL,
-    )
     users = _table(scope, "Users", "user_id")
     users.add_global_secondary_index(
         index_name="by_email",

@@ -388,7 +388,7 @@ def test_cursor_of_another_tenant_is_refused(tenant: str, clock: ManualClock) ->
 
 def test_state_item_stays_under_1kb_in_its_largest_form(tenant: str, clock: ManualClock) -> None:
     from chalicelib.store import models
-    from chalicelib.store.size import item_size
+    from devstack.item_size import item_size
 
     big = "W" * 500
     tenants.create_tenant(
@@ -430,7 +430,7 @@ def test_state_item_stays_under_1kb_in_its_largest_form(tenant: str, clock: Manu
 
 
 def test_item_size_matches_dynamodb_rules() -> None:
-    from chalicelib.store.size import item_size
+    from devstack.item_size import item_size
 
     assert item_size({"ab": {"S": "héllo"}}) == 2 + 6
     assert item_size({"n": {"N": "12345"}}) == 1 + 4

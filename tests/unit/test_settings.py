@@ -50,3 +50,12 @@ def test_text_with_a_lone_surrogate_is_refused_by_name() -> None:
         validation.text("Pizza \udc00 Roma", "name", max_len=64)
     assert refused.value.field == "name"
     assert validation.text("Pizza 🍕 Roma", "name", max_len=64) == "Pizza 🍕 Roma"
+
+
+def test_auto_restart_is_a_setting_read_once() -> None:
+    from chalicelib.settings import Settings
+
+    on = Settings.from_env({"AWS_REGION": "eu-west-1", "WAFLEET_AUTO_RESTART": "1"})
+    off = Settings.from_env({"AWS_REGION": "eu-west-1"})
+    assert on.auto_restart and not off.auto_restart
+    assert Settings.from_env(on.as_env()).auto_restart
