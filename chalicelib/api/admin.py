@@ -40,9 +40,17 @@ def fleet() -> dict[str, Any]:
                 raise ValidationError(name, f"must be one of {allowed}") from None
     rt = runtime.get()
     now = rt.clock.now_ms()
-    items, next_cursor = tenants.scan_page(limit=limit, cursor_token=params.get("cursor"))
-    rows = [presenters.fleet_row(i, now_ms=now, stale_ms=rt.settings.stale_ms) for i in items]
-    rows = [r for r in rows if all(r[k] == v for k, v in wanted.items())]
+
+    def row(item: Any) -> dict[str, Any]:
+        return presenters.fleet_row(item, now_ms=now, stale_ms=rt.settings.stale_ms)
+
+    # Filtered on the stale-aware statuses, page by page until this page is full.
+    items, next_cursor = tenants.scan_page(
+        limit=limit,
+        cursor_token=params.get("cursor"),
+        keep=lambda item: all(row(item)[k] == v for k, v in wanted.items()),
+    )
+    rows = [row(i) for i in items]
     rows.sort(key=lambda r: (r["name"].lower(), r["id"]))
     return {"items": rows, "nextCursor": next_cursor}
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
@@ -151,14 +152,31 @@ def get_tenant(tenant_id: str, *, consistent: bool = False) -> TenantModel:
         raise NotFoundError(f"tenant {tenant_id} not found") from None
 
 
-def scan_page(*, limit: int, cursor_token: str | None) -> tuple[list[TenantModel], str | None]:
-    """One Scan page of tenants (the admin fleet view) and the cursor of the next."""
+def scan_page(
+    *,
+    limit: int,
+    cursor_token: str | None,
+    keep: Callable[[TenantModel], bool] | None = None,
+    max_reads: int = 20,
+) -> tuple[list[TenantModel], str | None]:
+    """Up to ``limit`` tenants that ``keep`` accepts (the admin fleet view) and the cursor of
+    the next page: Scan pages are read until the page is full (at most ``max_reads``), and the
+    cursor resumes right after the last tenant returned, so a filter never skips anyone."""
     from chalicelib.store import cursor
 
     start = cursor.decode(cursor_token, tenant_id=None)
-    result = TenantModel.scan(limit=limit, page_size=limit, last_evaluated_key=start)
-    items = list(result)
-    return items, cursor.encode(result.last_evaluated_key)
+    kept: list[TenantModel] = []
+    for _ in range(max_reads):
+        result = TenantModel.scan(limit=limit, page_size=limit, last_evaluated_key=start)
+        for item in result:
+            if keep is None or keep(item):
+                kept.append(item)
+                if len(kept) == limit:
+                    return kept, cursor.encode({"tid": {"S": item.tenant_id}})
+        start = result.last_evaluated_key
+        if not start:
+            return kept, None
+    return kept, cursor.encode(start)
 
 
 def transition(

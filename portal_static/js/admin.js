@@ -41,11 +41,27 @@ async function refreshUsers(me) {
       ]))))));
 }
 
+// Every page of the fleet (the API pages with nextCursor; a filter never hides anyone).
+async function allTenants() {
+  const items = [];
+  let cursor = null;
+  for (let pages = 0; pages < 100; pages += 1) {
+    const query = new URLSearchParams({ limit: "200" });
+    if (filter.value) query.set("status", filter.value);
+    if (cursor) query.set("cursor", cursor);
+    const page = await api(`/admin/tenants?${query}`);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+    if (!cursor) break;
+  }
+  return { items };
+}
+
 async function refresh() {
   try {
     const [requests, tenants] = await Promise.all([
       api("/admin/setup-requests?status=PENDING"),
-      api(`/admin/tenants?limit=500${filter.value ? `&status=${filter.value}` : ""}`),
+      allTenants(),
     ]);
     queue.replaceChildren(requests.items.length ? el("table", {},
       el("thead", {}, el("tr", {}, ...["Tenant", "Template", "Number", "Sent", ""].map((h) => el("th", { scope: "col", text: h })))),

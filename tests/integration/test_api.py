@@ -474,6 +474,32 @@ def test_fleet_view_filters_and_flags_stale(
     assert bad.status_code == 400 and body(bad)["error"]["field"] == "status"
 
 
+def test_a_filtered_fleet_view_pages_through_everyone_without_skipping(
+    client: Any, admin: dict[str, str], clock: ManualClock
+) -> None:
+    paused = set()
+    for i in range(9):
+        tid = tenants.create_tenant(f"Paging {i}", now_ms=clock.now_ms()).tenant_id
+        if i % 3 == 0:
+            lease = tenants.acquire_lease(tid, now_ms=clock.now_ms(), stale_after_ms=1000)
+            tenants.apply_event(tid, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease)
+            tenants.apply_event(tid, Event.PAUSED, Actor.TENANT, now_ms=clock.now_ms())
+            paused.add(tid)
+    seen: list[str] = []
+    cursor = ""
+    for _ in range(50):
+        page = body(
+            client.http.get(f"/admin/tenants?limit=2&status=PAUSED&cursor={cursor}", headers=admin)
+        )
+        assert len(page["items"]) <= 2 and all(r["status"] == "PAUSED" for r in page["items"])
+        seen += [r["id"] for r in page["items"]]
+        if page["nextCursor"] is None:
+            break
+        assert page["items"], "a page before the end is never empty"
+        cursor = page["nextCursor"]
+    assert paused <= set(seen) and len(seen) == len(set(seen))
+
+
 def test_start_takes_the_lease_and_a_second_start_is_409(
     client: Any, alice: Account, admin: dict[str, str], launcher: FakeLauncher
 ) -> None:
