@@ -21,13 +21,22 @@ def health() -> dict[str, str]:
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="reaper")
-def reaper(event: object) -> dict[str, int]:
+def reaper(event: CloudWatchEvent) -> dict[str, int]:
     """Every minute: mark stale workers ERROR (and restart crashed ones if enabled)."""
+    from chalicelib import observability
     from chalicelib.control import runtime
     from chalicelib.control.reaper import reap
 
+    observability.configure_logging("wafleet-reaper")
+    observability.set_keys(request_id=getattr(event.context, "aws_request_id", None))
     report = reap(auto_restart=runtime.get().settings.auto_restart)
-    print(report.metric_line())  # CloudWatch Embedded Metric Format: drives the alarm
+    # The stale-workers alarm reads ReapedWorkers (EMF, namespace wafleet, service reaper).
+    observability.count(
+        "reaper",
+        ReapedWorkers=len(report.reaped),
+        RestartedWorkers=len(report.restarted),
+        ReaperCandidates=report.scanned,
+    )
     return {
         "scanned": report.scanned,
         "reaped": len(report.reaped),
@@ -45,6 +54,9 @@ def reaper(event: object) -> dict[str, int]:
 )
 def task_stopped(event: CloudWatchEvent) -> dict[str, str]:
     """A worker's Fargate task stopped: record it at once (idempotent per epoch)."""
+    from chalicelib import observability
     from chalicelib.control.ecs_events import handle_task_stopped
 
+    observability.configure_logging("wafleet-events")
+    observability.set_keys(request_id=getattr(event.context, "aws_request_id", None))
     return {"result": handle_task_stopped(event.detail)}

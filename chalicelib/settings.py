@@ -186,4 +186,3 @@ def _seconds(env: Mapping[str, str], var: str, default: float) -> float:
 
 def _csv(raw: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (raw or "").split(",") if part.strip())
-

@@ -7,9 +7,9 @@ import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+from chalicelib import observability
 from chalicelib.domain.errors import ConfigError, NotFoundError
 from chalicelib.settings import Settings
-from worker_container import logs
 from worker_container.bot import Bot, ExitCode
 from worker_container.config import WorkerConfig
 from worker_container.session_store import FolderStore, S3Store, SessionStore
@@ -50,7 +50,7 @@ def check_store(config: WorkerConfig, settings: Settings) -> None:
 
 def run(config: WorkerConfig | None = None, settings: Settings | None = None) -> int:
     """Run one worker to completion; returns its exit code."""
-    logs.configure()
+    observability.configure_logging("wafleet-worker")
     try:
         config = config or WorkerConfig.from_env()
         settings = settings or Settings.from_env()

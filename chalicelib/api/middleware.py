@@ -21,6 +21,10 @@ SECURITY_HEADERS = {
 
 def authenticate_request(event: Any, get_response: Callable[[Any], Any]) -> Any:
     """Verify the bearer token, resolve membership, enforce the admin role on /admin."""
+    from chalicelib import observability
+
+    observability.configure_logging("wafleet-api")
+    observability.set_keys(request_id=(event.context or {}).get("requestId"))
     path: str = event.path or ""
     if path.startswith(PUBLIC_PREFIXES):
         return _secured(get_response(event), authenticated=False)
@@ -52,6 +56,11 @@ def _secured(response: Any, *, authenticated: bool) -> Any:
     response.headers.update(SECURITY_HEADERS)
     if authenticated:
         response.headers["Cache-Control"] = "no-store"
+    if response.status_code >= 400:
+        from chalicelib import observability
+
+        kind = "Api5xx" if response.status_code >= 500 else "Api4xx"
+        observability.count("api", **{kind: 1})
     return response
 
 

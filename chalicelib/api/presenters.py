@@ -170,4 +170,3 @@ def fleet_row(item: Any, *, now_ms: int, stale_ms: int) -> dict[str, Any]:
         "desired": status["worker"]["desired"],
         "setupStatus": item.setup_status,
     }
-

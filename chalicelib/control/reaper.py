@@ -32,33 +32,6 @@ class ReapReport:
     lost_race: list[str] = field(default_factory=list)  # a heartbeat landed first
     restarted: list[str] = field(default_factory=list)
 
-    def metric_line(self, now_ms: int | None = None) -> str:
-        """One CloudWatch Embedded Metric Format line (the stale-workers alarm reads it)."""
-        import json
-        import time
-
-        return json.dumps(
-            {
-                "_aws": {
-                    "Timestamp": now_ms if now_ms is not None else int(time.time() * 1000),
-                    "CloudWatchMetrics": [
-                        {
-                            "Namespace": "wafleet",
-                            "Dimensions": [[]],
-                            "Metrics": [
-                                {"Name": "ReapedWorkers", "Unit": "Count"},
-                                {"Name": "RestartedWorkers", "Unit": "Count"},
-                                {"Name": "ReaperCandidates", "Unit": "Count"},
-                            ],
-                        }
-                    ],
-                },
-                "ReapedWorkers": len(self.reaped),
-                "RestartedWorkers": len(self.restarted),
-                "ReaperCandidates": self.scanned,
-            }
-        )
-
 
 def reap(*, auto_restart: bool = False, page_size: int = 500) -> ReapReport:
     """One reaper run over every tenant."""

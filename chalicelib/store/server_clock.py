@@ -59,4 +59,3 @@ class ServerClock:
                 self.observe(date, self._base.now_ms())
 
         client.meta.events.register("after-call.dynamodb", on_response)
-

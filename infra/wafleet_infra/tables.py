@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 S = ddb.AttributeType.STRING
@@ -83,3 +84,23 @@ def create_tables(scope: Construct) -> Tables:
         events=_table(scope, "PortalEvents", "tid", ("sk", S), ttl="exp"),
         users=users,
     )
+
+
+def table_env(tables: Tables) -> dict[str, str]:
+    """The table names as the code reads them (``chalicelib/settings.py``)."""
+    return {
+        "WAFLEET_TENANTS_TABLE": tables.tenants.table_name,
+        "WAFLEET_HISTORY_TABLE": tables.history.table_name,
+        "WAFLEET_MESSAGES_TABLE": tables.messages.table_name,
+        "WAFLEET_SETUP_TABLE": tables.setup.table_name,
+        "WAFLEET_EVENTS_TABLE": tables.events.table_name,
+        "WAFLEET_USERS_TABLE": tables.users.table_name,
+    }
+
+
+def grant(role: iam.IRole, tables: Tables, actions: list[str]) -> None:
+    """Let ``role`` do ``actions`` on every table and its indexes."""
+    resources = []
+    for table in tables.all():
+        resources += [table.table_arn, f"{table.table_arn}/index/*"]
+    role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))

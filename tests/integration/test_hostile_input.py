@@ -230,3 +230,21 @@ def test_admins_list_demote_and_remove_users_and_it_is_recorded(
     me = body(client.http.get("/portal/me", headers=admin))["userId"]
     refused = client.http.delete(f"/admin/users/{me}", headers=admin)
     assert refused.status_code == 409  # no one locks themselves out
+
+
+def test_api_errors_are_counted_and_credentials_never_logged(
+    client: Any, alice: Account, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib import observability
+
+    observability.reset()
+    capsys.readouterr()
+    try:
+        client.http.get("/portal/me", headers={"Authorization": "Bearer nope"})
+        client.http.get("/portal/tenant/current/status", headers=alice.headers)
+    finally:
+        observability.reset()
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    metrics = [line for line in lines if "_aws" in line]
+    assert [m.get("Api4xx") for m in metrics] == [[1.0]] and metrics[0]["service"] == "api"
+    assert "nope" not in json.dumps(lines)

@@ -132,33 +132,43 @@ def test_ecs_stopped_event_marks_crash_once_and_ignores_old_epochs(
         assert ignored.payload["result"].startswith("ignored")
 
 
-def test_reaper_runs_as_the_scheduled_function(control: FakeLauncher, clock: ManualClock) -> None:
+def test_the_reaper_function_logs_json_with_a_request_id_and_publishes_its_metric(
+    control: FakeLauncher, clock: ManualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
     from chalice.test import Client
 
     from app import app
+    from chalicelib import observability
 
+    observability.reset()
     tid, _ = running(clock, "Scheduled")
     clock.advance(STALE_MS + 1)
-    with Client(app) as client:
-        result = client.lambda_.invoke(
-            "reaper",
-            client.events.generate_cw_event(
-                source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
-            ),
-        )
+    try:
+        with Client(app) as client:
+            result = client.lambda_.invoke(
+                "reaper",
+                client.events.generate_cw_event(
+                    source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+                ),
+            )
+    finally:
+        observability.reset()
     assert result.payload["reaped"] >= 1
     assert state(tid)[2] == "ERROR"
-
-
-def test_reaper_publishes_the_metric_the_stale_worker_alarm_reads() -> None:
-    import json
-
-    report = reaper.ReapReport(scanned=5, reaped=["t_1", "t_2"])
-    line = json.loads(report.metric_line(now_ms=1))
-    (directive,) = line["_aws"]["CloudWatchMetrics"]
-    assert directive["Namespace"] == "wafleet"
-    assert "ReapedWorkers" in [m["Name"] for m in directive["Metrics"]]
-    assert line["ReapedWorkers"] == 2
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    logs = [line for line in lines if "level" in line]
+    assert logs, lines
+    for line in logs:
+        assert line["level"] and line["timestamp"] and line["service"] == "wafleet-reaper"
+        assert line["request_id"]
+    marked = [line for line in logs if line.get("tenant_id") == tid]
+    assert marked and all("epoch" in line for line in marked)
+    (emf,) = [line for line in lines if "_aws" in line]
+    (directive,) = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "wafleet" and directive["Dimensions"] == [["service"]]
+    assert emf["service"] == "reaper" and emf["ReapedWorkers"] == [float(result.payload["reaped"])]
 
 
 def test_auto_restart_backs_off_and_respects_stop_and_pause(

@@ -1,0 +1,91 @@
+"""Alarms and the fleet dashboard, built from the constructs' own metrics."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+# What our code emits (chalicelib/observability.py): namespace, dimension "service".
+NAMESPACE = "wafleet"
+FIVE_MINUTES = Duration.minutes(5)
+
+
+def emitted(service: str, name: str) -> cloudwatch.Metric:
+    """A metric the code publishes as EMF through Powertools."""
+    return cloudwatch.Metric(
+        namespace=NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": service},
+        statistic="Sum",
+        period=FIVE_MINUTES,
+    )
+
+
+class Alarms(Construct):
+    """Alarm on stale workers, function errors and API 5xx; one dashboard of fleet health."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: dict[str, lambda_.IFunction],
+        tenants_table: ddb.Table,
+        email: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        topic = sns.Topic(
+            self, "Topic", master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns")
+        )
+        if email:
+            topic.add_subscription(subscriptions.EmailSubscription(email))
+        stale = emitted("reaper", "ReapedWorkers")
+        api_5xx = emitted("api", "Api5xx")
+        watched: dict[str, cloudwatch.IMetric] = {"StaleWorkers": stale, "Api5xx": api_5xx}
+        for name, function in functions.items():
+            watched[f"{name}Errors"] = function.metric_errors(statistic="Sum", period=FIVE_MINUTES)
+        throttles = tenants_table.metric_throttled_requests_for_operations(
+            operations=[ddb.Operation.UPDATE_ITEM, ddb.Operation.TRANSACT_WRITE_ITEMS],
+            period=FIVE_MINUTES,
+        )
+        watched["HeartbeatThrottles"] = throttles
+        for name, metric in watched.items():
+            alarm = cloudwatch.Alarm(
+                self,
+                name,
+                metric=metric,
+                threshold=0,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                alarm_description=f"wafleet: {name}",
+            )
+            alarm.add_alarm_action(actions.SnsAction(topic))
+        reaper = functions.get("Reaper")
+        dashboard = cloudwatch.Dashboard(self, "Fleet", dashboard_name="wafleet-fleet")
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Workers found stale / restarted / candidates (reaper)",
+                left=[
+                    stale,
+                    emitted("reaper", "RestartedWorkers"),
+                    emitted("reaper", "ReaperCandidates"),
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Reaper runs and errors",
+                left=[reaper.metric_invocations(period=FIVE_MINUTES)] if reaper else [],
+                right=[reaper.metric_errors(period=FIVE_MINUTES)] if reaper else [],
+            ),
+            cloudwatch.GraphWidget(title="API errors", left=[emitted("api", "Api4xx"), api_5xx]),
+            cloudwatch.GraphWidget(
+                title="Heartbeat write throttles (tenants table)", left=[throttles]
+            ),
+        )

@@ -1,0 +1,144 @@
+"""The workers: their network, cluster, task definition, logs, and the saved logins (S3 + KMS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from wafleet_infra.tables import Tables, grant
+
+ROOT = Path(__file__).resolve().parents[2]
+ASSET_EXCLUDES = [
+    ".git",
+    ".venv",
+    "var",
+    "cdk.out",
+    "infra/cdk.out",
+    "infra/chalice.out",
+    "node_modules",
+    "**/__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "docs",
+    "tests",
+    "bench",
+    "portal_static",
+]
+WORKER_TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:Query",
+]
+
+
+class Workers(Construct):
+    """Fargate tasks that run one tenant's worker each, and where their logins are kept."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, tables: Tables, env: dict[str, str]
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.sessions_key = kms.Key(
+            self, "SessionsKey", enable_key_rotation=True, description="wafleet worker logins"
+        )
+        self.sessions = s3.Bucket(
+            self,
+            "Sessions",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.sessions_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(7))],
+        )
+        self.vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
+        self.cluster = ecs.Cluster(self, "Cluster", vpc=self.vpc)
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "WorkerSG",
+            vpc=self.vpc,
+            allow_all_outbound=True,
+            description="wafleet workers: outbound only",
+        )
+        self.task = ecs.FargateTaskDefinition(self, "Worker", cpu=512, memory_limit_mib=1024)
+        log_group = logs.LogGroup(
+            self,
+            "WorkerLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.task.add_container(
+            "worker",
+            image=ecs.ContainerImage.from_asset(
+                str(ROOT), file="worker_container/Dockerfile", exclude=ASSET_EXCLUDES
+            ),
+            logging=ecs.LogDrivers.aws_logs(stream_prefix="worker", log_group=log_group),
+            environment=env
+            | {
+                "WAFLEET_SESSION_BUCKET": self.sessions.bucket_name,
+                "WAFLEET_SESSION_KMS_KEY": self.sessions_key.key_arn,
+            },
+            stop_timeout=Duration.seconds(30),
+        )
+        grant(self.task.task_role, tables, WORKER_TABLE_ACTIONS)
+        self.task.task_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                resources=[self.sessions.arn_for_objects("sessions/*")],
+            )
+        )
+        self.sessions_key.grant_encrypt_decrypt(self.task.task_role)
+
+    def launcher_env(self) -> dict[str, str]:
+        """What the API's ECS launcher needs to start a worker."""
+        from aws_cdk import Fn
+
+        return {
+            "WAFLEET_LAUNCHER": "ecs",
+            "WAFLEET_ECS_CLUSTER": self.cluster.cluster_arn,
+            "WAFLEET_ECS_TASK_DEFINITION": self.task.task_definition_arn,
+            "WAFLEET_ECS_CONTAINER": "worker",
+            "WAFLEET_ECS_SUBNETS": Fn.join(",", [s.subnet_id for s in self.vpc.private_subnets]),
+            "WAFLEET_ECS_SECURITY_GROUPS": self.security_group.security_group_id,
+        }
+
+    def grant_launch(self, role: iam.IRole, partition: str, region: str, account: str) -> None:
+        """Let ``role`` run and stop worker tasks (and pass their roles), nothing else."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ecs:RunTask"],
+                resources=[self.task.task_definition_arn],
+                conditions={"ArnEquals": {"ecs:cluster": self.cluster.cluster_arn}},
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ecs:StopTask", "ecs:TagResource"],
+                resources=[
+                    f"arn:{partition}:ecs:{region}:{account}:task/{self.cluster.cluster_name}/*"
+                ],
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["iam:PassRole"],
+                resources=[
+                    self.task.task_role.role_arn,
+                    self.task.obtain_execution_role().role_arn,
+                ],
+            )
+        )
