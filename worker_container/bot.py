@@ -26,8 +26,8 @@ from chalicelib.domain.clock import Clock, SystemClock
 from chalicelib.domain.errors import IllegalTransitionError, StaleOwnerError
 from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Event
+from chalicelib.domain.values import Lease, QrCode
 from chalicelib.settings import Settings
-from chalicelib.store.tenants import Lease, QrCode
 from worker_container import memory, profile
 from worker_container.config import WorkerConfig
 from worker_container.engine import (

@@ -86,7 +86,7 @@ def run(config: WorkerConfig | None = None, settings: Settings | None = None) ->
         locale=config.page_locale,
         pinned_html=config.wa_html,
     )
-    from chalicelib.store.tenants import Lease
+    from chalicelib.domain.values import Lease
     from worker_container.store_port import DynamoStore
 
     store = DynamoStore(Lease(config.tenant_id, config.owner_id, config.epoch))

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from chalicelib.domain.errors import StaleOwnerError, TenantPausedError
 from chalicelib.domain.statuses import TenantStatus
 from chalicelib.domain.transitions import Actor, Event, Statuses, decide
-from chalicelib.store.tenants import Lease, QrCode
+from chalicelib.domain.values import Lease, QrCode
 
 IN, OUT = "IN", "OUT"
 

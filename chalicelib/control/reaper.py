@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from chalicelib.control import runtime
+from chalicelib.control import runtime, workers
 from chalicelib.domain.errors import ConcurrentUpdateError, LeaseHeldError, WafleetError
 from chalicelib.domain.liveness import is_stale, stale_cutoff
 from chalicelib.domain.restart import restart_due
@@ -77,7 +77,7 @@ def _mark_stale(item: TenantModel, now: int, cutoff: int, report: ReapReport) ->
     report.reaped.append(item.tenant_id)
     if item.task_ref:
         try:  # best effort: the old task may still be running, hung
-            runtime.launcher().stop(item.task_ref, "heartbeat stale")
+            workers.launcher().stop(item.task_ref, "heartbeat stale")
         except Exception:
             logger.warning("stop of stale task failed", extra={"tenant_id": item.tenant_id})
 

@@ -46,19 +46,3 @@ def get() -> Runtime:
         configure(Settings.from_env())
     assert _runtime is not None
     return _runtime
-
-
-def launcher() -> Launcher:
-    """The launcher for this runtime (ECS in AWS unless configured otherwise)."""
-    rt = get()
-    if rt.launcher is None:
-        if rt.settings.launcher == "ecs":
-            from chalicelib.launch.ecs import EcsLauncher
-
-            rt.launcher = EcsLauncher(rt.settings)
-        else:
-            from chalicelib.control.workers import worker_exited
-            from chalicelib.launch.local import LocalLauncher
-
-            rt.launcher = LocalLauncher(rt.settings.as_env(), on_exit=worker_exited)
-    return rt.launcher

@@ -8,11 +8,26 @@ from chalicelib.control import runtime
 from chalicelib.domain.errors import ConcurrentUpdateError, NotFoundError
 from chalicelib.domain.statuses import LIVE_WORKER, WorkerStatus
 from chalicelib.domain.transitions import Actor, Event
-from chalicelib.launch.base import LaunchError
+from chalicelib.domain.values import Lease
+from chalicelib.launch.base import Launcher, LaunchError
 from chalicelib.store import tenants
-from chalicelib.store.tenants import Lease
 
 logger = logging.getLogger(__name__)
+
+
+def launcher() -> Launcher:
+    """The runtime's launcher, built on first use (ECS in AWS, child processes locally)."""
+    rt = runtime.get()
+    if rt.launcher is None:
+        if rt.settings.launcher == "ecs":
+            from chalicelib.launch.ecs import EcsLauncher
+
+            rt.launcher = EcsLauncher(rt.settings)
+        else:
+            from chalicelib.launch.local import LocalLauncher
+
+            rt.launcher = LocalLauncher(rt.settings.as_env(), on_exit=worker_exited)
+    return rt.launcher
 
 
 def start(tenant_id: str, *, detail: str | None = None, actor: Actor = Actor.OPERATOR) -> Lease:
@@ -23,7 +38,7 @@ def start(tenant_id: str, *, detail: str | None = None, actor: Actor = Actor.OPE
         tenant_id, now_ms=now, stale_after_ms=rt.settings.stale_ms, actor=actor, detail=detail
     )
     try:
-        ref = runtime.launcher().launch(lease)
+        ref = launcher().launch(lease)
     except Exception as exc:
         detail = (
             str(exc) if isinstance(exc, LaunchError) else f"launch failed: {type(exc).__name__}"
@@ -49,7 +64,7 @@ def stop(tenant_id: str, *, actor: Actor = Actor.OPERATOR) -> None:
             tenant_id, Event.STOPPED, actor, now_ms=now, known=item, detail="stopped by operator"
         )
     if item.task_ref and item.worker_status in {s.value for s in LIVE_WORKER}:
-        runtime.launcher().stop(item.task_ref, "stopped by operator")
+        launcher().stop(item.task_ref, "stopped by operator")
 
 
 def restart(tenant_id: str) -> Lease:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from chalicelib.domain.errors import WafleetError
-from chalicelib.store.tenants import Lease
+from chalicelib.domain.values import Lease
 
 ExitCallback = Callable[[str, int, str], None]
 """Called with (tenant_id, epoch, reason) when a worker process ends (local launcher)."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from chalicelib.domain.values import Lease
 from chalicelib.launch.base import LaunchError
 from chalicelib.settings import Settings
-from chalicelib.store.tenants import Lease
 
 logger = logging.getLogger(__name__)
 

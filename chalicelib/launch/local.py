@@ -15,9 +15,9 @@ import sys
 import threading
 from collections.abc import Mapping
 
+from chalicelib.domain.values import Lease
 from chalicelib.launch.base import ExitCallback, LaunchError
 from chalicelib.launch.ecs import EPOCH_ENV, OWNER_ENV, TENANT_ENV
-from chalicelib.store.tenants import Lease
 
 logger = logging.getLogger(__name__)
 

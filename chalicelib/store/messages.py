@@ -10,14 +10,20 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import StaleOwnerError, TenantPausedError
 from chalicelib.domain.statuses import TenantStatus
+from chalicelib.domain.values import Direction, Lease, MessageState
 from chalicelib.store import cursor
 from chalicelib.store.connection import condition_failed, connection, failed_parts
 from chalicelib.store.models import MessageModel, TenantModel
-from chalicelib.store.tenants import Lease
 
 MESSAGE_TTL_S = 90 * 24 * 3600
 MAX_TEXT = 4096
-IN, OUT = "IN", "OUT"
+IN, OUT = Direction.IN.value, Direction.OUT.value
+RECEIVED, REPLIED, IGNORED = (
+    MessageState.RECEIVED.value,
+    MessageState.REPLIED.value,
+    MessageState.IGNORED.value,
+)
+SENDING, SENT = MessageState.SENDING.value, MessageState.SENT.value
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ def record_inbound(
         to_number=to_number,
         text=text,
         at_ms=at_ms,
-        state="RECEIVED",
+        state=RECEIVED,
         chat=chat,
     )
     try:
@@ -135,7 +141,7 @@ def claim_reply(
         to_number=to_number,
         text=text,
         at_ms=at_ms,
-        state="SENDING",
+        state=SENDING,
         reply_to=inbound_id,
         chat=chat,
     )
@@ -154,8 +160,8 @@ def claim_reply(
             tx.save(out, condition=MessageModel.message_key.does_not_exist())
             tx.update(
                 inbound,
-                actions=[MessageModel.state.set("REPLIED")],
-                condition=MessageModel.state == "RECEIVED",
+                actions=[MessageModel.state.set(REPLIED)],
+                condition=MessageModel.state == RECEIVED,
             )
     except TransactWriteError as exc:
         if not condition_failed(exc):
@@ -171,7 +177,7 @@ def claim_reply(
 
 def mark_sent(tenant_id: str, reply_id: str, wa_message_id: str | None) -> None:
     """The reply is on WhatsApp: SENDING -> SENT (with the id WhatsApp gave it)."""
-    actions: list[Action] = [MessageModel.state.set("SENT")]
+    actions: list[Action] = [MessageModel.state.set(SENT)]
     if wa_message_id:
         actions.append(MessageModel.wa_message_id.set(wa_message_id))
     MessageModel(tenant_id, _key(OUT, reply_id)).update(actions=actions)
@@ -187,7 +193,7 @@ def unfinished(tenant_id: str, *, limit: int = 200) -> list[MessageModel]:
         scan_index_forward=False,
         limit=limit,
         page_size=limit,
-        filter_condition=MessageModel.state.is_in("RECEIVED", "SENDING"),
+        filter_condition=MessageModel.state.is_in(RECEIVED, SENDING),
     )
     return sorted(recent, key=lambda m: m.time_key)
 
@@ -204,8 +210,8 @@ def newest_at(tenant_id: str) -> int | None:
 def mark_ignored(tenant_id: str, inbound_id: str) -> None:
     """An inbound message that gets no reply on purpose (paused tenant, rate limited)."""
     MessageModel(tenant_id, _key(IN, inbound_id)).update(
-        actions=[MessageModel.state.set("IGNORED")],
-        condition=MessageModel.state == "RECEIVED",
+        actions=[MessageModel.state.set(IGNORED)],
+        condition=MessageModel.state == RECEIVED,
     )
 
 

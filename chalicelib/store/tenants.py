@@ -35,6 +35,7 @@ from chalicelib.domain.statuses import (
     WorkerStatus,
 )
 from chalicelib.domain.transitions import Actor, Decision, Effect, Event, Statuses, decide
+from chalicelib.domain.values import Lease, QrCode
 from chalicelib.store.connection import condition_failed, connection
 from chalicelib.store.models import (
     MAX_ERROR,
@@ -50,15 +51,6 @@ from chalicelib.store.models import (
 logger = logging.getLogger(__name__)
 
 HISTORY_TTL_S = 400 * 24 * 3600
-
-
-@dataclass(frozen=True)
-class Lease:
-    """Proof that a worker owns a tenant: every worker write is conditional on both fields."""
-
-    tenant_id: str
-    owner_id: str
-    epoch: int
 
 
 @dataclass(frozen=True)
@@ -83,19 +75,6 @@ def guard_of(
         heartbeat_before_ms,
         seq=int(item.seq or 0),
     )
-
-
-@dataclass(frozen=True)
-class QrCode:
-    """A code shown by WhatsApp Web (QR payload or pairing code), with its place in the
-    rotation and the time the site made it."""
-
-    payload: str
-    attempt: int
-    attempts_max: int
-    expires_at_ms: int
-    kind: str = "qr"  # or "pairing"
-    made_at_ms: int | None = None
 
 
 @dataclass(frozen=True)

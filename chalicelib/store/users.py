@@ -8,10 +8,11 @@ from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import DuplicateError, NotFoundError
+from chalicelib.domain.values import Role
 from chalicelib.store.connection import condition_failed
 from chalicelib.store.models import UserModel
 
-ROLES = ("tenant", "admin")
+ROLES = tuple(role.value for role in Role)
 
 
 def add_user(

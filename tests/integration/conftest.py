@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.clock import ManualClock
+from chalicelib.domain.values import Lease
 from chalicelib.settings import Settings
 from chalicelib.store import tenants, users
-from chalicelib.store.tenants import Lease
 from devstack.issuer import LocalIssuer
 
 

@@ -8,9 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
+from chalicelib.domain.values import Lease
 from chalicelib.launch.ecs import EPOCH_ENV, OWNER_ENV, TENANT_ENV, EcsLauncher
 from chalicelib.settings import Settings
-from chalicelib.store.tenants import Lease
 
 
 @pytest.fixture

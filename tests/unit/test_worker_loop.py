@@ -13,8 +13,8 @@ from chalicelib.domain import templates
 from chalicelib.domain.clock import ManualClock
 from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Statuses
+from chalicelib.domain.values import Lease
 from chalicelib.settings import Settings
-from chalicelib.store.tenants import Lease
 from worker_container.bot import Bot, ExitCode
 from worker_container.config import WorkerConfig
 from worker_container.engine import (
