@@ -141,7 +141,7 @@ def _find_user(email: str) -> object:
 
 
 def _audit(event_type: str, item: object, **payload: object) -> None:
-    from chalicelib.api.admin import ADMIN_EVENTS
+    from chalicelib.services.admin import ADMIN_EVENTS
     from chalicelib.store import portal_events
 
     portal_events.record(

@@ -8,9 +8,9 @@ from chalice.app import Blueprint, Response
 
 from chalicelib.api.context import principal
 from chalicelib.api.errors import json_errors
+from chalicelib.domain.values import Role, WorkerAction
 
 admin_routes = Blueprint(__name__)
-ADMIN_EVENTS = "_admins"  # the portal event log's key for changes to admins
 
 
 def _request() -> Any:
@@ -20,12 +20,13 @@ def _request() -> Any:
 @admin_routes.route("/admin/tenants", methods=["GET"])
 @json_errors
 def fleet() -> dict[str, Any]:
-    """One page of tenants with stale-aware statuses; ``status``/``worker`` filter the page."""
+    """One full page of tenants with stale-aware statuses; ``status``/``worker`` filter it."""
     from chalicelib.api import http, presenters
     from chalicelib.control import runtime
     from chalicelib.domain.errors import ValidationError
     from chalicelib.domain.statuses import TenantStatus, WorkerStatus
-    from chalicelib.store import tenants
+    from chalicelib.domain.views import TenantView
+    from chalicelib.services import admin
 
     params = _request().query_params or {}
     limit = http.int_param(params, "limit", default=100, low=1, high=500)
@@ -41,57 +42,54 @@ def fleet() -> dict[str, Any]:
     rt = runtime.get()
     now = rt.clock.now_ms()
 
-    def row(item: Any) -> dict[str, Any]:
-        return presenters.fleet_row(item, now_ms=now, stale_ms=rt.settings.stale_ms)
+    def row(view: TenantView) -> dict[str, Any]:
+        return presenters.fleet_row(view, now_ms=now, stale_ms=rt.settings.stale_ms)
 
     # Filtered on the stale-aware statuses, page by page until this page is full.
-    items, next_cursor = tenants.scan_page(
+    views, next_cursor = admin.fleet_page(
         limit=limit,
-        cursor_token=params.get("cursor"),
-        keep=lambda item: all(row(item)[k] == v for k, v in wanted.items()),
+        cursor=params.get("cursor"),
+        keep=lambda view: all(row(view)[k] == v for k, v in wanted.items()),
     )
-    rows = [row(i) for i in items]
-    rows.sort(key=lambda r: (r["name"].lower(), r["id"]))
+    rows = sorted((row(v) for v in views), key=lambda r: (r["name"].lower(), r["id"]))
     return {"items": rows, "nextCursor": next_cursor}
+
+
+def _status_response(view: Any, status_code: int) -> Response:
+    from chalicelib.api import presenters
+    from chalicelib.control import runtime
+
+    rt = runtime.get()
+    body = presenters.tenant_status(
+        view, None, now_ms=rt.clock.now_ms(), stale_ms=rt.settings.stale_ms
+    )
+    return Response(
+        body=body, status_code=status_code, headers={"Content-Type": "application/json"}
+    )
 
 
 @admin_routes.route("/admin/tenants", methods=["POST"])
 @json_errors
 def create_tenant() -> Response:
     """Create a tenant (status NEW)."""
-    from chalicelib.api import http, presenters
-    from chalicelib.control import runtime
+    from chalicelib.api import http
     from chalicelib.domain import validation
-    from chalicelib.store import tenants
+    from chalicelib.services import admin
 
     body = http.json_body(_request())
     name = validation.text(body.get("name"), "name", max_len=64, required=True)
     phone = body.get("phone")
     number = validation.whatsapp_number(phone, "phone") if phone else None
-    rt = runtime.get()
-    item = tenants.create_tenant(name or "", now_ms=rt.clock.now_ms(), phone=number)
-    return Response(
-        body=presenters.tenant_status(
-            item, None, now_ms=rt.clock.now_ms(), stale_ms=rt.settings.stale_ms
-        ),
-        status_code=201,
-        headers={"Content-Type": "application/json"},
-    )
+    return _status_response(admin.create_tenant(name or "", number), 201)
 
 
 @admin_routes.route("/admin/tenants/{tenant_id}", methods=["GET"])
 @json_errors
-def tenant_detail(tenant_id: str) -> dict[str, Any]:
+def tenant_detail(tenant_id: str) -> Response:
     """One tenant's status document, as its own users see it."""
-    from chalicelib.api import presenters
-    from chalicelib.control import runtime
-    from chalicelib.store import tenants
+    from chalicelib.services import admin
 
-    rt = runtime.get()
-    item = tenants.get_tenant(tenant_id)
-    return presenters.tenant_status(
-        item, None, now_ms=rt.clock.now_ms(), stale_ms=rt.settings.stale_ms
-    )
+    return _status_response(admin.tenant(tenant_id), 200)
 
 
 @admin_routes.route("/admin/setup-requests", methods=["GET"])
@@ -101,7 +99,7 @@ def setup_queue() -> dict[str, Any]:
     from chalicelib.api import http, presenters
     from chalicelib.domain.errors import ValidationError
     from chalicelib.domain.statuses import SetupStatus
-    from chalicelib.store import setup_requests
+    from chalicelib.services import admin
 
     params = _request().query_params or {}
     limit = http.int_param(params, "limit", default=100, low=1, high=500)
@@ -110,29 +108,18 @@ def setup_queue() -> dict[str, Any]:
     except ValueError:
         allowed = ", ".join(s.value for s in SetupStatus)
         raise ValidationError("status", f"must be one of {allowed}") from None
-    items = setup_requests.list_by_status(status, limit=limit)
-    return {"items": [presenters.setup_request(r) for r in items]}
+    return {"items": [presenters.setup_request(r) for r in admin.setup_queue(status, limit=limit)]}
 
 
 def _decide(request_id: str, approve: bool) -> dict[str, Any]:
     from chalicelib.api import http, presenters
-    from chalicelib.control import runtime
     from chalicelib.domain import validation
-    from chalicelib.store import portal_events, setup_requests
+    from chalicelib.services import admin
 
     body = http.json_body(_request(), required=False)
     reason = validation.text(body.get("reason"), "reason", max_len=300)
-    admin = principal(_request())
-    now = runtime.get().clock.now_ms()
-    request = setup_requests.decide(
-        request_id, approve=approve, admin_id=admin.user_id, now_ms=now, reason=reason
-    )
-    portal_events.record(
-        request.tenant_id,
-        admin.user_id,
-        "setup_request.approved" if approve else "setup_request.rejected",
-        now_ms=now,
-        request_id=request_id,
+    request = admin.decide(
+        request_id, principal(_request()).user_id, approve=approve, reason=reason
     )
     return {"setupRequest": presenters.setup_request(request)}
 
@@ -151,132 +138,75 @@ def reject(request_id: str) -> dict[str, Any]:
     return _decide(request_id, False)
 
 
-def _worker_action(tenant_id: str, action: str) -> Response:
-    from chalicelib.api import presenters
-    from chalicelib.control import runtime, workers
-    from chalicelib.store import portal_events, tenants
+def _worker_action(tenant_id: str, action: WorkerAction) -> Response:
+    from chalicelib.services import admin
 
-    tenants.get_tenant(tenant_id)  # 404 before anything else
-    if action == "start":
-        workers.start(tenant_id)
-    elif action == "stop":
-        workers.stop(tenant_id)
-    else:
-        workers.restart(tenant_id)
-    rt = runtime.get()
-    now = rt.clock.now_ms()
-    portal_events.record(tenant_id, principal(_request()).user_id, f"worker.{action}", now_ms=now)
-    item = tenants.get_tenant(tenant_id, consistent=True)
-    return Response(
-        body=presenters.tenant_status(item, None, now_ms=now, stale_ms=rt.settings.stale_ms),
-        status_code=202,
-        headers={"Content-Type": "application/json"},
-    )
+    return _status_response(admin.worker(tenant_id, action, principal(_request()).user_id), 202)
 
 
 @admin_routes.route("/admin/tenants/{tenant_id}/worker/start", methods=["POST"])
 @json_errors
 def start_worker(tenant_id: str) -> Response:
     """Take the lease and launch a worker; 409 if a live one holds it."""
-    return _worker_action(tenant_id, "start")
+    return _worker_action(tenant_id, WorkerAction.START)
 
 
 @admin_routes.route("/admin/tenants/{tenant_id}/worker/stop", methods=["POST"])
 @json_errors
 def stop_worker(tenant_id: str) -> Response:
     """Record STOPPED (remembered: no automatic restart) and ask the worker to exit."""
-    return _worker_action(tenant_id, "stop")
+    return _worker_action(tenant_id, WorkerAction.STOP)
 
 
 @admin_routes.route("/admin/tenants/{tenant_id}/worker/restart", methods=["POST"])
 @json_errors
 def restart_worker(tenant_id: str) -> Response:
     """Stop (if running) and start with a new lease."""
-    return _worker_action(tenant_id, "restart")
-
-
-def _user_view(user: Any) -> dict[str, Any]:
-    from chalicelib.api.presenters import iso
-
-    return {
-        "id": user.user_id,
-        "email": user.email,
-        "role": user.role,
-        "tenantId": user.tenant_id,
-        "createdAt": iso(user.created_at),
-    }
+    return _worker_action(tenant_id, WorkerAction.RESTART)
 
 
 @admin_routes.route("/admin/users", methods=["GET"])
 @json_errors
 def list_users() -> dict[str, Any]:
     """Every portal user and their role (one page)."""
-    from chalicelib.api import http
-    from chalicelib.store import users
+    from chalicelib.api import http, presenters
+    from chalicelib.services import admin
 
     params = _request().query_params or {}
     limit = http.int_param(params, "limit", default=200, low=1, high=500)
-    items, next_cursor = users.list_users(limit=limit, cursor_token=params.get("cursor"))
-    rows = sorted((_user_view(u) for u in items), key=lambda r: r["email"])
+    views, next_cursor = admin.user_page(limit=limit, cursor=params.get("cursor"))
+    rows = sorted((presenters.user(u) for u in views), key=lambda r: r["email"])
     return {"items": rows, "nextCursor": next_cursor}
-
-
-def _audit(event_type: str, user: Any, **payload: Any) -> None:
-    from chalicelib.api import auth
-    from chalicelib.control import runtime
-    from chalicelib.store import portal_events
-
-    auth.memberships.forget(user.user_id)  # this instance at once; others within 30 s
-    portal_events.record(
-        user.tenant_id or ADMIN_EVENTS,
-        principal(_request()).user_id,
-        event_type,
-        now_ms=runtime.get().clock.now_ms(),
-        target=user.user_id,
-        **payload,
-    )
-
-
-def _not_self(user_id: str) -> None:
-    from chalicelib.domain.errors import IllegalTransitionError
-
-    if user_id == principal(_request()).user_id:
-        raise IllegalTransitionError("admins cannot demote or remove themselves")
 
 
 @admin_routes.route("/admin/users/{user_id}/role", methods=["POST"])
 @json_errors
 def set_user_role(user_id: str) -> dict[str, Any]:
     """``{"role": "admin"}`` or ``{"role": "tenant", "tenantId": …}``."""
-    from chalicelib.api import http
+    from chalicelib.api import auth, http, presenters
     from chalicelib.domain.errors import ValidationError
-    from chalicelib.store import tenants, users
+    from chalicelib.services import admin
 
     body = http.json_body(_request())
-    role = body.get("role")
-    if role not in users.ROLES:
-        raise ValidationError("role", f"must be one of {', '.join(users.ROLES)}")
+    try:
+        role = Role(str(body.get("role")))
+    except ValueError:
+        raise ValidationError("role", f"must be one of {', '.join(Role)}") from None
     tenant_id = body.get("tenantId")
-    if role == "tenant":
-        if not isinstance(tenant_id, str) or not tenant_id:
-            raise ValidationError("tenantId", "a tenant user needs a tenant")
-        tenants.get_tenant(tenant_id)  # 404 if there is no such tenant
-    else:
-        tenant_id = None
-    _not_self(user_id)
-    before = users.get_user(user_id)
-    user = users.set_role(user_id, role=role, tenant_id=tenant_id)
-    _audit("user.role", user, role=role, was=before.role)
-    return _user_view(user)
+    if role is Role.TENANT and (not isinstance(tenant_id, str) or not tenant_id):
+        raise ValidationError("tenantId", "a tenant user needs a tenant")
+    user = admin.set_role(principal(_request()).user_id, user_id, role, tenant_id)
+    auth.memberships.forget(user_id)  # this instance at once; others within 30 s
+    return presenters.user(user)
 
 
 @admin_routes.route("/admin/users/{user_id}", methods=["DELETE"])
 @json_errors
 def remove_user(user_id: str) -> dict[str, Any]:
     """Remove a user: their tokens stop working within 30 s."""
-    from chalicelib.store import users
+    from chalicelib.api import auth
+    from chalicelib.services import admin
 
-    _not_self(user_id)
-    user = users.remove_user(user_id)
-    _audit("user.removed", user, email=user.email)
+    admin.remove_user(principal(_request()).user_id, user_id)
+    auth.memberships.forget(user_id)  # this instance at once; others within 30 s
     return {"removed": user_id}

@@ -31,12 +31,12 @@ def status() -> Response:
     """Tenant, session, worker (stale-aware) and setup request; ETag for cheap polling."""
     from chalicelib.api import http, presenters
     from chalicelib.control import runtime
-    from chalicelib.store import tenants
+    from chalicelib.services import portal
 
     rt = runtime.get()
-    item = tenants.get_tenant(tenant_of(_request()))
+    view = portal.tenant(tenant_of(_request()))
     body = presenters.tenant_status(
-        item, None, now_ms=rt.clock.now_ms(), stale_ms=rt.settings.stale_ms
+        view, None, now_ms=rt.clock.now_ms(), stale_ms=rt.settings.stale_ms
     )
     return http.conditional(_request(), body)
 
@@ -44,28 +44,27 @@ def status() -> Response:
 @portal_routes.route(f"{BASE}/qr", methods=["GET"])
 @json_errors
 def qr() -> Response:
-    """The QR to scan as a PNG data URI, its expiry and place in the rotation."""
+    """The QR to scan as a PNG data URI (or the pairing code to type), its expiry and place
+    in the rotation."""
     from chalicelib.api import http, presenters, qr_image
     from chalicelib.control import runtime
-    from chalicelib.store import tenants
+    from chalicelib.services import portal
 
     rt = runtime.get()
     now = rt.clock.now_ms()
-    item = tenants.get_tenant(tenant_of(_request()))
-    body, payload = presenters.qr(item, now_ms=now, stale_ms=rt.settings.stale_ms)
+    view = portal.tenant(tenant_of(_request()))
+    body, code = presenters.qr(view, now_ms=now, stale_ms=rt.settings.stale_ms)
     stable = dict(body)
-    if payload and body["kind"] == "pairing":
-        body["code"] = f"{payload[:4]}-{payload[4:]}"  # typed on the phone, not scanned
-        stable["payloadTag"] = http.etag_of(payload)
-    elif payload:
-        body["qr"] = qr_image.data_uri(payload)
-        stable["payloadTag"] = http.etag_of(payload)
-    if payload:
-        generated = int(item.qr_at or now)
-        expires = int(item.qr_expires_at or now)
+    if code is not None:
+        if code.kind == "pairing":  # typed on the phone, not scanned
+            body["code"] = f"{code.payload[:4]}-{code.payload[4:]}"
+        else:
+            body["qr"] = qr_image.data_uri(code.payload)
+        stable["payloadTag"] = http.etag_of(code.payload)
+        generated = code.made_at_ms or now
         body["ageSeconds"] = max(0, (now - generated) // 1000)
-        body["expiresInSeconds"] = max(0, (expires - now) // 1000)
-        body["expired"] = now >= expires
+        body["expiresInSeconds"] = max(0, (code.expires_at_ms - now) // 1000)
+        body["expired"] = now >= code.expires_at_ms
         stable["expired"] = body["expired"]
     return http.conditional(_request(), body, tag_source=stable)
 
@@ -75,14 +74,14 @@ def qr() -> Response:
 def logs() -> Response:
     """Messages newest first: ``limit`` 1..200 (default 50), ``cursor`` for the next page."""
     from chalicelib.api import http, presenters
-    from chalicelib.store import messages
+    from chalicelib.services import portal
 
-    params = _request().query_params
+    params = _request().query_params or {}
     limit = http.int_param(params, "limit", default=50, low=1, high=200)
-    page = messages.list_messages(
-        tenant_of(_request()), limit=limit, cursor_token=(params or {}).get("cursor")
+    items, next_cursor = portal.message_page(
+        tenant_of(_request()), limit=limit, cursor=params.get("cursor")
     )
-    body = {"items": [presenters.message(m) for m in page.items], "nextCursor": page.next_cursor}
+    body = {"items": [presenters.message(m) for m in items], "nextCursor": next_cursor}
     return http.conditional(_request(), body)
 
 
@@ -91,18 +90,17 @@ def logs() -> Response:
 def history() -> Response:
     """Status transitions newest first; ``since`` (ISO time) for the timeline picture."""
     from chalicelib.api import http, presenters
-    from chalicelib.store import history as store
+    from chalicelib.services import portal
 
     params = _request().query_params or {}
     limit = http.int_param(params, "limit", default=100, low=1, high=500)
-    since = _since(params.get("since"))
-    page = store.list_history(
-        tenant_of(_request()), limit=limit, cursor_token=params.get("cursor"), since_ms=since
+    items, next_cursor = portal.history_page(
+        tenant_of(_request()),
+        limit=limit,
+        cursor=params.get("cursor"),
+        since_ms=_since(params.get("since")),
     )
-    body = {
-        "items": [presenters.history_entry(h) for h in page.items],
-        "nextCursor": page.next_cursor,
-    }
+    body = {"items": [presenters.history_entry(h) for h in items], "nextCursor": next_cursor}
     return http.conditional(_request(), body)
 
 
@@ -127,11 +125,9 @@ def _since(raw: str | None) -> int | None:
 def current_setup_request() -> dict[str, Any]:
     """The tenant's current setup request, or null."""
     from chalicelib.api import presenters
-    from chalicelib.store import setup_requests, tenants
+    from chalicelib.services import portal
 
-    tenant_id = tenant_of(_request())
-    item = tenants.get_tenant(tenant_id)
-    request = setup_requests.current_for(tenant_id, item.setup_id)
+    request = portal.current_setup_request(tenant_of(_request()))
     return {"setupRequest": presenters.setup_request(request) if request else None}
 
 
@@ -140,34 +136,17 @@ def current_setup_request() -> dict[str, Any]:
 def submit_setup_request() -> Response:
     """Ask for a bot: template type and WhatsApp number (validated); one open at a time."""
     from chalicelib.api import http, presenters
-    from chalicelib.control import runtime
     from chalicelib.domain import validation
-    from chalicelib.store import portal_events, setup_requests
+    from chalicelib.services import portal
 
     body = http.json_body(_request())
-    template = validation.template_type(body.get("templateType"))
-    number = validation.whatsapp_number(body.get("whatsappNumber"))
-    business = validation.text(body.get("businessName"), "businessName", max_len=64)
-    notes = validation.text(body.get("notes"), "notes", max_len=500)
-    p = principal(_request())
-    tenant_id = tenant_of(_request())
-    now = runtime.get().clock.now_ms()
-    request = setup_requests.submit(
-        tenant_id,
-        p.user_id,
-        template=template,
-        whatsapp_number=number,
-        business_name=business,
-        notes=notes,
-        now_ms=now,
-    )
-    portal_events.record(
-        tenant_id,
-        p.user_id,
-        "setup_request.submitted",
-        now_ms=now,
-        request_id=request.request_id,
-        template=template.value,
+    request = portal.submit_setup_request(
+        tenant_of(_request()),
+        principal(_request()).user_id,
+        template=validation.template_type(body.get("templateType")),
+        whatsapp_number=validation.whatsapp_number(body.get("whatsappNumber")),
+        business_name=validation.text(body.get("businessName"), "businessName", max_len=64),
+        notes=validation.text(body.get("notes"), "notes", max_len=500),
     )
     return Response(
         body={"setupRequest": presenters.setup_request(request)},
@@ -179,19 +158,13 @@ def submit_setup_request() -> Response:
 def _pause_or_resume(paused: bool) -> dict[str, Any]:
     from chalicelib.api import presenters
     from chalicelib.control import runtime
-    from chalicelib.domain.transitions import Actor, Event
-    from chalicelib.store import portal_events, tenants
+    from chalicelib.services import portal
 
     rt = runtime.get()
-    tenant_id = tenant_of(_request())
-    now = rt.clock.now_ms()
-    event = Event.PAUSED if paused else Event.RESUMED
-    tenants.apply_event(tenant_id, event, Actor.TENANT, now_ms=now)
-    portal_events.record(
-        tenant_id, principal(_request()).user_id, f"tenant.{event.value}", now_ms=now
+    view = portal.set_paused(tenant_of(_request()), principal(_request()).user_id, paused=paused)
+    return presenters.tenant_status(
+        view, None, now_ms=rt.clock.now_ms(), stale_ms=rt.settings.stale_ms
     )
-    item = tenants.get_tenant(tenant_id, consistent=True)
-    return presenters.tenant_status(item, None, now_ms=now, stale_ms=rt.settings.stale_ms)
 
 
 @portal_routes.route(f"{BASE}/link-code", methods=["POST", "DELETE"])
@@ -200,22 +173,14 @@ def link_code() -> dict[str, Any]:
     """POST {phone}: link by an 8-character pairing code shown in the portal instead of a QR.
     DELETE: back to the QR. The worker follows within one heartbeat."""
     from chalicelib.api import http
-    from chalicelib.control import runtime
     from chalicelib.domain import validation
-    from chalicelib.store import portal_events, tenants
+    from chalicelib.services import portal
 
     request = _request()
-    tenant_id = tenant_of(request)
     phone = None
     if request.method == "POST":
         phone = validation.whatsapp_number(http.json_body(request).get("phone"), "phone")
-    tenants.request_pairing_code(tenant_id, phone)
-    portal_events.record(
-        tenant_id,
-        principal(request).user_id,
-        "tenant.link_code" if phone else "tenant.link_qr",
-        now_ms=runtime.get().clock.now_ms(),
-    )
+    portal.choose_link_method(tenant_of(request), principal(request).user_id, phone=phone)
     return {"linkPhone": phone, "method": "pairing" if phone else "qr"}
 
 

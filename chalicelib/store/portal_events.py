@@ -13,7 +13,14 @@ EVENT_TTL_S = 400 * 24 * 3600
 
 def record(tenant_id: str, user_id: str, event_type: str, *, now_ms: int, **payload: Any) -> None:
     """Append one event for ``tenant_id``."""
-    PortalEventModel(
+    entry(tenant_id, user_id, event_type, now_ms=now_ms, **payload).save()
+
+
+def entry(
+    tenant_id: str, user_id: str, event_type: str, *, now_ms: int, **payload: Any
+) -> PortalEventModel:
+    """One event, unsaved (to write it in a transaction with what it records)."""
+    return PortalEventModel(
         tenant_id,
         f"{now_ms:013d}#{secrets.token_hex(3)}",
         user_id=user_id,
@@ -21,7 +28,7 @@ def record(tenant_id: str, user_id: str, event_type: str, *, now_ms: int, **payl
         payload=json.dumps(payload, separators=(",", ":"), default=str) if payload else None,
         at=now_ms,
         expires_at=now_ms // 1000 + EVENT_TTL_S,
-    ).save()
+    )
 
 
 def list_events(tenant_id: str, *, limit: int = 50) -> list[PortalEventModel]:

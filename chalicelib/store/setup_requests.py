@@ -32,7 +32,10 @@ def submit(
     notes: str | None,
     now_ms: int,
 ) -> SetupRequestModel:
-    """Create a PENDING request; refused while the tenant has one PENDING or APPROVED."""
+    """Create a PENDING request and its audit entry in one transaction; refused while the
+    tenant has one PENDING or APPROVED."""
+    from chalicelib.store import portal_events
+
     request = SetupRequestModel(
         "sr_" + secrets.token_hex(8),
         tenant_id=tenant_id,
@@ -47,6 +50,16 @@ def submit(
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.save(request, condition=SetupRequestModel.request_id.does_not_exist())
+            tx.save(
+                portal_events.entry(
+                    tenant_id,
+                    user_id,
+                    "setup_request.submitted",
+                    now_ms=now_ms,
+                    request_id=request.request_id,
+                    template=template.value,
+                )
+            )
             tx.update(
                 TenantModel(tenant_id),
                 actions=[

@@ -17,7 +17,7 @@ from chalicelib.api import presenters
 from chalicelib.control import reaper, workers
 from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.errors import LeaseHeldError
-from chalicelib.store import messages, tenants
+from chalicelib.store import messages, tenants, views
 from chalicelib.store.models import HistoryModel
 from tests.e2e.conftest import PHONE, Sim, Stack, eventually
 
@@ -36,7 +36,10 @@ def item(tid: str) -> Any:
 def shown(stack: Stack, tid: str) -> dict[str, Any]:
     """What the status API answers right now (the read path's staleness rule included)."""
     return presenters.tenant_status(
-        item(tid), None, now_ms=SystemClock().now_ms(), stale_ms=stack.settings.stale_ms
+        views.tenant(item(tid)),
+        None,
+        now_ms=SystemClock().now_ms(),
+        stale_ms=stack.settings.stale_ms,
     )
 
 

@@ -327,6 +327,35 @@ def test_one_open_setup_request_at_a_time(tenant: str, clock: ManualClock) -> No
     assert tenants.get_tenant(tenant).setup_id == second.request_id
 
 
+def test_a_setup_request_and_its_audit_entry_are_one_write(
+    tenant: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.store import portal_events
+
+    kwargs = dict(
+        template=TemplateType.SALON,
+        whatsapp_number="+391234567",
+        business_name=None,
+        notes=None,
+        now_ms=clock.now_ms(),
+    )
+    real = portal_events.entry
+
+    def broken(*args: object, **kw: object) -> object:
+        entry = real(*args, **kw)  # type: ignore[arg-type]
+        entry.payload = "x" * 500_000  # over DynamoDB's item size: this write must fail
+        return entry
+
+    monkeypatch.setattr(portal_events, "entry", broken)
+    with pytest.raises(Exception):  # noqa: B017 (DynamoDB's refusal, whatever its type)
+        setup_requests.submit(tenant, "u1", **kwargs)  # type: ignore[arg-type]
+    assert tenants.get_tenant(tenant, consistent=True).setup_id is None  # nothing half-written
+    monkeypatch.setattr(portal_events, "entry", real)
+    request = setup_requests.submit(tenant, "u1", **kwargs)  # type: ignore[arg-type]
+    logged = [e for e in portal_events.list_events(tenant) if e.event_type.startswith("setup")]
+    assert len(logged) == 1 and request.request_id in (logged[0].payload or "")
+
+
 def test_inbound_messages_are_deduplicated_by_whatsapp_id(tenant: str, clock: ManualClock) -> None:
     args = dict(from_number="+15550001", to_number=None, text="menu", at_ms=clock.now_ms())
     assert messages.record_inbound(tenant, "wamid.1", **args) is True  # type: ignore[arg-type]

@@ -1,0 +1,88 @@
+"""What the presenters read: typed views of stored things, free of any storage library."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chalicelib.domain.transitions import Statuses
+from chalicelib.domain.values import QrCode
+
+
+@dataclass(frozen=True)
+class TenantView:
+    """One tenant's state item."""
+
+    tenant_id: str
+    name: str
+    phone: str | None
+    statuses: Statuses
+    epoch: int = 0
+    desired: str = "RUN"
+    heartbeat_at: int | None = None
+    last_seen_at: int | None = None
+    started_at: int | None = None
+    last_error: str | None = None
+    last_error_at: int | None = None
+    reconnect_attempts: int = 0
+    next_retry_at: int | None = None
+    worker_rss_mb: int | None = None
+    browser_mb: int | None = None
+    setup_id: str | None = None
+    setup_status: str | None = None
+    template_type: str | None = None
+    code: QrCode | None = None  # the QR or pairing code on screen, if one was published
+    link_phone: str | None = None
+
+
+@dataclass(frozen=True)
+class MessageView:
+    """One logged message."""
+
+    key: str
+    direction: str
+    from_number: str | None
+    to_number: str | None
+    text: str | None
+    at: int
+    state: str | None
+    reply_to: str | None
+
+
+@dataclass(frozen=True)
+class HistoryView:
+    """One status transition, as recorded (older entries may hold values no longer used)."""
+
+    at: int
+    event: str
+    actor: str
+    epoch: int
+    detail: str | None
+    before: tuple[str, str, str]  # tenant, session, worker
+    after: tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class SetupRequestView:
+    """A tenant's request for a bot."""
+
+    request_id: str
+    tenant_id: str
+    status: str
+    template_type: str
+    whatsapp_number: str
+    business_name: str | None
+    notes: str | None
+    created_at: int
+    decided_at: int | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class UserView:
+    """Someone who can sign in."""
+
+    user_id: str
+    email: str
+    role: str
+    tenant_id: str | None
+    created_at: int | None

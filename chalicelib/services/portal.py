@@ -1,0 +1,78 @@
+"""What a tenant's users can do in the portal, always within their own tenant."""
+
+from __future__ import annotations
+
+from chalicelib.control import runtime
+from chalicelib.domain.statuses import TemplateType
+from chalicelib.domain.transitions import Actor, Event
+from chalicelib.domain.views import HistoryView, MessageView, SetupRequestView, TenantView
+from chalicelib.store import history, messages, portal_events, setup_requests, tenants, views
+
+
+def tenant(tenant_id: str) -> TenantView:
+    """The tenant's state (one read)."""
+    return views.tenant(tenants.get_tenant(tenant_id))
+
+
+def message_page(
+    tenant_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[MessageView], str | None]:
+    """Logged messages, newest first."""
+    page = messages.list_messages(tenant_id, limit=limit, cursor_token=cursor)
+    return [views.message(m) for m in page.items], page.next_cursor
+
+
+def history_page(
+    tenant_id: str, *, limit: int, cursor: str | None, since_ms: int | None
+) -> tuple[list[HistoryView], str | None]:
+    """Status transitions, newest first."""
+    page = history.list_history(tenant_id, limit=limit, cursor_token=cursor, since_ms=since_ms)
+    return [views.history(h) for h in page.items], page.next_cursor
+
+
+def current_setup_request(tenant_id: str) -> SetupRequestView | None:
+    """The tenant's latest setup request, if any."""
+    request = setup_requests.current_for(tenant_id, tenants.get_tenant(tenant_id).setup_id)
+    return views.setup_request(request) if request else None
+
+
+def submit_setup_request(
+    tenant_id: str,
+    user_id: str,
+    *,
+    template: TemplateType,
+    whatsapp_number: str,
+    business_name: str | None,
+    notes: str | None,
+) -> SetupRequestView:
+    """Ask for a bot; the request and its audit entry are one transaction."""
+    request = setup_requests.submit(
+        tenant_id,
+        user_id,
+        template=template,
+        whatsapp_number=whatsapp_number,
+        business_name=business_name,
+        notes=notes,
+        now_ms=runtime.get().clock.now_ms(),
+    )
+    return views.setup_request(request)
+
+
+def set_paused(tenant_id: str, user_id: str, *, paused: bool) -> TenantView:
+    """Stop or start replying (the worker stays linked)."""
+    now = runtime.get().clock.now_ms()
+    event = Event.PAUSED if paused else Event.RESUMED
+    tenants.apply_event(tenant_id, event, Actor.TENANT, now_ms=now)
+    portal_events.record(tenant_id, user_id, f"tenant.{event.value}", now_ms=now)
+    return views.tenant(tenants.get_tenant(tenant_id, consistent=True))
+
+
+def choose_link_method(tenant_id: str, user_id: str, *, phone: str | None) -> None:
+    """Link by pairing code for ``phone``, or by QR (None)."""
+    tenants.request_pairing_code(tenant_id, phone)
+    portal_events.record(
+        tenant_id,
+        user_id,
+        "tenant.link_code" if phone else "tenant.link_qr",
+        now_ms=runtime.get().clock.now_ms(),
+    )
