@@ -41,6 +41,21 @@ class SetupStatus(StrEnum):
     REJECTED = "REJECTED"
 
 
+# The setup request's lifecycle: who may follow whom. An open request blocks a new one.
+SETUP_NEXT: dict[SetupStatus, tuple[SetupStatus, ...]] = {
+    SetupStatus.PENDING: (SetupStatus.APPROVED, SetupStatus.REJECTED),
+    SetupStatus.APPROVED: (SetupStatus.ACTIVE,),
+}
+SETUP_OPEN = (SetupStatus.PENDING, SetupStatus.APPROVED)
+
+
+def setup_decision(approve: bool) -> tuple[SetupStatus, SetupStatus]:
+    """An operator's decision on a setup request: (the status it requires, the new one)."""
+    after = SetupStatus.APPROVED if approve else SetupStatus.REJECTED
+    before = next(b for b, nexts in SETUP_NEXT.items() if after in nexts)
+    return before, after
+
+
 class TemplateType(StrEnum):
     """Reply templates a tenant can choose in its setup request."""
 

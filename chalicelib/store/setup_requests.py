@@ -9,11 +9,11 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import ConcurrentUpdateError, NotFoundError
-from chalicelib.domain.statuses import SetupStatus, TemplateType
+from chalicelib.domain.statuses import SETUP_OPEN, SetupStatus, TemplateType, setup_decision
 from chalicelib.store.connection import condition_failed, connection
 from chalicelib.store.models import SetupRequestModel, TenantModel
 
-OPEN = (SetupStatus.PENDING.value, SetupStatus.APPROVED.value)
+OPEN = tuple(status.value for status in SETUP_OPEN)
 
 
 class SetupConflictError(ConcurrentUpdateError):
@@ -115,7 +115,7 @@ def decide(
 ) -> SetupRequestModel:
     """Approve (the number becomes the tenant's) or reject a PENDING request."""
     request = get(request_id)
-    status = SetupStatus.APPROVED if approve else SetupStatus.REJECTED
+    required, status = setup_decision(approve)
     tenant_actions: list[Action] = [
         TenantModel.setup_status.set(status.value),
         TenantModel.updated_at.set(now_ms),
@@ -133,7 +133,7 @@ def decide(
             tx.update(
                 request,
                 actions=request_actions,
-                condition=SetupRequestModel.status == SetupStatus.PENDING.value,
+                condition=SetupRequestModel.status == required.value,
             )
             tx.update(
                 TenantModel(request.tenant_id),
@@ -143,7 +143,7 @@ def decide(
     except TransactWriteError as exc:
         if condition_failed(exc):
             raise SetupConflictError(
-                f"setup request {request_id} is {get(request_id).status}, not PENDING"
+                f"setup request {request_id} is {get(request_id).status}, not {required.value}"
             ) from exc
         raise
     request.status = status.value

@@ -138,3 +138,13 @@ def test_violations_catches_an_illegal_state() -> None:
     # The invariant above is only worth something if it can fail.
     assert violations(Statuses(T.ACTIVE, S.DISCONNECTED, W.STOPPED))
     assert violations(Statuses(T.ERROR, S.CONNECTED, W.ERROR))
+
+
+def test_setup_requests_follow_their_lifecycle() -> None:
+    from chalicelib.domain.statuses import SETUP_NEXT, SETUP_OPEN, SetupStatus, setup_decision
+
+    assert setup_decision(approve=True) == (SetupStatus.PENDING, SetupStatus.APPROVED)
+    assert setup_decision(approve=False) == (SetupStatus.PENDING, SetupStatus.REJECTED)
+    assert SetupStatus.REJECTED not in SETUP_OPEN and SetupStatus.ACTIVE not in SETUP_OPEN
+    reached = {s for nexts in SETUP_NEXT.values() for s in nexts} | {SetupStatus.PENDING}
+    assert reached == set(SetupStatus)  # every status is reachable, from one place
