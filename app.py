@@ -26,6 +26,7 @@ def reaper(event: CloudWatchEvent) -> dict[str, int]:
     from chalicelib import observability
     from chalicelib.control import runtime
     from chalicelib.control.reaper import reap
+    from chalicelib.domain.statuses import WorkerStatus
 
     observability.configure_logging("wafleet-reaper")
     observability.set_keys(request_id=getattr(event.context, "aws_request_id", None))
@@ -35,7 +36,11 @@ def reaper(event: CloudWatchEvent) -> dict[str, int]:
         "reaper",
         ReapedWorkers=len(report.reaped),
         RestartedWorkers=len(report.restarted),
-        ReaperCandidates=report.scanned,
+        ReaperCandidates=report.candidates,
+        **{
+            f"Workers{status.title()}": report.by_worker_status.get(status.value, 0)
+            for status in WorkerStatus
+        },
     )
     return {
         "scanned": report.scanned,

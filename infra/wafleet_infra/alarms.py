@@ -72,6 +72,13 @@ class Alarms(Construct):
         dashboard = cloudwatch.Dashboard(self, "Fleet", dashboard_name="wafleet-fleet")
         dashboard.add_widgets(
             cloudwatch.GraphWidget(
+                title="Workers by status (counted by every reaper run)",
+                left=[
+                    emitted("reaper", f"Workers{status}").with_(statistic="Maximum")
+                    for status in ("Running", "Starting", "Error", "Stopped")
+                ],
+            ),
+            cloudwatch.GraphWidget(
                 title="Workers found stale / restarted / candidates (reaper)",
                 left=[
                     stale,

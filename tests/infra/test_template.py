@@ -223,7 +223,15 @@ def test_every_alarm_watches_a_metric_that_exists(template: dict[str, Any]) -> N
 def test_one_dashboard_shows_fleet_health(template: dict[str, Any]) -> None:
     (dashboard,) = resources(template, "AWS::CloudWatch::Dashboard").values()
     body = json.dumps(dashboard["Properties"]["DashboardBody"])
-    for shown in ("ReapedWorkers", "Api5xx", "Api4xx", "Invocations", "ThrottledRequests"):
+    for shown in (
+        "WorkersRunning",
+        "WorkersError",
+        "ReapedWorkers",
+        "Api5xx",
+        "Api4xx",
+        "Invocations",
+        "ThrottledRequests",
+    ):
         assert shown in body, shown
 
 

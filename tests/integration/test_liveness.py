@@ -169,6 +169,9 @@ def test_the_reaper_function_logs_json_with_a_request_id_and_publishes_its_metri
     (directive,) = emf["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "wafleet" and directive["Dimensions"] == [["service"]]
     assert emf["service"] == "reaper" and emf["ReapedWorkers"] == [float(result.payload["reaped"])]
+    # The whole fleet counted by worker status, for the dashboard.
+    counted = sum(emf[f"Workers{s}"][0] for s in ("Running", "Starting", "Error", "Stopped"))
+    assert counted == result.payload["scanned"] >= 1 and emf["WorkersError"][0] >= 1
 
 
 def test_auto_restart_backs_off_and_respects_stop_and_pause(
