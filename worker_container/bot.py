@@ -48,7 +48,7 @@ from worker_container.reactions import Health, Verdict, answerable, verdict
 from worker_container.reconnect import Backoff
 from worker_container.replies import Replies
 from worker_container.session_store import SessionStore
-from worker_container.store_port import StorePort, TenantView
+from worker_container.store_port import StorePort, TenantConfig
 
 logger = logging.getLogger("wafleet.worker")
 
@@ -164,9 +164,8 @@ class Bot:
         await self._stop_engine()
 
     async def _stop_engine(self) -> None:
-        stop = getattr(self.engine, "stop", None)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(stop() if stop else self.engine.close(), timeout=10)
+            await asyncio.wait_for(self.engine.stop(), timeout=10)
 
     async def _still_newest(self) -> bool:
         try:
@@ -354,7 +353,7 @@ class Bot:
         await self.replies.finish_interrupted_work()
         await self.replies.catch_up()
 
-    def _load_config(self, item: TenantView) -> None:
+    def _load_config(self, item: TenantConfig) -> None:
         self.replies.tenant = item
         self.link_phone = item.link_phone
 

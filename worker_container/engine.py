@@ -126,6 +126,10 @@ class Engine(Protocol):
         """Close the browser (the profile stays on disk)."""
         ...
 
+    async def stop(self) -> None:
+        """Close the browser and release everything the engine holds (at exit)."""
+        ...
+
     async def probe(self) -> PageState:
         """Ask the page where it stands; raises when it does not answer in time."""
         ...

@@ -18,7 +18,7 @@ from chalicelib.domain.clock import Clock
 from chalicelib.domain.errors import TenantPausedError
 from worker_container.engine import Acked, Engine, Inbound
 from worker_container.reactions import answerable, display_phone, reply_id
-from worker_container.store_port import IN, StorePort, TenantView
+from worker_container.store_port import IN, StorePort, TenantConfig
 
 logger = logging.getLogger("wafleet.worker")
 
@@ -49,7 +49,7 @@ class Replies:
         self.clock = clock
         self.rate_limit = rate_limit
         self.log = log
-        self.tenant = TenantView(owner_id=None, lease_epoch=0, name="")
+        self.tenant = TenantConfig(owner_id=None, lease_epoch=0, name="")
         self.handled: set[str] = set()
         self.awaiting_ack: dict[str, str] = {}  # reply's WhatsApp id -> our reply key
         self.unsent: dict[str, tuple[str, str, str]] = {}  # WhatsApp id -> (chat, text, key)

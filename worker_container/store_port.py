@@ -20,8 +20,8 @@ IN, OUT = "IN", "OUT"
 
 
 @dataclass(frozen=True)
-class TenantView:
-    """The parts of the tenant item a worker uses."""
+class TenantConfig:
+    """The parts of the tenant item a worker uses (its lease, template, numbers, link)."""
 
     owner_id: str | None
     lease_epoch: int
@@ -52,7 +52,7 @@ class StorePort(Protocol):
 
     lease: Lease
 
-    def tenant(self) -> TenantView:
+    def tenant(self) -> TenantConfig:
         """The tenant as it is now (strongly consistent)."""
         ...
 
@@ -64,7 +64,7 @@ class StorePort(Protocol):
 
     def heartbeat(
         self, *, now_ms: int, connected: bool, rss_mb: float | None, browser_mb: float | None
-    ) -> TenantView:
+    ) -> TenantConfig:
         """One conditional write; raises ``StaleOwnerError`` once replaced."""
         ...
 
@@ -121,8 +121,8 @@ class StorePort(Protocol):
         ...
 
 
-def _view(item: Any) -> TenantView:
-    return TenantView(
+def _view(item: Any) -> TenantConfig:
+    return TenantConfig(
         owner_id=item.owner_id,
         lease_epoch=int(item.lease_epoch or 0),
         name=item.name,
@@ -140,7 +140,7 @@ class DynamoStore:
     def __init__(self, lease: Lease) -> None:
         self.lease = lease
 
-    def tenant(self) -> TenantView:
+    def tenant(self) -> TenantConfig:
         """The tenant item, strongly consistent."""
         from chalicelib.store import tenants
 
@@ -165,7 +165,7 @@ class DynamoStore:
 
     def heartbeat(
         self, *, now_ms: int, connected: bool, rss_mb: float | None, browser_mb: float | None
-    ) -> TenantView:
+    ) -> TenantConfig:
         """``tenants.heartbeat``."""
         from chalicelib.store import tenants
 
@@ -288,7 +288,7 @@ class MemoryStore:
     """An in-memory ``StorePort`` with the same rules, for tests without DynamoDB."""
 
     lease: Lease
-    view: TenantView
+    view: TenantConfig
     statuses: Statuses
     messages: dict[str, _Message] = field(default_factory=dict)  # "in#id" / "out#key"
     history: list[tuple[str, Statuses]] = field(default_factory=list)
@@ -304,7 +304,7 @@ class MemoryStore:
         """Another worker took the tenant (for tests of a replaced worker)."""
         self.view = replace(self.view, owner_id="someone-else", lease_epoch=self.lease.epoch + 1)
 
-    def tenant(self) -> TenantView:
+    def tenant(self) -> TenantConfig:
         """The tenant as it is now."""
         return self.view
 
@@ -330,7 +330,7 @@ class MemoryStore:
 
     def heartbeat(
         self, *, now_ms: int, connected: bool, rss_mb: float | None, browser_mb: float | None
-    ) -> TenantView:
+    ) -> TenantConfig:
         """Fenced by the lease."""
         with self._lock:
             self._fence()

@@ -15,6 +15,7 @@ from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Statuses
 from chalicelib.domain.values import Lease
 from chalicelib.settings import Settings
+from tests.unit.test_reactions import READY
 from worker_container.bot import Bot, ExitCode
 from worker_container.config import WorkerConfig
 from worker_container.engine import (
@@ -28,16 +29,8 @@ from worker_container.engine import (
     StateChanged,
 )
 from worker_container.reactions import reply_id
-from worker_container.store_port import MemoryStore, TenantView
+from worker_container.store_port import MemoryStore, TenantConfig
 
-READY = PageState(
-    loaded=True,
-    authenticated=True,
-    main_ready=True,
-    stream="MAIN",
-    stream_info="NORMAL",
-    online=True,
-)
 LEASE = Lease("t_1", "owner-1", 1)
 
 
@@ -55,6 +48,7 @@ class FakeEngine:
     async def start(self, profile: Path, on_event: object) -> None: ...
     async def reload(self) -> None: ...
     async def close(self) -> None: ...
+    async def stop(self) -> None: ...
     async def probe(self) -> PageState:
         return READY
 
@@ -118,7 +112,7 @@ def world(tmp_path: Path, **engine: object) -> World:
     clock = ManualClock()
     store = MemoryStore(
         LEASE,
-        TenantView(owner_id="owner-1", lease_epoch=1, name="Roma", phone="+4915100000001"),
+        TenantConfig(owner_id="owner-1", lease_epoch=1, name="Roma", phone="+4915100000001"),
         Statuses(TenantStatus.NEW, SessionState.DISCONNECTED, WorkerStatus.STARTING),
     )
     fake = FakeEngine(**engine)  # type: ignore[arg-type]
