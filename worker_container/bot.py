@@ -342,6 +342,10 @@ class Bot:
             await self._save_profile()
         except Exception as exc:
             logger.warning("login not saved", extra={**self.log, "error_type": type(exc).__name__})
+        # A code shown in this run means a fresh link: its history sync is older than the
+        # link time READY records. A restored login keeps the link time it had (if any).
+        fresh_link = bool(self.code_attempt) or self.pairing_requested
+        linked_before = self.replies.tenant.linked_at
         await self._event(Event.READY)
         self.connected.set()
         self.code_attempt.clear()
@@ -351,7 +355,9 @@ class Bot:
         self._load_config(await self._db(self.store.tenant))
         logger.info("ready", extra=self.log)
         await self.replies.finish_interrupted_work()
-        await self.replies.catch_up()
+        await self.replies.catch_up(
+            linked_at=self.replies.tenant.linked_at if fresh_link else linked_before
+        )
 
     def _load_config(self, item: TenantConfig) -> None:
         self.replies.tenant = item

@@ -172,13 +172,15 @@ class Replies:
             else:  # queued in the page: its ack will come
                 self.awaiting_ack[wa_id] = key
 
-    async def catch_up(self) -> None:
+    async def catch_up(self, *, linked_at: int | None) -> None:
         """Answer every message newer than the last one logged, read or not (a hung or killed
         predecessor may have let the page take them). History synced at link time is older
         than the link, so it is never answered."""
         newest = await self._db(self.store.newest_at)
-        floor = self.tenant.linked_at or self.clock.now_ms()
-        since = max(floor, (newest or 0) - CATCH_UP_MARGIN_MS)
+        # Never before the link (the history sync); otherwise from a little before the newest
+        # message logged; with neither known (a login older than this rule), nothing old.
+        floors = [t for t in (linked_at, newest and newest - CATCH_UP_MARGIN_MS) if t]
+        since = max(floors) if floors else self.clock.now_ms()
         found = await self.engine.recent(since, CATCH_UP_PER_CHAT)
         todo = [m for m in sorted(found, key=lambda m: m.at_ms) if m.id not in self.handled]
         if todo:

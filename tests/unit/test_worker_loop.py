@@ -272,3 +272,22 @@ def test_a_deaf_page_is_reported_disconnected_with_a_cause(tmp_path: Path, strea
     asyncio.run(run())
     assert w.store.statuses.session is SessionState.DISCONNECTED
     assert w.store.last_error
+
+
+def test_catch_up_without_a_known_link_time_starts_from_the_newest_logged_message(
+    tmp_path: Path,
+) -> None:
+    w = world(tmp_path)
+    linked(w)
+    w.handle(message("3A01"))  # logged now
+    w.store.view = replace(w.store.view, linked_at=None)  # a login from before link times
+    w.bot.replies.tenant = w.store.view  # as a restarted worker reads it at start
+    now = w.clock.now_ms()
+    w.engine.history = [
+        Inbound("3A00", "15550007@c.us", "long ago", now - 3_600_000),
+        Inbound("3A05", "15550008@c.us", "while away", now - 60_000),
+    ]
+    w.store.statuses = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.RUNNING)
+    w.bot.session = SessionState.DISCONNECTED
+    w.handle(StateChanged(READY))
+    assert [chat for chat, _t, _id in w.engine.sends][1:] == ["15550008@c.us"]
