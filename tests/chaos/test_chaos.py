@@ -3,6 +3,7 @@ no zombie write is accepted, history stays complete, no message is lost or answe
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -118,7 +119,8 @@ def test_sigstopped_worker_is_reaped_replaced_and_its_writes_refused(
         workers.start(tid)
         eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="takeover")
     finally:
-        old.resume()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            old.resume()  # unless the launcher's SIGKILL after the stop timeout came first
     new_epoch = int(item(tid).lease_epoch)
     assert new_epoch == old_epoch + 1
     # It wakes up to the reaper's SIGTERM (exit 0) or to a refused write (exit 3), or, if it
@@ -256,7 +258,8 @@ def test_a_message_that_reaches_a_hung_workers_page_is_answered_once_by_its_succ
         eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="takeover")
         eventually(lambda: len(sim.sent()) == 2, what="the successor answers the lost message")
     finally:
-        old.resume()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            old.resume()  # unless the launcher's SIGKILL after the stop timeout came first
     eventually(lambda: not psutil.pid_exists(old.pid) or old.status() == "zombie", what="exit")
     for inbound in (first, lost):
         assert messages.get_inbound(tid, inbound).state == "REPLIED"  # type: ignore[union-attr]
