@@ -14,9 +14,35 @@ from chalicelib.settings import Settings
 DEV_DIR = "var/dev"  # local stack state: issuer key, saved logins, moto endpoint
 
 
+def running_stack(folder: str = DEV_DIR) -> dict[str, str] | None:
+    """What a running ``make dev`` in ``folder`` wrote about itself (ports, folder), if any."""
+    import os
+    from pathlib import Path
+
+    path = Path(folder) / "stack.json"
+    try:
+        stack: dict[str, str] = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(int(stack.get("pid", 0)), 0)  # still running?
+    except (OSError, ValueError):
+        return None
+    return stack
+
+
 def _store(settings: Settings | None = None) -> Settings:
+    import os
+
     from chalicelib.store import models
 
+    stack = running_stack(os.environ.get("WAFLEET_DEV_FOLDER", DEV_DIR))
+    if settings is None and stack and not os.environ.get("WAFLEET_DYNAMODB_ENDPOINT"):
+        # No AWS configured here: talk to the running make dev, as it printed.
+        from devstack.local_aws import fake_credentials
+
+        os.environ.update(fake_credentials())
+        settings = Settings(dynamodb_endpoint=stack["dynamodb"])
     settings = settings or Settings.from_env()
     models.bind(settings)
     return settings
@@ -240,18 +266,28 @@ def reaper(once: bool, auto_restart: bool) -> None:
 @click.option(
     "--hours", default=12, show_default=True, type=click.IntRange(1, 12), help="Lifetime."
 )
-def token(email: str, hours: int) -> None:
-    """Print a token from the local issuer (make dev only; AWS tokens come from Cognito)."""
+@click.option("--folder", default=DEV_DIR, show_default=True, help="The running make dev's.")
+def token(email: str, hours: int, folder: str) -> None:
+    """Print a token from the local issuer of the running make dev (AWS tokens come from
+    Cognito); refuses when no make dev runs there, rather than mint one it would not accept."""
+    import os
     from pathlib import Path
 
     from chalicelib.store import users
     from devstack.issuer import LocalIssuer
 
+    stack = running_stack(folder)
+    if stack is None:
+        raise click.ClickException(
+            f"no running 'make dev' in {folder} (start it, or pass --folder)"
+        )
+    os.environ["WAFLEET_DEV_FOLDER"] = folder
     _store()
+    folder = stack["folder"]
     user = users.find_by_email(email.strip().lower())
     if user is None:
         raise click.ClickException(f"no user {email}; add one with 'wafleet user add'")
-    issuer = LocalIssuer.load_or_create(Path(DEV_DIR) / "issuer")
+    issuer = LocalIssuer.load_or_create(Path(folder) / "issuer")
     click.echo(issuer.token(user.user_id, email=user.email, ttl_s=hours * 3600))
 
 
@@ -260,11 +296,24 @@ def token(email: str, hours: int) -> None:
 @click.option("--simulator-port", default=7000, show_default=True)
 @click.option("--moto-port", default=5005, show_default=True, help="0 picks a free port.")
 @click.option("--folder", default=DEV_DIR, show_default=True, help="Keys and saved logins.")
-def dev(port: int, simulator_port: int, moto_port: int, folder: str) -> None:
+@click.option("--qr-first-s", default=60.0, show_default=True, help="First code's lifetime.")
+@click.option("--qr-next-s", default=20.0, show_default=True, help="Each next code's lifetime.")
+@click.option("--qr-count", default=6, show_default=True, help="Codes in one rotation.")
+def dev(
+    port: int,
+    simulator_port: int,
+    moto_port: int,
+    folder: str,
+    qr_first_s: float,
+    qr_next_s: float,
+    qr_count: int,
+) -> None:
     """Run the whole platform on 127.0.0.1: moto, API + portal, simulator, workers, reaper."""
     from devstack.dev import run
+    from devstack.simulator.state import QrTiming
 
-    run(port=port, simulator_port=simulator_port, folder=folder, moto_port=moto_port)
+    timing = QrTiming(int(qr_first_s * 1000), int(qr_next_s * 1000), qr_count)
+    run(port=port, simulator_port=simulator_port, folder=folder, moto_port=moto_port, qr=timing)
 
 
 @main.command()

@@ -22,6 +22,7 @@ from devstack import gateway
 from devstack.issuer import LocalIssuer
 from devstack.local_auth import LocalAuth
 from devstack.local_aws import fake_credentials, start_moto
+from devstack.simulator.state import QrTiming
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_TENANT = "t_demo"
@@ -75,7 +76,17 @@ def _json(handler: Any, status: int, value: Any) -> None:
     handler.wfile.write(data)
 
 
-def run(*, port: int, simulator_port: int, folder: str, moto_port: int = MOTO_PORT) -> None:
+STACK_FILE = "stack.json"  # where a running make dev says how to reach it (CLI commands read it)
+
+
+def run(
+    *,
+    port: int,
+    simulator_port: int,
+    folder: str,
+    moto_port: int = MOTO_PORT,
+    qr: QrTiming | None = None,
+) -> None:
     """Start everything, print where to go, and wait for Ctrl-C."""
     from app import app
     from chalicelib.control import runtime
@@ -105,7 +116,8 @@ def run(*, port: int, simulator_port: int, folder: str, moto_port: int = MOTO_PO
     models.create_tables(wait=False)
     seed(clock)
 
-    simulator = make_server(Simulator(clock.now_ms), "127.0.0.1", simulator_port)
+    timing = qr or QrTiming()
+    simulator = make_server(Simulator(clock.now_ms, timing), "127.0.0.1", simulator_port)
     threading.Thread(target=simulator.serve_forever, name="simulator", daemon=True).start()
     sim_url = f"http://127.0.0.1:{simulator.server_address[1]}"
     worker_env = {
@@ -113,6 +125,10 @@ def run(*, port: int, simulator_port: int, folder: str, moto_port: int = MOTO_PO
         **fake_credentials(),
         "WAFLEET_WHATSAPP_URL": sim_url + "/",
         "WAFLEET_SESSION_DIR": str(base / "sessions"),
+        # The worker's idea of the rotation (expiry, "code k of N") matches the simulator's.
+        "WAFLEET_QR_FIRST_S": str(timing.first_ms / 1000),
+        "WAFLEET_QR_NEXT_S": str(timing.next_ms / 1000),
+        "WAFLEET_QR_COUNT": str(timing.count),
     }
     launcher = LocalLauncher(worker_env, on_exit=worker_exited)
     runtime.configure(settings, clock=clock, launcher=launcher)
@@ -148,16 +164,17 @@ wafleet is running (loopback only). Data lives in memory: it does not survive a 
   API:        {web.url}/api  (OpenAPI: openapi.yaml)
   Simulator:  {sim_url}/  (the "phone": {sim_url}/control/...)
 
-For scripting in another shell:
-  export AWS_REGION=us-east-1 WAFLEET_DYNAMODB_ENDPOINT={moto.endpoint} \\
-         AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
-  uv run wafleet token --email {DEMO_USER}
+For scripting in another shell (the CLI finds this stack through {base / STACK_FILE}):
+  uv run wafleet token --email {DEMO_USER} --folder {folder}
+  uv run wafleet user list
 
 Ctrl-C stops everything.
 """,
         flush=True,
     )
     ready = {"portal": web.url, "simulator": sim_url, "dynamodb": moto.endpoint}
+    stack_file = base / STACK_FILE
+    stack_file.write_text(json.dumps({**ready, "folder": str(base), "pid": os.getpid()}))
     print("WAFLEET_READY " + json.dumps(ready), flush=True)
     # Explicit handlers: a shell may start us with SIGINT ignored, and Ctrl-C must still work.
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -173,4 +190,5 @@ Ctrl-C stops everything.
         simulator.shutdown()
         moto.process.terminate()
         moto.process.wait(timeout=10)
+        stack_file.unlink(missing_ok=True)
         print("stopped.", flush=True)

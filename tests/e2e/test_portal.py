@@ -67,7 +67,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
             ready = json.loads(line.split(" ", 1)[1])
             break
     assert ready, "wafleet dev did not start"
-    yield ready
+    yield {**ready, "folder": str(folder)}
     process.send_signal(signal.SIGINT)  # what Ctrl-C does
     try:
         process.wait(timeout=30)
@@ -282,3 +282,38 @@ def test_a_second_tenant_never_sees_the_first(stack: dict[str, str], browser: Br
     page.goto(f"{stack['portal']}/admin.html")
     expect(page).to_have_url(f"{stack['portal']}/status.html")  # not an admin: sent home
     assert errors == []
+
+
+def test_the_cli_finds_the_running_stack_by_its_folder(stack: dict[str, str]) -> None:
+    bare = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WAFLEET_"))}
+
+    def token(folder: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "devstack.cli",
+                "token",
+                "--email",
+                "owner@demo.example",
+                "--folder",
+                folder,
+            ],
+            env=bare,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    minted = token(stack["folder"])
+    assert minted.returncode == 0, minted.stderr
+    me = requests.get(
+        f"{stack['portal']}/api/portal/me",
+        headers={"Authorization": f"Bearer {minted.stdout.strip()}"},
+        timeout=10,
+    )
+    assert me.status_code == 200 and me.json()["email"] == "owner@demo.example"
+    elsewhere = token(str(ROOT / "no-such-stack"))
+    assert elsewhere.returncode != 0 and "no running 'make dev'" in elsewhere.stderr
