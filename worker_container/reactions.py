@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from enum import Enum
 
+from chalicelib.domain.words import LOGGED_OUT
 from worker_container.engine import Inbound, PageState
 
 
@@ -49,7 +50,7 @@ def verdict(state: PageState) -> Verdict:
     """What ``state`` means, most serious first."""
     if state.logout_reason is not None:
         words = LOGOUT_WORDS.get(state.logout_reason, f"logged out ({state.logout_reason})")
-        return Verdict(Health.LOGGED_OUT, f"logged out: {words}")
+        return Verdict(Health.LOGGED_OUT, f"{LOGGED_OUT}: {words}")
     if state.stream in BLOCKING_STREAMS:
         return Verdict(Health.BLOCKED, BLOCKING_STREAMS[state.stream])
     if state.stream == "CONFLICT":

@@ -61,7 +61,11 @@ def _status_response(view: Any, status_code: int) -> Response:
 
     rt = runtime.get()
     body = presenters.tenant_status(
-        view, None, now_ms=rt.clock.now_ms(), stale_ms=rt.settings.stale_ms
+        view,
+        None,
+        now_ms=rt.clock.now_ms(),
+        stale_ms=rt.settings.stale_ms,
+        auto_restart=rt.settings.auto_restart,
     )
     return Response(
         body=body, status_code=status_code, headers={"Content-Type": "application/json"}

@@ -19,8 +19,17 @@ def etag_of(value: Any) -> str:
     return 'W/"' + hashlib.blake2b(raw, digest_size=12).hexdigest() + '"'
 
 
+SERVER_TIME_HEADER = "X-Server-Time"
+"""Epoch milliseconds at the server, on 200 and 304 alike: clients count down against it."""
+
+
 def conditional(
-    request: Any, body: dict[str, Any], *, tag_source: Any = None, max_age: int = 0
+    request: Any,
+    body: dict[str, Any],
+    *,
+    tag_source: Any = None,
+    max_age: int = 0,
+    now_ms: int | None = None,
 ) -> Response:
     """200 with an ETag, or 304 with no body when the client's If-None-Match still matches."""
     tag = etag_of(body if tag_source is None else tag_source)
@@ -28,6 +37,8 @@ def conditional(
         "ETag": tag,
         "Cache-Control": f"private, max-age={max_age}, must-revalidate",
     }
+    if now_ms is not None:
+        headers[SERVER_TIME_HEADER] = str(now_ms)
     match = (request.headers or {}).get("if-none-match")
     if match and tag in {t.strip() for t in match.split(",")}:
         return Response(body="", status_code=304, headers=headers)

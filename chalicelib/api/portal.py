@@ -35,10 +35,11 @@ def status() -> Response:
 
     rt = runtime.get()
     view = portal.tenant(tenant_of(_request()))
+    now = rt.clock.now_ms()
     body = presenters.tenant_status(
-        view, None, now_ms=rt.clock.now_ms(), stale_ms=rt.settings.stale_ms
+        view, None, now_ms=now, stale_ms=rt.settings.stale_ms, auto_restart=rt.settings.auto_restart
     )
-    return http.conditional(_request(), body)
+    return http.conditional(_request(), body, now_ms=now)
 
 
 @portal_routes.route(f"{BASE}/qr", methods=["GET"])
@@ -53,7 +54,9 @@ def qr() -> Response:
     rt = runtime.get()
     now = rt.clock.now_ms()
     view = portal.tenant(tenant_of(_request()))
-    body, code = presenters.qr(view, now_ms=now, stale_ms=rt.settings.stale_ms)
+    body, code = presenters.qr(
+        view, now_ms=now, stale_ms=rt.settings.stale_ms, auto_restart=rt.settings.auto_restart
+    )
     stable = dict(body)
     if code is not None:
         if code.kind == "pairing":  # typed on the phone, not scanned
@@ -66,7 +69,8 @@ def qr() -> Response:
         body["expiresInSeconds"] = max(0, (code.expires_at_ms - now) // 1000)
         body["expired"] = now >= code.expires_at_ms
         stable["expired"] = body["expired"]
-    return http.conditional(_request(), body, tag_source=stable)
+    body["serverTime"] = presenters.iso(now)
+    return http.conditional(_request(), body, tag_source=stable, now_ms=now)
 
 
 @portal_routes.route(f"{BASE}/logs", methods=["GET"])
@@ -163,7 +167,11 @@ def _pause_or_resume(paused: bool) -> dict[str, Any]:
     rt = runtime.get()
     view = portal.set_paused(tenant_of(_request()), principal(_request()).user_id, paused=paused)
     return presenters.tenant_status(
-        view, None, now_ms=rt.clock.now_ms(), stale_ms=rt.settings.stale_ms
+        view,
+        None,
+        now_ms=rt.clock.now_ms(),
+        stale_ms=rt.settings.stale_ms,
+        auto_restart=rt.settings.auto_restart,
     )
 
 

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.liveness import is_stale
+from chalicelib.domain.restart import restart_at
+from chalicelib.domain.statuses import SetupStatus, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Actor, Event, decide
 from chalicelib.domain.validation import mask_number
 from chalicelib.domain.values import QrCode
@@ -17,6 +19,7 @@ from chalicelib.domain.views import (
     TenantView,
     UserView,
 )
+from chalicelib.domain.words import Explanation, Situation, explain, sentence
 
 
 def iso(ms: float | None) -> str | None:
@@ -27,7 +30,12 @@ def iso(ms: float | None) -> str | None:
 
 
 def tenant_status(
-    view: TenantView, setup: SetupRequestView | None, *, now_ms: int, stale_ms: int
+    view: TenantView,
+    setup: SetupRequestView | None,
+    *,
+    now_ms: int,
+    stale_ms: int,
+    auto_restart: bool = False,
 ) -> dict[str, Any]:
     """The status document: tenant, session, worker (stale-aware) and the setup request.
 
@@ -37,13 +45,45 @@ def tenant_status(
     statuses = view.statuses
     stale = is_stale(statuses.worker, view.heartbeat_at, now_ms, stale_ms)
     last_error = view.last_error
+    last_event = _event_of(view.last_event)
     if stale:
         statuses = decide(statuses, Event.STALE, Actor.REAPER).after
         last_error = f"no heartbeat for more than {stale_ms / 1000:g} s"
+        last_event = Event.STALE
+    restart = None
+    if (
+        auto_restart
+        and statuses.worker is WorkerStatus.ERROR
+        and view.desired != "STOP"
+        and statuses.tenant is not TenantStatus.PAUSED
+    ):
+        failed_at = now_ms if stale else view.last_error_at or now_ms
+        restart = max(
+            now_ms,
+            restart_at(
+                failed_at_ms=failed_at, started_at_ms=view.started_at, restarts=view.restarts
+            ),
+        )
+    setup_status = setup.status if setup is not None else view.setup_status
+    words = explain(
+        Situation(
+            statuses,
+            setup=SetupStatus(setup_status) if setup_status else None,
+            desired_stop=view.desired == "STOP",
+            last_event=last_event,
+            last_error=last_error,
+            reconnect_attempts=view.reconnect_attempts,
+            next_retry_at_ms=view.next_retry_at,
+            next_restart_at_ms=restart,
+            pairing=bool(view.link_phone),
+        )
+    )
     return {
+        "explain": explanation(words),
         "tenant": {
             "id": view.tenant_id,
             "name": view.name,
+            "createdAt": iso(view.created_at),
             "phone": view.phone,
             "status": statuses.tenant.value,
         },
@@ -64,9 +104,31 @@ def tenant_status(
                 "attempts": view.reconnect_attempts,
                 "nextRetryAt": iso(view.next_retry_at),
             },
+            "nextRestartAt": iso(restart),
             "memory": {"workerRssMb": view.worker_rss_mb, "browserMb": view.browser_mb},
         },
         "setupRequest": setup_request(setup) if setup is not None else _setup_summary(view),
+    }
+
+
+def _event_of(raw: str | None) -> Event | None:
+    try:
+        return Event(raw) if raw else None
+    except ValueError:  # written by a newer version
+        return None
+
+
+def explanation(words: Explanation) -> dict[str, Any]:
+    """The status in words (see ``domain.words``)."""
+    return {
+        "tone": words.tone,
+        "who": words.who.value,
+        "headline": words.headline,
+        "next": words.next,
+        "action": {"label": words.action.label, "href": words.action.href}
+        if words.action
+        else None,
+        "at": iso(words.at_ms),
     }
 
 
@@ -92,15 +154,18 @@ def setup_request(request: SetupRequestView) -> dict[str, Any]:
     }
 
 
-def qr(view: TenantView, *, now_ms: int, stale_ms: int) -> tuple[dict[str, Any], QrCode | None]:
+def qr(
+    view: TenantView, *, now_ms: int, stale_ms: int, auto_restart: bool = False
+) -> tuple[dict[str, Any], QrCode | None]:
     """Code state without the image (added by the view) and the code to show, if any."""
-    status = tenant_status(view, None, now_ms=now_ms, stale_ms=stale_ms)
+    status = tenant_status(view, None, now_ms=now_ms, stale_ms=stale_ms, auto_restart=auto_restart)
     state = status["session"]["state"]
     code = view.code if state == "QR_READY" else None
     body: dict[str, Any] = {
         "state": state,
         "tenantStatus": status["tenant"]["status"],
         "workerStatus": status["worker"]["status"],
+        "explain": status["explain"],
         "kind": code.kind if code else ("pairing" if view.link_phone else "qr"),
         "linkPhone": view.link_phone,
         "qr": None,
@@ -142,6 +207,7 @@ def history_entry(view: HistoryView) -> dict[str, Any]:
         "actor": view.actor,
         "epoch": view.epoch,
         "detail": view.detail,
+        "sentence": sentence(view.event, view.actor, view.detail),
         "from": dict(zip(names, view.before, strict=True)),
         "to": dict(zip(names, view.after, strict=True)),
     }

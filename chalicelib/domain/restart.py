@@ -22,13 +22,21 @@ def backoff_ms(restarts: int) -> int:
     return int(min(MAX_DELAY_MS, FIRST_DELAY_MS * 2**restarts))
 
 
+def _in_loop(failed_at_ms: int, started_at_ms: int | None, restarts: int) -> int:
+    ran_ms = failed_at_ms - started_at_ms if started_at_ms is not None else 0
+    return 0 if ran_ms >= HEALTHY_RESET_MS else restarts  # healthy long enough: a new loop
+
+
+def restart_at(*, failed_at_ms: int, started_at_ms: int | None, restarts: int) -> int:
+    """When a worker that failed at ``failed_at_ms`` is due for its automatic restart."""
+    return failed_at_ms + backoff_ms(_in_loop(failed_at_ms, started_at_ms, restarts))
+
+
 def restart_due(
     *, now_ms: int, failed_at_ms: int, started_at_ms: int | None, restarts: int
 ) -> RestartDecision | None:
     """Whether a failed worker should be restarted now."""
-    ran_ms = failed_at_ms - started_at_ms if started_at_ms is not None else 0
-    if ran_ms >= HEALTHY_RESET_MS:
-        restarts = 0  # it was healthy long enough: this is a new crash loop
-    if now_ms - failed_at_ms < backoff_ms(restarts):
+    due = restart_at(failed_at_ms=failed_at_ms, started_at_ms=started_at_ms, restarts=restarts)
+    if now_ms < due:
         return None
-    return RestartDecision(restarts + 1)
+    return RestartDecision(_in_loop(failed_at_ms, started_at_ms, restarts) + 1)

@@ -32,6 +32,9 @@ class TenantView:
     template_type: str | None = None
     code: QrCode | None = None  # the QR or pairing code on screen, if one was published
     link_phone: str | None = None
+    created_at: int | None = None
+    last_event: str | None = None  # the event of the newest status change
+    restarts: int = 0  # automatic restarts in the current crash loop
 
 
 @dataclass(frozen=True)

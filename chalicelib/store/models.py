@@ -70,6 +70,7 @@ class TenantModel(Model):
     browser_mb = NumberAttribute(null=True, attr_name="bmb")
     restarts = NumberAttribute(null=True, attr_name="rc")
     restart_at = NumberAttribute(null=True, attr_name="rat")
+    last_event = UnicodeAttribute(null=True, attr_name="lev")  # cause of the newest status change
     updated_at = NumberAttribute(null=True, attr_name="ua")
 
 

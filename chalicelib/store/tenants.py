@@ -435,7 +435,7 @@ def _actions(
     t = TenantModel
     actions: list[Action] = [t.updated_at.set(now_ms)]
     if decision.changes_status:
-        actions.append(t.seq.set(guard.seq + 1))
+        actions += [t.seq.set(guard.seq + 1), t.last_event.set(decision.event.value)]
     if decision.before.tenant != after.tenant:
         actions.append(t.tenant_status.set(after.tenant.value))
     if decision.before.session != after.session:

@@ -57,6 +57,9 @@ def tenant(item: TenantModel) -> TenantView:
         template_type=item.template_type,
         code=code,
         link_phone=item.link_phone,
+        created_at=_int(item.created_at),
+        last_event=item.last_event,
+        restarts=int(item.restarts or 0),
     )
 
 

@@ -1,10 +1,18 @@
 // Setup request: template and WhatsApp number, validated here and by the API.
 import { api } from "./api.js";
-import { badge, chrome, el, showError } from "./ui.js";
+import { chrome, el, showError } from "./ui.js";
 
 await chrome();
 const content = document.getElementById("content");
 const alerts = document.getElementById("alerts");
+
+// A setup request's status in words (the technical name is in the title, for operators).
+const SAID = {
+  PENDING: ["info", "Waiting for review: an operator looks at it soon."],
+  APPROVED: ["info", "Approved: an operator starts your bot shortly."],
+  ACTIVE: ["ok", "Done: your bot is set up."],
+  REJECTED: ["bad", "Declined."],
+};
 
 function field(id, label, input, hint) {
   return [el("label", { for: id, text: label }), hint ? el("p", { class: "muted", id: `${id}-hint`, text: hint }) : null,
@@ -15,14 +23,15 @@ async function show() {
   const { setupRequest } = await api("/portal/tenant/current/setup-requests");
   const open = setupRequest && ["PENDING", "APPROVED"].includes(setupRequest.status);
   const current = setupRequest ? el("div", { class: "card", id: "current-request" },
-    el("h2", { text: "Your request" }), el("p", {}, badge(setupRequest.status), ` ${setupRequest.templateType} for ${setupRequest.whatsappNumber}`),
+    el("h2", { text: "Your request" }), el("p", { class: `badge ${SAID[setupRequest.status]?.[0] || "info"}`, id: "request-status", title: setupRequest.status, text: SAID[setupRequest.status]?.[1] || setupRequest.status }),
+    el("p", { text: `${setupRequest.templateType.toLowerCase()} replies for ${setupRequest.whatsappNumber}` }),
     setupRequest.reason ? el("p", { text: `Reason: ${setupRequest.reason}` }) : null) : null;
   if (open) { content.replaceChildren(current, el("p", { class: "muted", text: "We will let you know here once it is decided." })); return; }
   const form = el("form", { class: "card", novalidate: true, id: "setup-form" },
     ...field("templateType", "Type of business", el("select", { id: "templateType", name: "templateType", required: true },
       el("option", { value: "", text: "Choose…" }), el("option", { value: "RESTAURANT", text: "Restaurant" }),
       el("option", { value: "SALON", text: "Salon" }), el("option", { value: "SHOP", text: "Shop" }))),
-    ...field("whatsappNumber", "WhatsApp number", el("input", { id: "whatsappNumber", name: "whatsappNumber", type: "tel", autocomplete: "tel", placeholder: "+447700900123", required: true, "aria-describedby": "whatsappNumber-hint whatsappNumber-error" }), "International format, starting with + and the country code."),
+    ...field("whatsappNumber", "WhatsApp number", el("input", { id: "whatsappNumber", name: "whatsappNumber", type: "tel", autocomplete: "tel", placeholder: "+447700900123", required: true, "aria-describedby": "whatsappNumber-hint whatsappNumber-error" }), "The number your customers write to: the phone you will link to the bot. International format, starting with + and the country code."),
     ...field("businessName", "Business name (optional)", el("input", { id: "businessName", name: "businessName", maxlength: "64" })),
     ...field("notes", "Notes (optional)", el("textarea", { id: "notes", name: "notes", maxlength: "500", rows: "3" })),
     el("p", {}, el("button", { type: "submit", text: "Send request" })));

@@ -1,50 +1,68 @@
-// Status: polls every 10 s with ETag; badges, last seen, last error, the next step.
+// Status: polls every 10 s with ETag. The words come from the API's `explain` (one table,
+// chalicelib/domain/words.py): what is going on, who has to act, what happens next and when.
+// Technical statuses only in the "details" disclosure.
 import { api, poll } from "./api.js";
-import { badge, chrome, el, showError, when } from "./ui.js";
+import { at, badge, chrome, el, showError, when } from "./ui.js";
 
 await chrome();
 const content = document.getElementById("content");
 const alerts = document.getElementById("alerts");
 
-const NEXT = {
-  NEW: ["Send a setup request so we can prepare your bot.", "setup.html", "Set up your bot"],
-  QR_PENDING: ["Scan the QR code with WhatsApp on your phone.", "whatsapp.html", "Show the QR code"],
-  ACTIVE: ["You're all set! Your bot answers your customers.", null, null],
-  PAUSED: ["Your bot is paused: it stays linked but does not reply.", null, null],
-  ERROR: ["Your bot is not answering right now. We are on it; the details are below.", null, null],
+const WHO = {
+  nobody: "Nothing for you to do.",
+  owner: "This needs you.",
+  operator: "This is up to our operators; nothing for you to do.",
 };
 
+function banner(explain) {
+  return el("div", { class: `banner ${explain.tone}`, id: "next-step" },
+    el("strong", { id: "headline", text: explain.headline }), " ", explain.next,
+    explain.at ? el("span", { id: "next-at" }, ` Next: ${at(explain.at)}.`) : null,
+    el("p", { id: "who", class: "who-acts", text: WHO[explain.who] }),
+    explain.action ? el("p", {}, el("a", { href: explain.action.href, class: "button", text: explain.action.label })) : null);
+}
+
+function details(doc) {
+  const { session, worker } = doc;
+  return el("details", { id: "details" }, el("summary", { text: "Technical details" }),
+    el("ul", {},
+      el("li", {}, badge(doc.tenant.status, "Bot")),
+      el("li", {}, badge(session.state, "WhatsApp session"), ` · last seen ${when(session.lastSeenAt)}`),
+      el("li", {}, badge(worker.status, "Worker"), ` · heartbeat ${when(worker.heartbeatAt)}`,
+        worker.stale ? " (no heartbeat lately)" : ""),
+      worker.reconnect.attempts ? el("li", { text: `Reconnect attempt ${worker.reconnect.attempts}, next try ${when(worker.reconnect.nextRetryAt)}` }) : null,
+      worker.nextRestartAt ? el("li", { text: `Automatic restart ${when(worker.nextRestartAt)}` }) : null,
+      worker.lastError ? el("li", { id: "last-error" }, "Last error: ", worker.lastError) : null));
+}
+
 function render(doc) {
-  const { tenant, session, worker, setupRequest } = doc;
-  const [text, href, label] = NEXT[tenant.status] || ["", null, null];
+  const { tenant, session, setupRequest } = doc;
+  const linkedBefore = tenant.status === "ACTIVE" || (tenant.status === "ERROR" && session.lastSeenAt);
   const action = tenant.status === "PAUSED"
     ? el("button", { text: "Resume replies", onclick: () => change("resume") })
-    : ["ACTIVE", "QR_PENDING", "ERROR"].includes(tenant.status)
-      ? el("button", { class: "secondary", text: "Pause replies", onclick: () => change("pause") }) : null;
+    : linkedBefore ? el("button", { class: "secondary", text: "Pause replies", onclick: () => change("pause") }) : null;
   content.replaceChildren(
-    el("div", { class: `banner ${tenant.status === "ACTIVE" ? "ok" : tenant.status === "ERROR" ? "bad" : "warn"}`, id: "next-step" },
-      el("strong", { text: tenant.status === "ACTIVE" ? "You're all set! " : "Next step: " }), text.replace("You're all set! ", ""),
-      href ? el("span", {}, " ", el("a", { href, text: label })) : null),
-    el("div", { class: "grid" },
-      el("section", { class: "card", "aria-labelledby": "h-tenant" }, el("h2", { id: "h-tenant", text: tenant.name }),
-        el("p", {}, badge(tenant.status, "Bot")), el("p", { class: "muted", text: tenant.phone || "no WhatsApp number yet" }), action),
-      el("section", { class: "card", "aria-labelledby": "h-session" }, el("h2", { id: "h-session", text: "WhatsApp" }),
-        el("p", {}, badge(session.state, "Session")), el("p", { class: "muted", text: `Last seen ${when(session.lastSeenAt)}` })),
-      el("section", { class: "card", "aria-labelledby": "h-worker" }, el("h2", { id: "h-worker", text: "Worker" }),
-        el("p", {}, badge(worker.status, "Worker"), worker.stale ? el("span", { class: "badge bad", text: " no heartbeat" }) : null),
-        el("p", { class: "muted", text: `Heartbeat ${when(worker.heartbeatAt)}` }),
-        worker.reconnect.attempts ? el("p", { text: `Reconnecting: attempt ${worker.reconnect.attempts}, next try ${when(worker.reconnect.nextRetryAt)}` }) : null,
-        worker.lastError ? el("p", { id: "last-error" }, el("strong", { text: "Last error: " }), worker.lastError) : null)),
-    el("section", { class: "card", "aria-labelledby": "h-setup" }, el("h2", { id: "h-setup", text: "Setup request" }),
-      setupRequest ? el("p", {}, badge(setupRequest.status), ` ${setupRequest.templateType || ""}`) : el("p", {}, "None yet. ", el("a", { href: "setup.html", text: "Send one" }))));
+    banner(doc.explain),
+    el("section", { class: "card", "aria-labelledby": "h-tenant" }, el("h2", { id: "h-tenant", text: tenant.name }),
+      el("p", { class: "muted", text: tenant.phone ? `WhatsApp number ${tenant.phone}` : "No WhatsApp number yet" }),
+      setupRequest ? null : el("p", {}, "No setup request yet. ", el("a", { href: "setup.html", text: "Send one" })),
+      action),
+    details(doc));
 }
 
 async function refresh() {
   try {
-    const doc = await api("/portal/tenant/current/status", { conditional: true });
+    render(await api("/portal/tenant/current/status", { conditional: true }));
     alerts.replaceChildren();
-    render(doc);
-  } catch (error) { showError(alerts, error); }
+  } catch (error) {
+    if (error.status === 0) {
+      // Never leave an old "all set" on screen when we cannot tell.
+      content.replaceChildren(el("div", { class: "banner warn", id: "next-step" },
+        el("strong", { id: "headline", text: "We cannot tell how your bot is doing right now." }),
+        " This page cannot reach wafleet; it tries again every 10 s."));
+    }
+    showError(alerts, error);
+  }
 }
 
 async function change(action) {

@@ -1,5 +1,5 @@
 // Small DOM helpers and the shared page chrome (navigation by role, sign-out).
-import { api, signOut, token } from "./api.js";
+import { api, serverNow, signOut, token } from "./api.js";
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -22,16 +22,51 @@ export function badge(status, label) {
   return el("span", { class: `badge ${TONES[status] || "info"}`, text: label ? `${label}: ${status}` : status });
 }
 
+// "12 s", "4 min", "3 h": a duration in the unit a person reads.
+export function span(ms) {
+  const seconds = Math.round(Math.abs(ms) / 1000);
+  return seconds < 60 ? `${seconds} s` : seconds < 3600 ? `${Math.round(seconds / 60)} min` : `${Math.round(seconds / 3600)} h`;
+}
+
+// A timestamp with how long ago it was, or how soon it will be (against the server's clock).
 export function when(iso) {
   if (!iso) return "never";
   const date = new Date(iso);
-  const seconds = Math.round((Date.now() - date.getTime()) / 1000);
-  const ago = seconds < 60 ? `${Math.max(seconds, 0)} s ago` : seconds < 3600 ? `${Math.round(seconds / 60)} min ago` : `${Math.round(seconds / 3600)} h ago`;
-  return `${date.toLocaleString()} (${ago})`;
+  const delta = date.getTime() - serverNow();
+  const rel = delta > 500 ? `in ${span(delta)}` : `${span(delta)} ago`;
+  return `${date.toLocaleString()} (${rel})`;
+}
+
+// A time of day for something coming soon: "10:32:05 (in 40 s)".
+export function at(iso) {
+  const date = new Date(iso);
+  const delta = date.getTime() - serverNow();
+  return `${date.toLocaleTimeString()} (${delta > 500 ? `in ${span(delta)}` : "any moment now"})`;
+}
+
+// The page for a sign-in that ended (401) or an account without access (403).
+function stopPage(title, text, withSignOut) {
+  if (withSignOut === false) localStorage.removeItem("wafleet.token");
+  document.querySelector("header.top")?.remove();
+  document.getElementById("main").replaceChildren(
+    el("h1", { text: title }),
+    el("div", { class: "banner warn", role: "alert", id: "signed-out", text }),
+    el("p", {}, withSignOut
+      ? el("a", { href: "#", text: "Sign out", onclick: (e) => { e.preventDefault(); signOut(); } })
+      : el("a", { href: "/index.html", text: "Sign in again" })));
 }
 
 export function showError(target, error) {
+  if (error.status === 401) {
+    stopPage("You are signed out", "Your sign-in has ended. Sign in again to continue.", false);
+    return halt();
+  }
+  if (error.status === 403) {
+    stopPage("No access", "This account cannot open this page. Ask your wafleet operator for access.", true);
+    return halt();
+  }
   target.replaceChildren(el("div", { class: "banner bad", role: "alert", text: error.message }));
+  return null;
 }
 
 const PAGES = [
@@ -46,7 +81,13 @@ function halt() { return new Promise(() => {}); }
 // Every signed-in page starts here: no token -> sign-in; nav by role; returns who is signed in.
 export async function chrome() {
   if (!token()) { location.href = "/index.html"; return halt(); }
-  const me = await api("/portal/me");
+  let me;
+  for (;;) {
+    try { me = await api("/portal/me"); break; } catch (error) {
+      await showError(document.getElementById("alerts") || document.body, error);
+      await new Promise((resolve) => setTimeout(resolve, 5_000));  // offline: keep trying
+    }
+  }
   const here = location.pathname.split("/").pop() || "status.html";
   const page = PAGES.find(([href]) => href === here);
   // Each role has its own pages: send the other role home instead of asking the API for 403s.

@@ -1,18 +1,25 @@
-// QR page: polls every 3 s, shows the code with its age and a countdown, redirects on CONNECTED.
-import { api, poll } from "./api.js";
+// Linking page: the QR to scan (or the pairing code to type). Never shows a code the phone
+// would reject: the countdown runs against the server's clock, the code is hidden the moment
+// it expires, and the next one is fetched at that moment (the 3 s poll is the fallback).
+// Ages are computed here from the code's timestamps, which a 304 cannot make stale.
+import { api, poll, serverNow } from "./api.js";
 import { chrome, el, showError } from "./ui.js";
 
 await chrome();
 const content = document.getElementById("content");
 const alerts = document.getElementById("alerts");
-let expiresAt = null;
-let shownAt = null;
+// Stop showing a code this long before it expires: a scan takes a moment, and the site's
+// clock may be a little ahead of the time the worker saw the code.
+const MARGIN_MS = 1_000;
+let current = null;  // the document on screen
+let shownKey = null;
+let chasing = null;  // timer fetching the next code after one expired
 
 function switcher(doc) {
   // Link by typing an 8-character code on the phone instead of scanning.
   if (doc.kind === "pairing" || doc.linkPhone) {
     return el("button", { type: "button", id: "use-qr", text: "Scan a QR code instead",
-      onclick: async () => { await api("/portal/tenant/current/link-code", { method: "DELETE" }); } });
+      onclick: async () => { await api("/portal/tenant/current/link-code", { method: "DELETE" }); refresh.now(); } });
   }
   const phone = el("input", { id: "link-phone", type: "tel", placeholder: "+4915112345678",
     "aria-label": "Your WhatsApp number" });
@@ -21,71 +28,79 @@ function switcher(doc) {
     el("button", { type: "submit", text: "Get a code" }));
 }
 
-function renderCode(doc) {
-  content.replaceChildren(el("div", { class: "card qr-box" },
-    el("p", { id: "pairing-code", class: "pairing-code", text: doc.code }),
-    el("div", {},
-      el("ol", {}, el("li", { text: "Open WhatsApp on your phone." }),
-        el("li", { text: "Tap Settings → Linked devices → Link a device → Link with phone number instead." }),
-        el("li", { text: "Type this code." })),
-      el("p", { id: "qr-meta", class: "muted", "aria-live": "polite" }),
-      doc.attempt ? el("p", { class: "muted", text: `Code ${doc.attempt} of ${doc.attemptsMax}` }) : null,
-      switcher(doc))));
-}
-
 content.addEventListener("submit", async (event) => {
   event.preventDefault();
   const phone = document.getElementById("link-phone")?.value || "";
   try {
     await api("/portal/tenant/current/link-code", { method: "POST", body: { phone } });
     alerts.replaceChildren();
+    refresh.now();
   } catch (error) { showError(alerts, error); }
 });
 
-let shownKey = null;
+const leftMs = (doc) => new Date(doc.expiresAt).getTime() - serverNow();
+const usable = (doc) => Boolean((doc.qr || doc.code) && doc.expiresAt && leftMs(doc) > MARGIN_MS);
 
-function render(doc) {
-  if (doc.state === "CONNECTED") { location.href = "/status.html?linked=1"; return; }
-  // Re-draw only when something changed, so a number being typed is not wiped by the poll.
-  const key = JSON.stringify([doc.state, doc.kind, doc.code, doc.qr, doc.linkPhone, doc.workerStatus, doc.expiresAt]);
-  if (key === shownKey) { tick(); return; }
-  shownKey = key;
-  if (doc.code) {
-    expiresAt = doc.expiresAt ? new Date(doc.expiresAt) : null;
-    shownAt = new Date(Date.now() - (doc.ageSeconds || 0) * 1000);
-    renderCode(doc);
-    tick();
-    return;
-  }
-  if (!doc.qr) {
-    const why = doc.workerStatus === "STOPPED" || doc.workerStatus === "ERROR"
-      ? "Your bot's worker is not running; an operator will start it after your setup request is approved."
-      : "Waiting for WhatsApp to show a QR code…";
-    content.replaceChildren(el("div", { class: "card", id: "qr-waiting" }, el("p", { text: why })));
-    return;
-  }
-  expiresAt = doc.expiresAt ? new Date(doc.expiresAt) : null;
-  shownAt = new Date(Date.now() - (doc.ageSeconds || 0) * 1000);
-  content.replaceChildren(el("div", { class: "card qr-box" },
-    el("img", { id: "qr", src: doc.qr, alt: "QR code to link WhatsApp: open WhatsApp on your phone, Settings, Linked devices, Link a device, and scan it" }),
-    el("div", {},
-      el("ol", {}, el("li", { text: "Open WhatsApp on your phone." }), el("li", { text: "Tap Settings → Linked devices → Link a device." }), el("li", { text: "Point your phone at this code." })),
+function steps(doc) {
+  const last = doc.code
+    ? [el("li", { text: "Tap Settings → Linked devices → Link a device → Link with phone number instead." }), el("li", { text: "Type this code." })]
+    : [el("li", { text: "Tap Settings → Linked devices → Link a device." }), el("li", { text: "Point your phone at this code." })];
+  return el("ol", {}, el("li", { text: "Open WhatsApp on your phone." }), last);
+}
+
+function showCode(doc) {
+  const shown = doc.code
+    ? el("p", { id: "pairing-code", class: "pairing-code", text: doc.code })
+    : el("img", { id: "qr", src: doc.qr, alt: "QR code to link WhatsApp: open WhatsApp on your phone, Settings, Linked devices, Link a device, and scan it" });
+  content.replaceChildren(el("div", { class: "card qr-box" }, shown,
+    el("div", {}, steps(doc),
       el("p", { id: "qr-meta", class: "muted", "aria-live": "polite" }),
       doc.attempt ? el("p", { class: "muted", text: `Code ${doc.attempt} of ${doc.attemptsMax}` }) : null,
       switcher(doc))));
-  tick();
+}
+
+function showWaiting(doc, text) {
+  content.replaceChildren(el("div", { class: "card", id: "qr-waiting" },
+    el("p", { class: "code-gone", text }), doc ? switcher(doc) : null));
+}
+
+function render(doc) {
+  if (doc.state === "CONNECTED") { location.href = "/status.html?linked=1"; return; }
+  current = doc;
+  const code = usable(doc);
+  // Re-draw only when something changed, so a number being typed is not wiped by the poll.
+  const key = JSON.stringify([doc.state, doc.kind, code && (doc.code || doc.qr), doc.linkPhone, doc.explain?.headline]);
+  if (key === shownKey) { tick(); return; }
+  shownKey = key;
+  if (code) { showCode(doc); tick(); return; }
+  if (doc.state === "QR_READY") { showWaiting(doc, "That code has expired. A new code is coming…"); chase(); return; }
+  if (doc.kind === "pairing" && doc.workerStatus === "RUNNING") { showWaiting(doc, "Asking WhatsApp for a code…"); return; }
+  showWaiting(null, `${doc.explain.headline}. ${doc.explain.next}`);
+}
+
+// After a code expires, ask for the next one every 250 ms for a few seconds.
+function chase() {
+  if (chasing) return;
+  const until = Date.now() + 5_000;
+  const step = async () => {
+    await refresh.now();
+    if (current && !usable(current) && current.state === "QR_READY" && Date.now() < until) chasing = setTimeout(step, 250);
+    else chasing = null;
+  };
+  chasing = setTimeout(step, 0);
 }
 
 function tick() {
-  const meta = document.getElementById("qr-meta");
-  if (!meta || !expiresAt) return;
-  const left = Math.round((expiresAt - Date.now()) / 1000);
-  const age = Math.round((Date.now() - shownAt) / 1000);
-  meta.textContent = left > 0 ? `Shown ${age} s ago · valid for ${left} more s` : "This code has expired; a new one is on its way.";
+  if (!current || !document.getElementById("qr-meta")) return;
+  const left = leftMs(current);
+  if (left <= MARGIN_MS) { shownKey = null; render(current); return; }  // hide it now
+  const age = Math.max(0, Math.round((serverNow() - new Date(current.generatedAt).getTime()) / 1000));
+  document.getElementById("qr-meta").textContent =
+    `Shown ${age} s ago · valid for ${Math.ceil((left - MARGIN_MS) / 1000)} more s`;
 }
-setInterval(tick, 1000);
+setInterval(tick, 200);
 
-poll(async () => {
+const refresh = poll(async () => {
   try { render(await api("/portal/tenant/current/qr", { conditional: true })); alerts.replaceChildren(); }
   catch (error) { showError(alerts, error); }
 }, 3_000);

@@ -228,7 +228,7 @@ def test_a_cursor_from_another_tenant_is_refused(
 # --- status, QR, ETags ---------------------------------------------------------------------
 
 
-def test_status_shape_and_etag_304(client: Any, alice: Account) -> None:
+def test_status_shape_and_etag_304(client: Any, alice: Account, clock: ManualClock) -> None:
     first = client.http.get("/portal/tenant/current/status", headers=alice.headers)
     assert first.status_code == 200
     doc = body(first)
@@ -237,7 +237,12 @@ def test_status_shape_and_etag_304(client: Any, alice: Account) -> None:
         "name": "Alice Bakery",
         "phone": "+491511111111",
         "status": "NEW",
+        "createdAt": doc["tenant"]["createdAt"],
     }
+    assert doc["tenant"]["createdAt"].startswith("20")
+    # In words: nothing set up yet, the owner acts, on the setup page.
+    assert doc["explain"]["who"] == "owner"
+    assert doc["explain"]["action"]["href"] == "setup.html"
     assert doc["session"]["state"] == "DISCONNECTED"
     assert doc["worker"]["status"] == "STOPPED" and doc["worker"]["stale"] is False
     assert doc["setupRequest"] is None
@@ -246,6 +251,8 @@ def test_status_shape_and_etag_304(client: Any, alice: Account) -> None:
         "/portal/tenant/current/status", headers={**alice.headers, "If-None-Match": etag}
     )
     assert again.status_code == 304 and not again.body
+    # Both carry the server's clock, so a countdown never runs on a cached time.
+    assert first.headers["X-Server-Time"] == again.headers["X-Server-Time"] == str(clock.now_ms())
 
 
 def test_status_reports_a_silent_worker_as_stale_before_the_reaper(
@@ -262,6 +269,7 @@ def test_status_reports_a_silent_worker_as_stale_before_the_reaper(
     assert stale["worker"]["stale"] is True
     assert (stale["worker"]["status"], stale["tenant"]["status"]) == ("ERROR", "ERROR")
     assert stale["session"]["state"] == "DISCONNECTED"
+    assert stale["explain"]["who"] == "operator"  # no automatic restarts in these settings
     # Nothing was written: the reaper still owns that change.
     assert tenants.get_tenant(alice.tenant_id).worker_status == "RUNNING"
 

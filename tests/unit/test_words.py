@@ -1,0 +1,166 @@
+"""The status in words: every state the transition table can reach has words that name no
+technical status, say who has to act, and the right next step."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+
+from chalicelib.domain.errors import IllegalTransitionError
+from chalicelib.domain.statuses import SessionState, SetupStatus, TenantStatus, WorkerStatus
+from chalicelib.domain.transitions import TABLE, Actor, Event, Statuses, decide
+from chalicelib.domain.words import LOGGED_OUT, Situation, Who, explain, sentence
+
+TECHNICAL = re.compile(
+    "|".join(
+        re.escape(v.value)
+        for v in itertools.chain(TenantStatus, SessionState, WorkerStatus, SetupStatus)
+    )
+    + r"|heartbeat|epoch|lease"
+)
+
+
+def reachable() -> set[tuple[Statuses, Event | None]]:
+    """Every (statuses, event that led there) the table allows from a new tenant."""
+    start = (Statuses(), None)
+    seen = {start}
+    todo = [start[0]]
+    while todo:
+        current = todo.pop()
+        for event, rule in TABLE.items():
+            for actor in rule.actors:
+                try:
+                    decision = decide(current, event, actor)
+                except IllegalTransitionError:
+                    continue
+                if not decision.changes_status:
+                    continue
+                found = (decision.after, event)
+                if found not in seen:
+                    seen.add(found)
+                    todo.append(decision.after)
+    return seen
+
+
+STATES = sorted(reachable(), key=repr)
+
+
+def test_the_table_reaches_every_tenant_status() -> None:
+    assert {s.tenant for s, _ in STATES} == set(TenantStatus)
+
+
+@pytest.mark.parametrize(("statuses", "event"), STATES, ids=lambda v: repr(v))
+def test_every_reachable_state_has_plain_words(statuses: Statuses, event: Event | None) -> None:
+    for setup, stop, restart, error in itertools.product(
+        [None, *SetupStatus],
+        [False, True],
+        [None, 1_000],
+        [None, f"{LOGGED_OUT}: the phone logged this bot out", "no connection to WhatsApp"],
+    ):
+        words = explain(
+            Situation(
+                statuses,
+                setup=setup,
+                desired_stop=stop,
+                last_event=event,
+                last_error=error,
+                next_restart_at_ms=restart,
+                next_retry_at_ms=2_000,
+            )
+        )
+        said = f"{words.headline} {words.next}"
+        assert words.headline and words.next, words
+        assert not TECHNICAL.search(said), said
+        assert words.who in Who
+        if words.action is not None:  # the owner is told where to act
+            assert words.action.href in {"setup.html", "whatsapp.html"}
+        if words.who is Who.OWNER and statuses.tenant is not TenantStatus.PAUSED:
+            assert words.action is not None or "phone" in words.next, words
+
+
+def test_a_logged_out_bot_asks_the_owner_to_link_again_and_says_when_the_code_comes() -> None:
+    down = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.ERROR)
+    words = explain(
+        Situation(
+            down,
+            setup=SetupStatus.ACTIVE,
+            last_event=Event.AUTH_FAILURE,
+            last_error=f"{LOGGED_OUT}: the phone logged this bot out (Linked devices)",
+            next_restart_at_ms=90_000,
+        )
+    )
+    assert words.who is Who.OWNER
+    assert words.action is not None and words.action.href == "whatsapp.html"
+    assert words.at_ms == 90_000
+    assert "We are on it" not in words.next
+
+
+def test_a_number_whatsapp_refuses_is_for_an_operator() -> None:
+    down = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.ERROR)
+    words = explain(
+        Situation(down, last_event=Event.AUTH_FAILURE, last_error="WhatsApp blocked this number")
+    )
+    assert words.who is Who.OPERATOR
+
+
+def test_reconnecting_needs_nobody_and_says_when_the_next_try_is() -> None:
+    live = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.RUNNING)
+    words = explain(
+        Situation(
+            live, last_event=Event.DISCONNECTED, reconnect_attempts=3, next_retry_at_ms=55_000
+        )
+    )
+    assert (words.who, words.at_ms) == (Who.NOBODY, 55_000)
+    assert "attempt 3" in words.next
+
+
+def test_an_approved_request_does_not_ask_for_a_setup_request() -> None:
+    words = explain(Situation(Statuses(), setup=SetupStatus.APPROVED))
+    assert words.who is Who.OPERATOR
+    assert words.action is None
+    assert "approved" in words.headline
+
+
+def test_no_request_yet_points_to_the_setup_page() -> None:
+    words = explain(Situation(Statuses()))
+    assert (words.who, words.action and words.action.href) == (Who.OWNER, "setup.html")
+
+
+def test_a_crash_restarts_by_itself_or_waits_for_an_operator() -> None:
+    down = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.ERROR)
+    automatic = explain(Situation(down, last_event=Event.CRASHED, next_restart_at_ms=80_000))
+    manual = explain(Situation(down, last_event=Event.CRASHED))
+    assert (automatic.who, automatic.at_ms) == (Who.NOBODY, 80_000)
+    assert manual.who is Who.OPERATOR
+
+
+def test_an_operator_stop_is_not_presented_as_a_fault_the_owner_can_fix() -> None:
+    down = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.STOPPED)
+    words = explain(Situation(down, desired_stop=True, last_event=Event.STOPPED))
+    assert words.who is Who.OPERATOR
+
+
+def test_the_code_page_says_scan_or_type_as_the_owner_chose() -> None:
+    showing = Statuses(TenantStatus.QR_PENDING, SessionState.QR_READY, WorkerStatus.RUNNING)
+    assert "scan" in explain(Situation(showing)).next
+    assert "type the code" in explain(Situation(showing, pairing=True)).next
+
+
+@pytest.mark.parametrize("event", list(Event))
+def test_every_event_reads_as_a_sentence(event: Event) -> None:
+    for actor in Actor:
+        said = sentence(event.value, actor.value, None)
+        assert said and not TECHNICAL.search(said), said
+        assert "→" not in said
+
+
+def test_history_sentences_tell_causes_apart() -> None:
+    assert sentence("launched", "launcher", "automatic restart #2") == "Bot restarted automatically"
+    assert (
+        sentence("auth_failure", "worker", f"{LOGGED_OUT}: the phone logged this bot out")
+        == "Your phone logged the bot out"
+    )
+    assert sentence("paused", "tenant", None) == "Replies paused by you"
+    assert sentence("no_such_event", "worker", None) == "Status changed"
