@@ -299,6 +299,9 @@ def token(email: str, hours: int, folder: str) -> None:
 @click.option("--qr-first-s", default=60.0, show_default=True, help="First code's lifetime.")
 @click.option("--qr-next-s", default=20.0, show_default=True, help="Each next code's lifetime.")
 @click.option("--qr-count", default=6, show_default=True, help="Codes in one rotation.")
+@click.option(
+    "--reset", is_flag=True, help="Start clean: forget tables, linked devices and saved logins."
+)
 def dev(
     port: int,
     simulator_port: int,
@@ -307,13 +310,24 @@ def dev(
     qr_first_s: float,
     qr_next_s: float,
     qr_count: int,
+    reset: bool,
 ) -> None:
-    """Run the whole platform on 127.0.0.1: moto, API + portal, simulator, workers, reaper."""
+    """Run the whole platform on 127.0.0.1: moto, API + portal, simulator, workers, reaper.
+
+    Its data (tables, the simulated phones, saved logins) stays in the folder across restarts.
+    """
     from devstack.dev import run
     from devstack.simulator.state import QrTiming
 
     timing = QrTiming(int(qr_first_s * 1000), int(qr_next_s * 1000), qr_count)
-    run(port=port, simulator_port=simulator_port, folder=folder, moto_port=moto_port, qr=timing)
+    run(
+        port=port,
+        simulator_port=simulator_port,
+        folder=folder,
+        moto_port=moto_port,
+        qr=timing,
+        reset=reset,
+    )
 
 
 @main.command()

@@ -10,15 +10,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import threading
 from pathlib import Path
 from typing import Any
 
 from chalicelib.domain.clock import SystemClock
-from chalicelib.domain.errors import DuplicateError
+from chalicelib.domain.errors import DuplicateError, WafleetError
+from chalicelib.domain.transitions import Actor
 from chalicelib.settings import Settings
-from devstack import gateway
+from devstack import gateway, snapshot
 from devstack.issuer import LocalIssuer
 from devstack.local_auth import LocalAuth
 from devstack.local_aws import fake_credentials, start_moto
@@ -76,6 +78,30 @@ def _json(handler: Any, status: int, value: Any) -> None:
     handler.wfile.write(data)
 
 
+DATA_DIR = "data"  # the tables and the simulator, saved (devstack/snapshot.py)
+
+
+def resume() -> list[str]:
+    """After a restart: start again every bot that should run (its saved login links it)."""
+    from chalicelib.control.workers import start, worker_exited
+    from chalicelib.domain.statuses import LIVE_WORKER
+    from chalicelib.store.models import TenantModel
+
+    started = []
+    for item in TenantModel.scan():
+        if item.desired != "RUN":
+            continue
+        if item.worker_status in {s.value for s in LIVE_WORKER}:  # the last run was killed
+            worker_exited(item.tenant_id, int(item.lease_epoch), "make dev was stopped")
+        try:
+            start(item.tenant_id, detail="make dev restarted", actor=Actor.LAUNCHER)
+        except WafleetError as exc:
+            print(f"could not restart {item.tenant_id}: {exc}", flush=True)
+            continue
+        started.append(item.tenant_id)
+    return started
+
+
 STACK_FILE = "stack.json"  # where a running make dev says how to reach it (CLI commands read it)
 
 
@@ -86,6 +112,7 @@ def run(
     folder: str,
     moto_port: int = MOTO_PORT,
     qr: QrTiming | None = None,
+    reset: bool = False,
 ) -> None:
     """Start everything, print where to go, and wait for Ctrl-C."""
     from app import app
@@ -99,6 +126,9 @@ def run(
 
     base = Path(folder) if Path(folder).is_absolute() else (ROOT / folder).resolve()
     base.mkdir(parents=True, exist_ok=True)
+    if reset:
+        for name in (DATA_DIR, "sessions"):
+            shutil.rmtree(base / name, ignore_errors=True)
     os.environ.update(fake_credentials())
     clock = SystemClock()
     moto = start_moto(moto_port)
@@ -111,13 +141,24 @@ def run(
         heartbeat_s=5,
         stale_s=15,
         reaper_s=5,
+        auto_restart=True,  # the reaper loop below restarts crashed workers; the API says so
     )
     models.bind(settings)
     models.create_tables(wait=False)
+    data = base / DATA_DIR
+    restored = snapshot.restore_tables(moto.endpoint, settings.region, data / snapshot.TABLES_FILE)
     seed(clock)
 
     timing = qr or QrTiming()
-    simulator = make_server(Simulator(clock.now_ms, timing), "127.0.0.1", simulator_port)
+    sim = Simulator(clock.now_ms, timing)
+    snapshot.load_simulator(sim, data)
+    tables = [model.Meta.table_name for model in models.ALL_MODELS]
+    keeper = snapshot.Keeper(
+        data,
+        lambda path: snapshot.save_tables(moto.endpoint, settings.region, tables, path),
+        sim,
+    )
+    simulator = make_server(sim, "127.0.0.1", simulator_port)
     threading.Thread(target=simulator.serve_forever, name="simulator", daemon=True).start()
     sim_url = f"http://127.0.0.1:{simulator.server_address[1]}"
     worker_env = {
@@ -149,14 +190,17 @@ def run(
     def reaper_loop() -> None:
         while not stop.wait(settings.reaper_s):
             try:
-                reap(auto_restart=True)
+                reap(auto_restart=settings.auto_restart)
             except Exception as exc:
                 print(f"reaper: {type(exc).__name__}", flush=True)
 
+    resumed = resume() if restored else []  # before the reaper: it would restart them too
     threading.Thread(target=reaper_loop, name="reaper", daemon=True).start()
+    keeper.start()
     print(
         f"""
-wafleet is running (loopback only). Data lives in memory: it does not survive a restart.
+wafleet is running (loopback only). Its data is kept in {data}
+({restored} items restored, {len(resumed)} bots restarted); --reset starts clean.
 
   Portal:     {web.url}/
     tenant:   sign in as {DEMO_USER}
@@ -186,6 +230,7 @@ Ctrl-C stops everything.
         stop.set()
         print("stopping workers...", flush=True)
         launcher.stop_all(timeout=12)
+        keeper.stop()  # after the workers wrote STOPPED: the next start knows to restart them
         web.stop()
         simulator.shutdown()
         moto.process.terminate()

@@ -105,6 +105,9 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
                 ("POST", "/sim/api/logout"): lambda: sim.page_logout(token),
                 ("GET", "/control/qr"): sim.showing,
                 ("GET", "/control/qr/served"): lambda: dict(sim.served_ms),
+                ("GET", "/control/qr/valid"): lambda: {
+                    code: {"from": start, "to": end} for code, (start, end) in sim.valid.items()
+                },
                 ("POST", "/control/link"): lambda: _link(sim, self._body()),
                 ("POST", "/control/link-code"): lambda: _link_code(sim, self._body()),
             }

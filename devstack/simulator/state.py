@@ -15,7 +15,7 @@ import hashlib
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -159,10 +159,61 @@ class Simulator:
         self.phones: dict[str, Phone] = {}
         self.lock = threading.RLock()
         self.served_ms: dict[str, int] = {}  # code -> when a page first got it
+        self.valid: dict[str, tuple[int, int]] = {}  # code -> when a phone accepts it [from, to)
         self.page_loads = 0  # how often the site's page itself was served
         self._nonces: set[str] = set()
         self._tokens: dict[str, str] = {}  # page session token -> device id
         self._listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
+
+    # --- persistence (make dev keeps linked devices and chats across restarts) ----------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Devices and phones as JSON; codes on screen and page sessions are not kept."""
+        with self.lock:
+            devices = [
+                {
+                    "id": d.id,
+                    "public_key": base64.b64encode(d.public_key).decode(),
+                    "phone": d.phone,
+                    "logout_reason": d.logout_reason,
+                    "delivered": sorted(d.delivered),
+                }
+                for d in self.devices.values()
+            ]
+            phones = [
+                {
+                    "number": p.number,
+                    "device_id": p.device_id,
+                    "chats": {
+                        chat: [asdict(m) for m in messages] for chat, messages in p.chats.items()
+                    },
+                    "lids": dict(p.lids),
+                }
+                for p in self.phones.values()
+            ]
+            return {"devices": devices, "phones": phones}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        """Take back what ``snapshot`` returned (before any page connects)."""
+        with self.lock:
+            for d in saved.get("devices", []):
+                self.devices[d["id"]] = Device(
+                    d["id"],
+                    base64.b64decode(d["public_key"]),
+                    phone=d.get("phone"),
+                    logout_reason=d.get("logout_reason"),
+                    delivered=set(d.get("delivered", [])),
+                )
+            for p in saved.get("phones", []):
+                self.phones[p["number"]] = Phone(
+                    p["number"],
+                    device_id=p.get("device_id"),
+                    chats={
+                        chat: [Message(**m) for m in messages]
+                        for chat, messages in p.get("chats", {}).items()
+                    },
+                    lids=dict(p.get("lids", {})),
+                )
 
     # --- login: the page proves it holds its device key -------------------------------
 
@@ -298,6 +349,7 @@ class Simulator:
         code = rotation.codes[index]
         self.served_ms.setdefault(code, now)
         expires = rotation.expires_at(index, self.timing)
+        self.valid[code] = (rotation.made_at(index, self.timing), expires)
         return {
             "code": code,
             "attempt": index + 1,

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +26,7 @@ from devstack.simulator.server import make_server
 from devstack.simulator.state import QrTiming, Simulator
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[2]
 PHONE = "+4915100000001"
 
 
@@ -37,6 +43,39 @@ def eventually(check: Callable[[], T | None], *, timeout: float = 20.0, what: st
             return last
         threading.Event().wait(0.05)  # pacing of the poll, not a wait for an outcome
     raise AssertionError(f"timed out waiting for {what or check}: last saw {last!r}")
+
+
+@contextlib.contextmanager
+def dev_stack(folder: Path, *args: str) -> Iterator[dict[str, str]]:
+    """``wafleet dev`` as a process on free ports, stopped with Ctrl-C at the end; checks that
+    it left no process behind."""
+    env = {**os.environ, **fake_credentials(), "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "devstack.cli", "dev", "--folder", str(folder)]
+    command += ["--port", "0", "--simulator-port", "0", "--moto-port", "0", *args]
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert process.stdout is not None
+    ready: dict[str, str] = {}
+    for line in process.stdout:
+        if line.startswith("WAFLEET_READY "):
+            ready = json.loads(line.split(" ", 1)[1])
+            break
+    # Keep reading what it prints, so a full pipe never blocks it.
+    threading.Thread(target=process.stdout.read, name="dev-output", daemon=True).start()
+    try:
+        assert ready, "wafleet dev did not start"
+        yield {**ready, "folder": str(folder)}
+    finally:
+        process.send_signal(signal.SIGINT)  # what Ctrl-C does
+        try:
+            process.wait(timeout=40)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    # Nothing left behind: no worker, no browser, no moto of this stack.
+    leftovers = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == ""
 
 
 @dataclass

@@ -26,7 +26,7 @@ import requests
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from devstack.local_aws import fake_credentials
-from tests.e2e.conftest import eventually
+from tests.e2e.conftest import dev_stack, eventually
 from worker_container.config import BASE_CHROMIUM_ARGS
 
 pytestmark = pytest.mark.process
@@ -37,46 +37,8 @@ PHONE = "+4915112345678"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """``wafleet dev`` as a process, on free ports."""
-    folder = tmp_path_factory.mktemp("dev")
-    env = {**os.environ, **fake_credentials(), "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "devstack.cli",
-            "dev",
-            "--port",
-            "0",
-            "--simulator-port",
-            "0",
-            "--moto-port",
-            "0",
-            "--folder",
-            str(folder),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    assert process.stdout is not None
-    ready: dict[str, str] = {}
-    for line in process.stdout:
-        if line.startswith("WAFLEET_READY "):
-            ready = json.loads(line.split(" ", 1)[1])
-            break
-    assert ready, "wafleet dev did not start"
-    yield {**ready, "folder": str(folder)}
-    process.send_signal(signal.SIGINT)  # what Ctrl-C does
-    try:
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-    # Nothing left behind: no worker, no browser, no moto of this stack.
-    leftovers = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True)
-    assert leftovers.stdout.strip() == ""
+    with dev_stack(tmp_path_factory.mktemp("dev")) as ready:
+        yield ready
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +121,7 @@ def test_from_sign_in_to_a_linked_bot_that_survives_a_crash(
     expect(owner.locator("#next-step")).to_contain_text("setup request")
     shots.take(owner, "signin-then-status-new")
 
-    owner.get_by_role("link", name="Setup").click()
+    owner.get_by_role("link", name="Send a setup request").click()  # the next step
     owner.get_by_role("button", name="Send request").click()
     expect(owner.locator("#whatsappNumber-error")).to_contain_text("international format")
     owner.get_by_label("Type of business").select_option("RESTAURANT")
@@ -167,7 +129,10 @@ def test_from_sign_in_to_a_linked_bot_that_survives_a_crash(
     owner.get_by_label("Business name (optional)").fill("Demo Pizzeria")
     shots.take(owner, "setup")
     owner.get_by_role("button", name="Send request").click()
-    expect(owner.locator("#current-request")).to_contain_text("PENDING")
+    expect(owner.locator("#current-request")).to_contain_text("Waiting for review")
+    owner.get_by_role("link", name="Status").click()
+    expect(owner.locator("#headline")).to_have_text("We are reviewing your setup request")
+    expect(owner.locator("#who")).to_contain_text("operators")
 
     admin = signed_in(browser, base, "admin@demo.example", errors)
     expect(admin).to_have_url(f"{base}/admin.html")
@@ -225,8 +190,13 @@ def test_from_sign_in_to_a_linked_bot_that_survives_a_crash(
 
     os.kill(task_pid(stack, "t_demo"), signal.SIGKILL)
     owner.get_by_role("link", name="Status").click()
-    expect(owner.locator("#next-step")).to_contain_text("not answering", timeout=15_000)
-    expect(owner.locator("#last-error")).to_contain_text("SIGKILL")
+    expect(owner.locator("#headline")).to_have_text(
+        re.compile("Your bot stopped working and restarts by itself|Your bot is starting again"),
+        timeout=15_000,
+    )
+    expect(owner.locator("#who")).to_have_text("Nothing for you to do.")
+    owner.get_by_text("Technical details").click()
+    expect(owner.locator("#details")).to_contain_text(re.compile("SIGKILL|automatic restart"))
     shots.take(owner, "status-error")
 
     admin.reload()
@@ -234,10 +204,13 @@ def test_from_sign_in_to_a_linked_bot_that_survives_a_crash(
     owner.reload()
     expect(owner.locator("#next-step")).to_contain_text("You're all set!", timeout=30_000)
     owner.get_by_role("link", name="History").click()
-    expect(owner.locator("#history")).to_contain_text("crashed")
+    expect(owner.locator("#history")).to_contain_text("Bot crashed")
+    expect(owner.locator("#legend")).to_contain_text("Answering")
     shots.take(owner, "history")
     events = [row.inner_text() for row in owner.locator("#history tbody tr td:nth-child(2)").all()]
-    assert events.count("qr") == 1, events  # restarted from the saved login: no new QR
+    # Restarted from the saved login: no new QR.
+    assert events.count("A code to link WhatsApp was shown") == 1, events
+    assert not any(re.search("RUNNING|QR_READY|→", e) for e in events), events
     admin.reload()
     expect(admin.locator("tr[data-tenant=t_demo]")).to_contain_text("ACTIVE")
     shots.take(admin, "admin-fleet")
@@ -317,3 +290,67 @@ def test_the_cli_finds_the_running_stack_by_its_folder(stack: dict[str, str]) ->
     assert me.status_code == 200 and me.json()["email"] == "owner@demo.example"
     elsewhere = token(str(ROOT / "no-such-stack"))
     assert elsewhere.returncode != 0 and "no running 'make dev'" in elsewhere.stderr
+
+
+def test_sign_in_survives_new_tabs_and_ends_on_a_clear_page(
+    stack: dict[str, str], browser: Browser
+) -> None:
+    base = stack["portal"]
+    errors: list[str] = []
+    owner = signed_in(browser, base, "owner@demo.example", errors)
+    expect(owner).to_have_url(f"{base}/status.html")
+    # A new tab of the same browser is still signed in.
+    tab = owner.context.new_page()
+    tab.goto(f"{base}/history.html")
+    expect(tab.get_by_role("link", name="Sign out")).to_be_visible()
+    expect(tab).to_have_url(f"{base}/history.html")
+
+    # The API cannot be reached: the page says it cannot tell instead of an old "all set".
+    tab.goto(f"{base}/status.html")
+    expect(tab.locator("#headline")).to_be_visible()
+    tab.route("**/api/**", lambda route: route.abort())
+    tab.evaluate("document.dispatchEvent(new Event('visibilitychange'))")  # poll now
+    expect(tab.locator("#headline")).to_have_text("We cannot tell how your bot is doing right now.")
+    expect(tab.locator("#alerts")).to_contain_text("Cannot reach wafleet")
+    tab.unroute("**/api/**")
+
+    # A token the API no longer accepts (401): a signed-out page, not "Loading…" forever.
+    tab.evaluate(
+        """() => {
+        const b64 = (o) => btoa(JSON.stringify(o)).replace(/=+$/, "");
+        const exp = Math.floor(Date.now() / 1000) + 3600;
+        localStorage.setItem("wafleet.token", `${b64({alg: "RS256"})}.${b64({exp})}.x`);
+    }"""
+    )
+    tab.goto(f"{base}/status.html")
+    expect(tab.get_by_role("heading", name="You are signed out")).to_be_visible()
+    expect(tab.get_by_role("link", name="Sign in again")).to_be_visible()
+
+    # An account that was removed (403): a no-access page.
+    bare = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WAFLEET_"))}
+
+    def cli(*args: str) -> str:
+        return subprocess.run(
+            [sys.executable, "-m", "devstack.cli", *args],
+            env={**bare, "WAFLEET_DEV_FOLDER": stack["folder"]},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
+
+    added = json.loads(cli("user", "add", "--email", "gone@demo.example", "--tenant", "t_demo"))
+    gone = signed_in(browser, base, "gone@demo.example", [])  # a 403 is logged as a console error
+    expect(gone).to_have_url(f"{base}/status.html")
+    admin = cli("token", "--email", "admin@demo.example", "--folder", stack["folder"]).strip()
+    removed = requests.delete(
+        f"{base}/api/admin/users/{added['userId']}",
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=10,
+    )
+    assert removed.status_code in (200, 204), removed.text
+    gone.reload()
+    expect(gone.get_by_role("heading", name="No access")).to_be_visible()
+    expect(gone.locator("#signed-out")).to_contain_text("Ask your wafleet operator")
+    assert errors == []
