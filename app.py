@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from chalice.app import Chalice, CloudWatchEvent, Rate
+from typing import Any
+
+from chalice.app import Chalice, CloudWatchEvent, Rate, SQSEvent
 
 from chalicelib.api.admin import admin_routes
 from chalicelib.api.middleware import authenticate_request
+from chalicelib.api.notifications import notification_routes
 from chalicelib.api.portal import portal_routes
 
 app = Chalice(app_name="wafleet")
 app.register_middleware(authenticate_request, "http")
 app.register_blueprint(portal_routes)
 app.register_blueprint(admin_routes)
+app.register_blueprint(notification_routes)
 
 
 @app.route("/health", methods=["GET"])
@@ -65,3 +69,39 @@ def task_stopped(event: CloudWatchEvent) -> dict[str, str]:
     observability.configure_logging("wafleet-events")
     observability.set_keys(request_id=getattr(event.context, "aws_request_id", None))
     return {"result": handle_task_stopped(event.detail)}
+
+
+WEBHOOK_QUEUE = "wafleet-webhooks"  # infra/wafleet_infra/notify.py creates it by this name
+
+
+@app.lambda_function(name="webhook_fanout")
+def webhook_fanout(event: dict[str, Any], context: Any) -> dict[str, int]:
+    """DynamoDB Streams (history, tenants, messages, setup requests; wired in infra): events
+    -> one queued delivery per subscribed endpoint, and owner alerts."""
+    from chalicelib import observability
+    from chalicelib.notify.fanout import handle_records
+
+    observability.configure_logging("wafleet-webhooks")
+    observability.set_keys(request_id=getattr(context, "aws_request_id", None))
+    report = handle_records(event.get("Records", []))
+    observability.count("webhooks", WebhookEvents=report.events, WebhooksQueued=report.queued)
+    return {"events": report.events, "queued": report.queued, "mails": report.mails}
+
+
+@app.on_sqs_message(queue=WEBHOOK_QUEUE, batch_size=1, name="webhook_deliver")
+def webhook_deliver(event: SQSEvent) -> None:
+    """One delivery per invocation, so a receiver that never answers holds up no other."""
+    import json
+
+    from chalicelib import observability
+    from chalicelib.notify.delivery import handle
+
+    observability.configure_logging("wafleet-webhooks")
+    for record in event:
+        outcome = handle(json.loads(record.body))
+        observability.count(
+            "webhooks",
+            WebhooksDelivered=int(outcome == "delivered"),
+            WebhookFailures=int(outcome in ("retry", "dead", "disabled")),
+            WebhooksDeadLettered=int(outcome == "dead"),
+        )

@@ -17,6 +17,17 @@ MESSAGES_TABLE = "WAFLEET_MESSAGES_TABLE"
 SETUP_TABLE = "WAFLEET_SETUP_TABLE"
 EVENTS_TABLE = "WAFLEET_EVENTS_TABLE"
 USERS_TABLE = "WAFLEET_USERS_TABLE"
+HOOKS_TABLE = "WAFLEET_HOOKS_TABLE"
+AWS_ENDPOINT = "WAFLEET_AWS_ENDPOINT"  # SQS and SES endpoint (moto in make dev)
+WEBHOOK_QUEUE_URL = "WAFLEET_WEBHOOK_QUEUE_URL"
+WEBHOOK_DLQ_URL = "WAFLEET_WEBHOOK_DLQ_URL"
+WEBHOOK_ALLOW_PRIVATE = "WAFLEET_WEBHOOK_ALLOW_PRIVATE"  # make dev only: loopback, plain http
+WEBHOOK_GIVE_UP_S = "WAFLEET_WEBHOOK_GIVE_UP_S"
+WEBHOOK_RETRY_S = "WAFLEET_WEBHOOK_RETRY_S"
+WEBHOOK_TIMEOUT_S = "WAFLEET_WEBHOOK_TIMEOUT_S"
+ALERT_FROM = "WAFLEET_ALERT_FROM"
+ALERT_ERROR_AFTER_S = "WAFLEET_ALERT_ERROR_AFTER_S"
+PORTAL_URL = "WAFLEET_PORTAL_URL"
 REGION = "AWS_REGION"
 DYNAMODB_ENDPOINT = "WAFLEET_DYNAMODB_ENDPOINT"
 HEARTBEAT_S = "WAFLEET_HEARTBEAT_S"
@@ -42,6 +53,7 @@ _TABLE_DEFAULTS = {
     SETUP_TABLE: "wafleet-setup-requests",
     EVENTS_TABLE: "wafleet-portal-events",
     USERS_TABLE: "wafleet-users",
+    HOOKS_TABLE: "wafleet-hooks",
 }
 
 
@@ -55,6 +67,7 @@ class Settings:
     setup_table: str = _TABLE_DEFAULTS[SETUP_TABLE]
     events_table: str = _TABLE_DEFAULTS[EVENTS_TABLE]
     users_table: str = _TABLE_DEFAULTS[USERS_TABLE]
+    hooks_table: str = _TABLE_DEFAULTS[HOOKS_TABLE]
     region: str = "us-east-1"
     dynamodb_endpoint: str | None = None
     heartbeat_s: float = 15.0
@@ -71,6 +84,16 @@ class Settings:
     ecs_container: str = "worker"
     ecs_subnets: tuple[str, ...] = ()
     ecs_security_groups: tuple[str, ...] = ()
+    aws_endpoint: str | None = None
+    webhook_queue_url: str | None = None
+    webhook_dlq_url: str | None = None
+    webhook_allow_private: bool = False
+    webhook_give_up_s: float = 24 * 3600.0  # retry for a day, then the dead-letter queue
+    webhook_retry_s: float = 2.0  # first retry delay; doubles, with full jitter, capped at 1 h
+    webhook_timeout_s: float = 5.0
+    alert_from: str | None = None  # SES identity the owner alerts come from
+    alert_error_after_s: float = 300.0  # ERROR this long before the owner is mailed
+    portal_url: str = "http://127.0.0.1:8000"
 
     @property
     def stale_ms(self) -> int:
@@ -118,6 +141,7 @@ class Settings:
             setup_table=tables[SETUP_TABLE],
             events_table=tables[EVENTS_TABLE],
             users_table=tables[USERS_TABLE],
+            hooks_table=tables[HOOKS_TABLE],
             region=region,
             dynamodb_endpoint=endpoint,
             heartbeat_s=_seconds(env, HEARTBEAT_S, 15.0),
@@ -134,6 +158,16 @@ class Settings:
             ecs_container=env.get(ECS_CONTAINER) or "worker",
             ecs_subnets=_csv(env.get(ECS_SUBNETS)),
             ecs_security_groups=_csv(env.get(ECS_SECURITY_GROUPS)),
+            aws_endpoint=env.get(AWS_ENDPOINT) or None,
+            webhook_queue_url=env.get(WEBHOOK_QUEUE_URL) or None,
+            webhook_dlq_url=env.get(WEBHOOK_DLQ_URL) or None,
+            webhook_allow_private=env.get(WEBHOOK_ALLOW_PRIVATE) == "1",
+            webhook_give_up_s=_seconds(env, WEBHOOK_GIVE_UP_S, 24 * 3600.0),
+            webhook_retry_s=_seconds(env, WEBHOOK_RETRY_S, 2.0),
+            webhook_timeout_s=_seconds(env, WEBHOOK_TIMEOUT_S, 5.0),
+            alert_from=env.get(ALERT_FROM) or None,
+            alert_error_after_s=_seconds(env, ALERT_ERROR_AFTER_S, 300.0),
+            portal_url=env.get(PORTAL_URL) or "http://127.0.0.1:8000",
         )
 
     def as_env(self) -> dict[str, str]:
@@ -145,6 +179,7 @@ class Settings:
             SETUP_TABLE: self.setup_table,
             EVENTS_TABLE: self.events_table,
             USERS_TABLE: self.users_table,
+            HOOKS_TABLE: self.hooks_table,
             REGION: self.region,
             HEARTBEAT_S: repr(self.heartbeat_s),
             STALE_S: repr(self.stale_s),
@@ -158,12 +193,23 @@ class Settings:
             CURSOR_KEY: self.cursor_key,
             ECS_CLUSTER: self.ecs_cluster,
             ECS_TASK_DEFINITION: self.ecs_task_definition,
+            AWS_ENDPOINT: self.aws_endpoint,
+            WEBHOOK_QUEUE_URL: self.webhook_queue_url,
+            WEBHOOK_DLQ_URL: self.webhook_dlq_url,
+            ALERT_FROM: self.alert_from,
         }
         env.update({var: value for var, value in optional.items() if value})
         env[LAUNCHER] = self.launcher
         if self.auto_restart:
             env[AUTO_RESTART] = "1"
         env[ECS_CONTAINER] = self.ecs_container
+        if self.webhook_allow_private:
+            env[WEBHOOK_ALLOW_PRIVATE] = "1"
+        env[WEBHOOK_GIVE_UP_S] = repr(self.webhook_give_up_s)
+        env[WEBHOOK_RETRY_S] = repr(self.webhook_retry_s)
+        env[WEBHOOK_TIMEOUT_S] = repr(self.webhook_timeout_s)
+        env[ALERT_ERROR_AFTER_S] = repr(self.alert_error_after_s)
+        env[PORTAL_URL] = self.portal_url
         if self.ecs_subnets:
             env[ECS_SUBNETS] = ",".join(self.ecs_subnets)
         if self.ecs_security_groups:

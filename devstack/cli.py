@@ -292,6 +292,24 @@ def token(email: str, hours: int, folder: str) -> None:
 
 
 @main.command()
+def mail() -> None:
+    """The e-mails make dev's SES (moto) has sent, newest last."""
+    import os
+
+    import requests
+
+    from devstack.moto_server import MAILBOX_PATH
+
+    stack = running_stack(os.environ.get("WAFLEET_DEV_FOLDER", DEV_DIR))
+    if stack is None:
+        raise click.ClickException("no running 'make dev' (start it, or set WAFLEET_DEV_FOLDER)")
+    response = requests.get(stack["dynamodb"] + MAILBOX_PATH, timeout=10)
+    response.raise_for_status()
+    for m in response.json():
+        click.echo(f"To: {', '.join(m['to'])}\nSubject: {m['subject']}\n\n{m['body']}\n---")
+
+
+@main.command()
 @click.option("--port", default=8000, show_default=True, help="Portal and API (one origin).")
 @click.option("--simulator-port", default=7000, show_default=True)
 @click.option("--moto-port", default=5005, show_default=True, help="0 picks a free port.")
@@ -302,6 +320,7 @@ def token(email: str, hours: int, folder: str) -> None:
 @click.option(
     "--reset", is_flag=True, help="Start clean: forget tables, linked devices and saved logins."
 )
+@click.option("--receiver-port", default=7100, show_default=True, help="Demo webhook receiver.")
 def dev(
     port: int,
     simulator_port: int,
@@ -311,6 +330,7 @@ def dev(
     qr_next_s: float,
     qr_count: int,
     reset: bool,
+    receiver_port: int,
 ) -> None:
     """Run the whole platform on 127.0.0.1: moto, API + portal, simulator, workers, reaper.
 
@@ -327,6 +347,7 @@ def dev(
         moto_port=moto_port,
         qr=timing,
         reset=reset,
+        receiver_port=receiver_port,
     )
 
 

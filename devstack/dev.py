@@ -8,6 +8,7 @@ everything: workers get SIGTERM (they save their login and write STOPPED), then 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.errors import DuplicateError, WafleetError
 from chalicelib.domain.transitions import Actor
 from chalicelib.settings import Settings
-from devstack import gateway, snapshot
+from devstack import gateway, notify_local, snapshot
 from devstack.issuer import LocalIssuer
 from devstack.local_auth import LocalAuth
 from devstack.local_aws import fake_credentials, start_moto
@@ -31,6 +32,7 @@ DEMO_TENANT = "t_demo"
 DEMO_USER = "owner@demo.example"
 DEMO_ADMIN = "admin@demo.example"
 MOTO_PORT = 5005
+RECEIVER_PORT = 7100
 
 
 def seed(clock: SystemClock) -> None:
@@ -113,6 +115,7 @@ def run(
     moto_port: int = MOTO_PORT,
     qr: QrTiming | None = None,
     reset: bool = False,
+    receiver_port: int = RECEIVER_PORT,
 ) -> None:
     """Start everything, print where to go, and wait for Ctrl-C."""
     from app import app
@@ -133,6 +136,8 @@ def run(
     clock = SystemClock()
     moto = start_moto(moto_port)
     issuer = LocalIssuer.load_or_create(base / "issuer")
+    queue_url, dlq_url = notify_local.create_queues(moto.endpoint, "us-east-1")
+    notify_local.verify_sender(moto.endpoint, "us-east-1")
     settings = Settings(
         dynamodb_endpoint=moto.endpoint,
         jwks_url=issuer.jwks_url,
@@ -142,9 +147,16 @@ def run(
         stale_s=15,
         reaper_s=5,
         auto_restart=True,  # the reaper loop below restarts crashed workers; the API says so
+        aws_endpoint=moto.endpoint,
+        webhook_queue_url=queue_url,
+        webhook_dlq_url=dlq_url,
+        webhook_allow_private=True,  # the demo receiver is on loopback, plain http
+        alert_from=notify_local.ALERT_FROM,
+        alert_error_after_s=60,
+        portal_url=f"http://127.0.0.1:{port}",
     )
     models.bind(settings)
-    models.create_tables(wait=False)
+    models.create_tables(wait=False, streams=True)
     data = base / DATA_DIR
     restored = snapshot.restore_tables(moto.endpoint, settings.region, data / snapshot.TABLES_FILE)
     seed(clock)
@@ -184,6 +196,9 @@ def run(
         extra=local_routes(auth),
     )
     auth.port = web.server.server_address[1]
+    # The mails link to the portal where it really listens (--port 0 picks a port).
+    settings = dataclasses.replace(settings, portal_url=web.url)
+    runtime.configure(settings, clock=clock, launcher=launcher)
 
     stop = threading.Event()
 
@@ -194,6 +209,20 @@ def run(
             except Exception as exc:
                 print(f"reaper: {type(exc).__name__}", flush=True)
 
+    from chalicelib.notify import delivery, fanout
+
+    receiver = notify_local.DemoReceiver()
+    receiver_url = receiver.start(receiver_port)
+    receiver.secret = notify_local.demo_endpoint(DEMO_TENANT, receiver_url, clock.now_ms())
+    streamed = [model.Meta.table_name for model in models.STREAMED]
+    poller = notify_local.StreamPoller(
+        moto.endpoint, settings.region, streamed, fanout.handle_records
+    )
+    threading.Thread(target=poller.run, name="webhook-streams", daemon=True).start()
+    consumer = notify_local.QueueConsumer(
+        moto.endpoint, settings.region, queue_url, delivery.handle
+    )
+    consumer.start()
     resumed = resume() if restored else []  # before the reaper: it would restart them too
     threading.Thread(target=reaper_loop, name="reaper", daemon=True).start()
     keeper.start()
@@ -207,6 +236,9 @@ wafleet is running (loopback only). Its data is kept in {data}
     admin:    sign in as {DEMO_ADMIN}
   API:        {web.url}/api  (OpenAPI: openapi.yaml)
   Simulator:  {sim_url}/  (the "phone": {sim_url}/control/...)
+  Webhooks:   the demo tenant's endpoint is {receiver_url}: verified events are printed
+              here ("demo receiver: verified ...") and listed at that URL (GET)
+  E-mails:    alerts to owners go to moto's SES: uv run wafleet mail
 
 For scripting in another shell (the CLI finds this stack through {base / STACK_FILE}):
   uv run wafleet token --email {DEMO_USER} --folder {folder}
@@ -216,7 +248,12 @@ Ctrl-C stops everything.
 """,
         flush=True,
     )
-    ready = {"portal": web.url, "simulator": sim_url, "dynamodb": moto.endpoint}
+    ready = {
+        "portal": web.url,
+        "simulator": sim_url,
+        "dynamodb": moto.endpoint,
+        "receiver": receiver_url,
+    }
     stack_file = base / STACK_FILE
     stack_file.write_text(json.dumps({**ready, "folder": str(base), "pid": os.getpid()}))
     print("WAFLEET_READY " + json.dumps(ready), flush=True)
@@ -230,6 +267,9 @@ Ctrl-C stops everything.
         stop.set()
         print("stopping workers...", flush=True)
         launcher.stop_all(timeout=12)
+        poller.stop.set()
+        consumer.stop.set()
+        receiver.stop()
         keeper.stop()  # after the workers wrote STOPPED: the next start knows to restart them
         web.stop()
         simulator.shutdown()

@@ -63,6 +63,39 @@ def serialize_dynamodb() -> None:
     _patched = True
 
 
+MAILBOX_PATH = "/_wafleet/ses/messages"
+
+
+def with_mailbox(app: Any) -> Any:
+    """moto's app plus ``GET /_wafleet/ses/messages``: the e-mails SES "sent" (make dev)."""
+    import json
+
+    def mailbox(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") != MAILBOX_PATH:
+            return app(environ, start_response)
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses import ses_backends
+
+        rows = []
+        for region, backend in ses_backends[DEFAULT_ACCOUNT_ID].items():
+            for m in backend.sent_messages:
+                rows.append(
+                    {
+                        "id": m.id,
+                        "region": region,
+                        "from": m.source,
+                        "to": getattr(m, "destinations", {}).get("ToAddresses", []),
+                        "subject": getattr(m, "subject", ""),
+                        "body": getattr(m, "body", ""),
+                    }
+                )
+        data = json.dumps(rows).encode()
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [data]
+
+    return mailbox
+
+
 def main() -> None:
     """Run a moto server on loopback (``python -m devstack.moto_server --port 0``)."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -80,7 +113,7 @@ def main() -> None:
     server = make_server(
         args.host,
         args.port,
-        DomainDispatcherApplication(create_backend_app),
+        with_mailbox(DomainDispatcherApplication(create_backend_app)),
         threaded=True,
         request_handler=MotoRequestHandler,
     )

@@ -241,3 +241,33 @@ def user(view: UserView) -> dict[str, Any]:
         "tenantId": view.tenant_id,
         "createdAt": iso(view.created_at),
     }
+
+
+def delivery(item: Any) -> dict[str, Any]:
+    """One delivery of an event to an endpoint (its body is not repeated here)."""
+    _, endpoint_and_rest = item.sk.split("#", 1)
+    _, at, event_id = endpoint_and_rest.split("#")
+    return {
+        "id": f"{int(at)}-{event_id}",
+        "eventId": event_id,
+        "type": item.event_type,
+        "at": iso(int(at)),
+        "state": item.state,
+        "attempts": int(item.attempts or 0),
+        "nextRetryAt": iso(item.next_at) if item.state == "FAILED" else None,
+        "lastCode": int(item.last_code) if item.last_code is not None else None,
+        "lastError": item.last_error,
+    }
+
+
+def endpoint(item: Any, deliveries: list[Any]) -> dict[str, Any]:
+    """A webhook endpoint without its secret."""
+    return {
+        "id": item.sk.removeprefix("ep#"),
+        "url": item.url,
+        "events": sorted(item.events or []),
+        "enabled": bool(item.enabled),
+        "disabledReason": item.disabled_reason,
+        "createdAt": iso(item.created_at),
+        "deliveries": [delivery(d) for d in deliveries],
+    }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from chalicelib.control import runtime, workers
 from chalicelib.domain.errors import ConcurrentUpdateError, LeaseHeldError, WafleetError
@@ -55,6 +56,8 @@ def reap(*, auto_restart: bool = False, page_size: int = 500) -> ReapReport:
         elif auto_restart and worker is WorkerStatus.ERROR:
             report.candidates += 1
             _maybe_restart(item, now, report)
+        if item.tenant_status == TenantStatus.ERROR.value and item.desired != "STOP":
+            _maybe_alert(item, now, rt.settings)
     logger.info(
         "reaper run",
         extra={
@@ -81,6 +84,21 @@ def _mark_stale(item: TenantModel, now: int, cutoff: int, report: ReapReport) ->
             workers.launcher().stop(item.task_ref, "heartbeat stale")
         except Exception:
             logger.warning("stop of stale task failed", extra={"tenant_id": item.tenant_id})
+
+
+def _maybe_alert(item: TenantModel, now: int, settings: Any) -> None:
+    """Mail the owner once an ERROR has lasted ``alert_error_after_s`` (checked in a window
+    of two reaper runs after that; the mail's own throttle makes a second look harmless)."""
+    since = int(item.last_error_at or item.updated_at or now)
+    after = int(settings.alert_error_after_s * 1000)
+    if not after <= now - since < after + 2 * int(settings.reaper_s * 1000):
+        return
+    from chalicelib.notify import alerts
+
+    try:
+        alerts.notify(item.tenant_id, "not_answering")
+    except Exception:
+        logger.exception("owner alert failed", extra={"tenant_id": item.tenant_id})
 
 
 def _maybe_restart(item: TenantModel, now: int, report: ReapReport) -> None:

@@ -63,3 +63,42 @@ def mask_number(number: str | None) -> str | None:
     if len(number) <= keep_head + 4:
         return number[:keep_head] + "•" * max(len(number) - keep_head, 0)
     return number[:keep_head] + "•" * (len(number) - keep_head - 4) + number[-4:]
+
+
+MAX_URL = 2048
+
+
+def webhook_url(value: object, *, allow_private: bool, field: str = "url") -> str:
+    """An endpoint a webhook may be sent to: HTTPS (plain HTTP only in ``make dev``), a host,
+    no credentials in it, and not an address of our own network (checked again after DNS
+    resolution at every delivery)."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError(field, "an https:// URL is required")
+    url = value.strip()
+    if len(url) > MAX_URL:
+        raise ValidationError(field, f"at most {MAX_URL} characters")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValidationError(field, "not a valid URL") from None
+    schemes = ("https", "http") if allow_private else ("https",)
+    if parts.scheme not in schemes:
+        raise ValidationError(field, "must start with https://")
+    if not parts.hostname or parts.username or parts.password:
+        raise ValidationError(field, "needs a host name and no user name or password")
+    if port == 0:
+        raise ValidationError(field, "port 0 is not valid")
+    if not allow_private:
+        try:
+            address = ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            address = None
+        if address is not None and not address.is_global:
+            raise ValidationError(field, "must be a public address")
+        if parts.hostname.lower() in ("localhost",) or parts.hostname.endswith(".localhost"):
+            raise ValidationError(field, "must be a public address")
+    return url

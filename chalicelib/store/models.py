@@ -10,7 +10,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UnicodeSetAttribute,
+)
 from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
@@ -205,6 +210,40 @@ class UserModel(Model):
     by_email = UsersByEmail()
 
 
+class HookModel(Model):
+    """A tenant's notification settings, one table, by sort key:
+
+    ``ep#<id>`` a webhook endpoint; ``dl#<id>#<event id>`` one delivery of an event to it;
+    ``mail#<cause>`` when the owner was last mailed for a cause; ``prefs`` the owner's choices.
+    """
+
+    class Meta:
+        table_name = "wafleet-hooks"
+        region = "us-east-1"
+
+    tenant_id = UnicodeAttribute(hash_key=True, attr_name="tid")
+    sk = UnicodeAttribute(range_key=True)
+    url = UnicodeAttribute(null=True)
+    events = UnicodeSetAttribute(null=True)
+    secret = UnicodeAttribute(null=True)  # HMAC key; shown to the tenant once
+    enabled = BooleanAttribute(null=True)
+    disabled_reason = UnicodeAttribute(null=True)
+    created_at = NumberAttribute(null=True)
+    # deliveries
+    event_type = UnicodeAttribute(null=True)
+    body = UnicodeAttribute(null=True)  # the event JSON as sent (signed as is)
+    state = UnicodeAttribute(null=True)  # PENDING, DELIVERED, FAILED (retrying), DEAD, GONE
+    attempts = NumberAttribute(null=True)
+    next_at = NumberAttribute(null=True)
+    last_code = NumberAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    updated_at = NumberAttribute(null=True)
+    # mail throttle and preferences
+    sent_at = NumberAttribute(null=True)
+    alerts = BooleanAttribute(null=True)
+    expires_at = NumberAttribute(null=True, attr_name="exp")  # TTL, epoch seconds
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     TenantModel,
     HistoryModel,
@@ -212,6 +251,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     SetupRequestModel,
     PortalEventModel,
     UserModel,
+    HookModel,
 )
 
 
@@ -244,6 +284,7 @@ def bind(settings: Settings) -> None:
         SetupRequestModel: settings.setup_table,
         PortalEventModel: settings.events_table,
         UserModel: settings.users_table,
+        HookModel: settings.hooks_table,
     }
     for model, table in names.items():
         meta: Any = model.Meta
@@ -261,8 +302,27 @@ def bind(settings: Settings) -> None:
         table_connection.connection = shared
 
 
-def create_tables(*, wait: bool = True) -> None:
-    """Create every table that does not exist yet (local stack and tests; AWS uses infra/)."""
+STREAMED: tuple[type[Model], ...] = (TenantModel, HistoryModel, MessageModel, SetupRequestModel)
+"""Tables whose changes become webhooks and alerts (``chalicelib/notify``); infra/ streams
+them too."""
+
+
+def create_tables(*, wait: bool = True, streams: bool = False) -> None:
+    """Create every table that does not exist yet (local stack and tests; AWS uses infra/).
+
+    ``streams`` turns on the streams webhooks read (``make dev``); tests that do not need them
+    leave them off, since moto keeps every stream record in memory.
+    """
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(wait=wait, billing_mode="PAY_PER_REQUEST")
+            if streams and model in STREAMED:
+                meta: Any = model.Meta
+                client: Any = shared_connection().client
+                client.update_table(
+                    TableName=meta.table_name,
+                    StreamSpecification={
+                        "StreamEnabled": True,
+                        "StreamViewType": "NEW_AND_OLD_IMAGES",
+                    },
+                )

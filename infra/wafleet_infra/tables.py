@@ -19,7 +19,7 @@ N = ddb.AttributeType.NUMBER
 
 @dataclass
 class Tables:
-    """The six tables, by role."""
+    """The seven tables, by role."""
 
     tenants: ddb.Table
     history: ddb.Table
@@ -27,10 +27,23 @@ class Tables:
     setup: ddb.Table
     events: ddb.Table
     users: ddb.Table
+    hooks: ddb.Table
 
     def all(self) -> list[ddb.Table]:
         """Every table."""
-        return [self.tenants, self.history, self.messages, self.setup, self.events, self.users]
+        return [
+            self.tenants,
+            self.history,
+            self.messages,
+            self.setup,
+            self.events,
+            self.users,
+            self.hooks,
+        ]
+
+    def streamed(self) -> list[ddb.Table]:
+        """The tables whose changes become webhooks and alerts (``chalicelib/notify``)."""
+        return [self.tenants, self.history, self.messages, self.setup]
 
 
 def _table(
@@ -39,6 +52,7 @@ def _table(
     pk: str,
     sk: tuple[str, ddb.AttributeType] | None = None,
     ttl: str | None = None,
+    stream: bool = False,
 ) -> ddb.Table:
     return ddb.Table(
         scope,
@@ -51,19 +65,20 @@ def _table(
             point_in_time_recovery_enabled=True
         ),
         time_to_live_attribute=ttl,
+        stream=ddb.StreamViewType.NEW_AND_OLD_IMAGES if stream else None,
         removal_policy=RemovalPolicy.RETAIN,
     )
 
 
 def create_tables(scope: Construct) -> Tables:
     """Tables with the keys, indexes and TTL attributes the models use."""
-    messages = _table(scope, "Messages", "tid", ("mk", S), ttl="exp")
+    messages = _table(scope, "Messages", "tid", ("mk", S), ttl="exp", stream=True)
     messages.add_local_secondary_index(
         index_name="by_time",
         sort_key=ddb.Attribute(name="tk", type=S),
         projection_type=ddb.ProjectionType.ALL,
     )
-    setup = _table(scope, "SetupRequests", "request_id")
+    setup = _table(scope, "SetupRequests", "request_id", stream=True)
     setup.add_global_secondary_index(
         index_name="by_status",
         partition_key=ddb.Attribute(name="status", type=S),
@@ -77,12 +92,13 @@ def create_tables(scope: Construct) -> Tables:
         projection_type=ddb.ProjectionType.ALL,
     )
     return Tables(
-        tenants=_table(scope, "Tenants", "tid"),
-        history=_table(scope, "History", "tid", ("sk", S), ttl="exp"),
+        tenants=_table(scope, "Tenants", "tid", stream=True),
+        history=_table(scope, "History", "tid", ("sk", S), ttl="exp", stream=True),
         messages=messages,
         setup=setup,
         events=_table(scope, "PortalEvents", "tid", ("sk", S), ttl="exp"),
         users=users,
+        hooks=_table(scope, "Hooks", "tid", ("sk", S), ttl="exp"),
     )
 
 
@@ -95,6 +111,7 @@ def table_env(tables: Tables) -> dict[str, str]:
         "WAFLEET_SETUP_TABLE": tables.setup.table_name,
         "WAFLEET_EVENTS_TABLE": tables.events.table_name,
         "WAFLEET_USERS_TABLE": tables.users.table_name,
+        "WAFLEET_HOOKS_TABLE": tables.hooks.table_name,
     }
 
 

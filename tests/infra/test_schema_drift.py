@@ -31,6 +31,7 @@ SETTING_OF = {
     "SetupRequests": "setup_table",
     "PortalEvents": "events_table",
     "Users": "users_table",
+    "Hooks": "hooks_table",
 }
 
 

@@ -1,0 +1,212 @@
+"""The delivering function: one queued delivery -> one signed POST, then retry, give up, or
+disable the endpoint. Never raises for a receiver's fault (the queue would redeliver it)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import random
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from chalicelib.control import runtime
+from chalicelib.domain.errors import NotFoundError
+from chalicelib.notify import queue, signing
+from chalicelib.store import hooks
+
+logger = logging.getLogger(__name__)
+MAX_BACKOFF_S = 3600.0
+DONE = ("DELIVERED", "DEAD", "GONE")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the receiver did: its status code, or why there was none."""
+
+    code: int | None
+    error: str | None = None
+
+
+class Refused(Exception):
+    """The endpoint resolves to an address we never send to."""
+
+
+def backoff_s(attempt: int, base_s: float, rng: random.Random | None = None) -> float:
+    """Delay before retry ``attempt`` (1-based): doubling from ``base_s``, capped at 1 h,
+    with jitter over its upper half so that many failed deliveries do not retry in step."""
+    ceiling = min(MAX_BACKOFF_S, base_s * 2.0 ** (attempt - 1))
+    jitter = float((rng or random).uniform(0, ceiling / 2))
+    return float(ceiling / 2 + jitter)
+
+
+def resolve(host: str, port: int, *, allow_private: bool) -> str:
+    """An address for ``host``; refuses private, loopback, link-local and other non-global
+    addresses (all of them must be public, or a DNS answer could slip one in)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses:
+        raise Refused(f"{host} has no address")
+    if not allow_private:
+        for address in addresses:
+            if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+                raise Refused(f"{host} resolves to a non-public address")
+    return addresses[0]
+
+
+def post(
+    url: str, headers: dict[str, str], body: str, *, timeout_s: float, allow_private: bool
+) -> Answer:
+    """POST ``body`` to ``url`` at the address checked by ``resolve`` (no redirects)."""
+    import urllib3
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
+    try:
+        address = resolve(host, port, allow_private=allow_private)
+    except (Refused, OSError) as exc:
+        return Answer(None, f"refused: {exc}" if isinstance(exc, Refused) else "DNS lookup failed")
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    timeout = urllib3.Timeout(connect=timeout_s, read=timeout_s)
+    pool: Any
+    if https:
+        pool = urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            server_hostname=host,
+            assert_hostname=host,
+            timeout=timeout,
+            cert_reqs="CERT_REQUIRED",
+            retries=False,
+        )
+    else:
+        pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False)
+    netloc = host if parts.port is None else f"{host}:{port}"
+    try:
+        response = pool.urlopen(
+            "POST",
+            path,
+            body=body.encode(),
+            headers={**headers, "Host": netloc},
+            redirect=False,
+            retries=False,
+            preload_content=True,
+        )
+        return Answer(response.status)
+    except urllib3.exceptions.TimeoutError:
+        return Answer(None, "timed out")
+    except urllib3.exceptions.HTTPError as exc:
+        return Answer(None, f"connection failed: {type(exc).__name__}")
+    finally:
+        pool.close()
+
+
+def handle(message: dict[str, Any], *, sender: Any = post) -> str:
+    """Deliver one queued delivery; returns what happened (for logs and tests)."""
+    rt = runtime.get()
+    settings = rt.settings
+    tenant, key = str(message["tenant"]), str(message["key"])
+    delivery = hooks.get_delivery(tenant, key)
+    if delivery is None or delivery.state in DONE:
+        return "skipped"
+    now = rt.clock.now_ms()
+    wait_ms = int(delivery.next_at or 0) - now
+    if wait_ms >= 1000:  # not due yet: back on the queue until it is (SQS delays ≤ 15 min)
+        queue.enqueue(message, delay_s=math.ceil(wait_ms / 1000))
+        return "later"
+    if wait_ms > 0:
+        time.sleep(wait_ms / 1000)  # under a second: cheaper than another trip
+        now = rt.clock.now_ms()
+    endpoint_id = key.removeprefix(hooks.DELIVERY).split("#", 1)[0]
+    attempts = int(delivery.attempts or 0)
+    try:
+        endpoint = hooks.get_endpoint(tenant, endpoint_id)
+    except NotFoundError:
+        endpoint = None
+    if endpoint is None or not endpoint.enabled:
+        hooks.record_attempt(
+            tenant,
+            key,
+            attempts_before=attempts,
+            state="GONE",
+            next_at=None,
+            code=None,
+            error="endpoint removed or disabled",
+            now_ms=now,
+        )
+        return "gone"
+    body = delivery.body or "{}"
+    event_id = key.rsplit("#", 1)[-1]
+    headers = signing.headers(endpoint.secret or "", event_id, now // 1000, body)
+    answer = sender(
+        endpoint.url or "",
+        headers,
+        body,
+        timeout_s=settings.webhook_timeout_s,
+        allow_private=settings.webhook_allow_private,
+    )
+    if answer.code is not None and 200 <= answer.code < 300:
+        hooks.record_attempt(
+            tenant,
+            key,
+            attempts_before=attempts,
+            state="DELIVERED",
+            next_at=None,
+            code=answer.code,
+            error=None,
+            now_ms=now,
+        )
+        return "delivered"
+    if answer.code == 410:  # the receiver says: this endpoint is gone for good
+        hooks.record_attempt(
+            tenant,
+            key,
+            attempts_before=attempts,
+            state="GONE",
+            next_at=None,
+            code=410,
+            error="receiver answered 410 Gone",
+            now_ms=now,
+        )
+        hooks.update_endpoint(
+            tenant, endpoint_id, enabled=False, disabled_reason="the receiver answered 410 Gone"
+        )
+        logger.info("webhook endpoint disabled", extra={"tenant_id": tenant, "code": 410})
+        return "disabled"
+    error = answer.error or f"answered {answer.code}"
+    started = int(delivery.created_at or now)
+    if now - started >= settings.webhook_give_up_s * 1000:
+        if hooks.record_attempt(
+            tenant,
+            key,
+            attempts_before=attempts,
+            state="DEAD",
+            next_at=None,
+            code=answer.code,
+            error=error,
+            now_ms=now,
+        ):
+            queue.enqueue({**message, "reason": error}, dead=True)
+        logger.warning(
+            "webhook dead-lettered", extra={"tenant_id": tenant, "attempts": attempts + 1}
+        )
+        return "dead"
+    delay = backoff_s(attempts + 1, settings.webhook_retry_s)
+    next_at = now + int(delay * 1000)
+    if hooks.record_attempt(
+        tenant,
+        key,
+        attempts_before=attempts,
+        state="FAILED",
+        next_at=next_at,
+        code=answer.code,
+        error=error,
+        now_ms=now,
+    ):
+        queue.enqueue(message, delay_s=delay if delay >= 1 else 0)
+    return "retry"
