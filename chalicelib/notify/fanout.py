@@ -19,6 +19,7 @@ from chalicelib.store import hooks
 from chalicelib.store.models import HookModel
 
 logger = logging.getLogger(__name__)
+LOST_AFTER_MS = 60_000  # a delivery recorded but never tried this long: its queueing was lost
 
 
 @dataclass
@@ -72,9 +73,15 @@ def _queue(endpoint: HookModel, event: WebhookEvent, report: Report) -> None:
     tenant = event.tenant_id
     if not hooks.put_delivery(tenant, key, event.type, event.body(), now_ms=now):
         existing = hooks.get_delivery(tenant, key)
-        if existing is None or existing.state != "PENDING" or existing.attempts:
+        lost = (
+            existing is not None
+            and existing.state == "PENDING"
+            and not existing.attempts
+            and int(existing.updated_at or 0) < now - LOST_AFTER_MS
+        )
+        if not lost:  # on its way, or done: a replayed batch adds nothing
             report.replayed += 1
-            return  # already on its way (or done)
+            return
     queue.enqueue({"tenant": tenant, "key": key})
     report.queued += 1
 
