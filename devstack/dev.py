@@ -20,7 +20,12 @@ from typing import Any
 from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.errors import DuplicateError, WafleetError
 from chalicelib.domain.transitions import Actor
-from chalicelib.settings import Settings
+from chalicelib.settings import (
+    WEBHOOK_GIVE_UP_S,
+    WEBHOOK_RETRY_S,
+    WEBHOOK_TIMEOUT_S,
+    Settings,
+)
 from devstack import gateway, notify_local, snapshot
 from devstack.issuer import LocalIssuer
 from devstack.local_auth import LocalAuth
@@ -33,6 +38,10 @@ DEMO_USER = "owner@demo.example"
 DEMO_ADMIN = "admin@demo.example"
 MOTO_PORT = 5005
 RECEIVER_PORT = 7100
+
+
+def _env_s(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
 
 
 def seed(clock: SystemClock) -> None:
@@ -153,6 +162,10 @@ def run(
         webhook_allow_private=True,  # the demo receiver is on loopback, plain http
         alert_from=notify_local.ALERT_FROM,
         alert_error_after_s=60,
+        # Retry timing can be shortened for demos and tests (WAFLEET_WEBHOOK_*_S).
+        webhook_give_up_s=_env_s(WEBHOOK_GIVE_UP_S, 24 * 3600.0),
+        webhook_retry_s=_env_s(WEBHOOK_RETRY_S, 2.0),
+        webhook_timeout_s=_env_s(WEBHOOK_TIMEOUT_S, 5.0),
         portal_url=f"http://127.0.0.1:{port}",
     )
     models.bind(settings)

@@ -39,6 +39,7 @@ class Alarms(Construct):
         functions: dict[str, lambda_.IFunction],
         tenants_table: ddb.Table,
         email: str | None,
+        extra: dict[str, tuple[cloudwatch.IMetric, float]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         topic = sns.Topic(
@@ -48,20 +49,25 @@ class Alarms(Construct):
             topic.add_subscription(subscriptions.EmailSubscription(email))
         stale = emitted("reaper", "ReapedWorkers")
         api_5xx = emitted("api", "Api5xx")
-        watched: dict[str, cloudwatch.IMetric] = {"StaleWorkers": stale, "Api5xx": api_5xx}
+        watched: dict[str, tuple[cloudwatch.IMetric, float]] = {
+            "StaleWorkers": (stale, 0),
+            "Api5xx": (api_5xx, 0),
+            **(extra or {}),
+        }
         for name, function in functions.items():
-            watched[f"{name}Errors"] = function.metric_errors(statistic="Sum", period=FIVE_MINUTES)
+            errors = function.metric_errors(statistic="Sum", period=FIVE_MINUTES)
+            watched[f"{name}Errors"] = (errors, 0)
         throttles = tenants_table.metric_throttled_requests_for_operations(
             operations=[ddb.Operation.UPDATE_ITEM, ddb.Operation.TRANSACT_WRITE_ITEMS],
             period=FIVE_MINUTES,
         )
-        watched["HeartbeatThrottles"] = throttles
-        for name, metric in watched.items():
+        watched["HeartbeatThrottles"] = (throttles, 0)
+        for name, (metric, threshold) in watched.items():
             alarm = cloudwatch.Alarm(
                 self,
                 name,
                 metric=metric,
-                threshold=0,
+                threshold=threshold,
                 evaluation_periods=1,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,

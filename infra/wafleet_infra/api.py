@@ -78,6 +78,7 @@ class Api(Construct):
         )
         self.env = env | {"WAFLEET_CURSOR_KEY": cursor_key.secret_value.unsafe_unwrap()}
         self.package = package
+        self.notify_role_arn: str | None = None
         self.domain: str | None = None
         self.functions: dict[str, lambda_.IFunction] = {}
 
@@ -103,6 +104,12 @@ class Api(Construct):
                 "lambda_timeout": 30,
             },
         )
+        if self.notify_role_arn:
+            # The webhook functions run with their own, narrower role (notify.py); Chalice's
+            # stage config applies one role to every function, so it is set here.
+            for name in ("WebhookFanout", "WebhookDeliver"):
+                function: Any = app.get_resource(name)
+                function.add_property_override("Role", self.notify_role_arn)
         rest_api: Any = app.get_resource("RestAPI")
         # API Gateway's own errors in the API's error shape, never echoing the request: its
         # default 403 for an unknown route repeats the Authorization header.
@@ -113,5 +120,6 @@ class Api(Construct):
             "${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}", {"RestAPI": rest_api.ref}
         )
         self.functions = {
-            name: app.get_function(name) for name in ("APIHandler", "Reaper", "TaskStopped")
+            name: app.get_function(name)
+            for name in ("APIHandler", "Reaper", "TaskStopped", "WebhookFanout", "WebhookDeliver")
         }

@@ -8,6 +8,7 @@ from constructs import Construct
 from wafleet_infra.alarms import Alarms
 from wafleet_infra.api import Api
 from wafleet_infra.auth import SignIn
+from wafleet_infra.notify import Notify
 from wafleet_infra.portal import Portal
 from wafleet_infra.tables import create_tables, table_env
 from wafleet_infra.workers import Workers
@@ -23,6 +24,7 @@ class WafleetStack(Stack):
         *,
         cognito_domain_prefix: str,
         alarm_email: str | None = None,
+        alert_from: str | None = None,
         heartbeat_s: int = 15,
         stale_s: int = 45,
         package_api: bool = True,
@@ -38,6 +40,8 @@ class WafleetStack(Stack):
             self, "SignIn", domain_prefix=cognito_domain_prefix, portal_url=portal_url.rstrip("/")
         )
         workers = Workers(self, "Workers", tables=tables, env=common_env)
+        alert_from = alert_from or self.node.try_get_context("wafleet:alertFrom")
+        notify = Notify(self, "Notify", tables=tables, alert_from=alert_from)
         issuer = sign_in.issuer(self.region)
         api = Api(
             self,
@@ -51,8 +55,11 @@ class WafleetStack(Stack):
                 "WAFLEET_JWT_AUDIENCE": sign_in.client.user_pool_client_id,
                 "WAFLEET_JWKS_URL": f"{issuer}/.well-known/jwks.json",
                 "WAFLEET_AUTO_RESTART": "1",
-            },
+            }
+            | notify.env(portal_url.rstrip("/")),
         )
+        api.notify_role_arn = notify.role.role_arn
+        notify.queue.grant_send_messages(api.role)  # the portal's "resend"
         workers.grant_launch(api.role, self.partition, self.region, self.account)
         api.build()
         base = sign_in.domain.base_url()
@@ -68,8 +75,15 @@ class WafleetStack(Stack):
                 "apiBase": "/api",
             },
         )
+        if "WebhookFanout" in api.functions:
+            notify.subscribe(api.functions["WebhookFanout"], tables)
         Alarms(
-            self, "Alarms", functions=api.functions, tenants_table=tables.tenants, email=alarm_email
+            self,
+            "Alarms",
+            functions=api.functions,
+            tenants_table=tables.tenants,
+            email=alarm_email,
+            extra=notify.alarm_metrics(),
         )
         CfnOutput(
             self, "PortalUrl", value=f"https://{portal.distribution.distribution_domain_name}"

@@ -72,7 +72,8 @@ export function showError(target, error) {
 const PAGES = [
   ["status.html", "Status", "tenant"], ["whatsapp.html", "WhatsApp", "tenant"],
   ["logs.html", "Messages", "tenant"], ["history.html", "History", "tenant"],
-  ["setup.html", "Setup", "tenant"], ["admin.html", "Fleet", "admin"],
+  ["setup.html", "Setup", "tenant"], ["notifications.html", "Notifications", "tenant"],
+  ["admin.html", "Fleet", "admin"],
 ];
 
 // Leaving the page: stop this page's script without an error (the browser navigates away).

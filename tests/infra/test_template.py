@@ -13,7 +13,7 @@ from tests.infra.conftest import resources
 
 def test_tables_are_on_demand_with_recovery_and_encryption(template: dict[str, Any]) -> None:
     tables = resources(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 6
+    assert len(tables) == 7
     for table in tables.values():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -21,7 +21,7 @@ def test_tables_are_on_demand_with_recovery_and_encryption(template: dict[str, A
         assert props["SSESpecification"]["SSEEnabled"] is True
         assert table["DeletionPolicy"] == "Retain"
     ttl = [t["Properties"].get("TimeToLiveSpecification") for t in tables.values()]
-    assert sum(1 for spec in ttl if spec == {"AttributeName": "exp", "Enabled": True}) == 3
+    assert sum(1 for spec in ttl if spec == {"AttributeName": "exp", "Enabled": True}) == 4
 
 
 def test_buckets_block_public_access_and_refuse_plain_http(template: dict[str, Any]) -> None:
@@ -212,12 +212,17 @@ def test_every_alarm_watches_a_metric_that_exists(template: dict[str, Any]) -> N
         for metric in stats:
             dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
             if metric["Namespace"] == "wafleet":  # ours: emitted by the code, by that name
-                assert metric["MetricName"] in code and dims["service"] in ("reaper", "api")
+                assert metric["MetricName"] in code
+                assert dims["service"] in ("reaper", "api", "webhooks")
                 continue
             targets = _logical_ids(list(dims.values()))
             assert targets, (props["AlarmDescription"], dims)  # a real resource, not a name
             kinds = {template["Resources"][t]["Type"] for t in targets}
-            assert kinds <= {"AWS::Serverless::Function", "AWS::DynamoDB::Table"}, kinds
+            assert kinds <= {
+                "AWS::Serverless::Function",
+                "AWS::DynamoDB::Table",
+                "AWS::SQS::Queue",
+            }, kinds
 
 
 def test_one_dashboard_shows_fleet_health(template: dict[str, Any]) -> None:
@@ -258,3 +263,50 @@ def test_cdk_synth_needs_no_aws_configuration(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "cdk.out" / "Wafleet.template.json").exists()
+
+
+def test_webhooks_flow_from_four_streams_through_a_queue_with_a_dead_letter_queue(
+    template: dict[str, Any],
+) -> None:
+    queues = {
+        q["Properties"].get("QueueName"): q for q in resources(template, "AWS::SQS::Queue").values()
+    }
+    assert {"wafleet-webhooks", "wafleet-webhooks-dlq"} <= set(queues)
+    redrive = queues["wafleet-webhooks"]["Properties"]["RedrivePolicy"]
+    assert redrive["maxReceiveCount"] == 5
+    mappings = [
+        m["Properties"]
+        for m in resources(template, "AWS::Lambda::EventSourceMapping").values()
+        if "StartingPosition" in m["Properties"]
+    ]
+    assert len(mappings) == 4
+    assert all(m["BisectBatchOnFunctionError"] and m["MaximumRetryAttempts"] for m in mappings)
+    filtered = [m for m in mappings if "FilterCriteria" in m]
+    assert len(filtered) == 1 and '"qr"' in filtered[0]["FilterCriteria"]["Filters"][0]["Pattern"]
+    streamed = [
+        t
+        for t in resources(template, "AWS::DynamoDB::Table").values()
+        if t["Properties"].get("StreamSpecification")
+    ]
+    assert len(streamed) == 4
+    described = {
+        a["Properties"]["AlarmDescription"]
+        for a in resources(template, "AWS::CloudWatch::Alarm").values()
+    }
+    assert {"wafleet: WebhookDeadLetters", "wafleet: WebhookFailureRate"} <= described
+
+
+def test_webhook_functions_have_their_own_narrow_role(template: dict[str, Any]) -> None:
+    functions = resources(template, "AWS::Serverless::Function")
+    roles = {name: f["Properties"]["Role"] for name, f in functions.items()}
+    assert roles["WebhookFanout"] == roles["WebhookDeliver"] != roles["APIHandler"]
+    role_id = roles["WebhookFanout"]["Fn::GetAtt"][0]
+    text = json.dumps(
+        [
+            p
+            for p in resources(template, "AWS::IAM::Policy").values()
+            if role_id in json.dumps(p["Properties"]["Roles"])
+        ]
+    )
+    assert "ecs:RunTask" not in text and "iam:PassRole" not in text and "s3:" not in text
+    assert "dynamodb:GetRecords" in text and "sqs:SendMessage" in text
