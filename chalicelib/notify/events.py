@@ -50,7 +50,7 @@ class WebhookEvent:
         )
 
 
-def _id(*parts: object) -> str:
+def event_id(*parts: object) -> str:
     return "evt_" + hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=12).hexdigest()
 
 
@@ -82,7 +82,7 @@ def from_history(record: dict[str, Any]) -> list[WebhookEvent]:
     names = ("tenant", "session", "worker")
     return [
         WebhookEvent(
-            _id("status", h["tid"], h["sk"]),
+            event_id("status", h["tid"], h["sk"]),
             "status.changed",
             h["tid"],
             int(h["at"]),
@@ -108,7 +108,7 @@ def from_tenant(record: dict[str, Any]) -> list[WebhookEvent]:
     kind = new.get("qk") or "qr"
     return [
         WebhookEvent(
-            _id("code", new["tid"], new["qr"], new.get("qa")),
+            event_id("code", new["tid"], new["qr"], new.get("qa")),
             "code.updated" if kind == "pairing" else "qr.updated",
             new["tid"],
             int(new.get("qa") or new.get("ua") or 0),
@@ -138,7 +138,7 @@ def from_message(record: dict[str, Any]) -> list[WebhookEvent]:
         return []
     return [
         WebhookEvent(
-            _id(kind, new["tid"], new["mk"]),
+            event_id(kind, new["tid"], new["mk"]),
             kind,
             new["tid"],
             int(new["at"]),
@@ -155,7 +155,7 @@ def from_setup_request(record: dict[str, Any]) -> list[WebhookEvent]:
         return []
     return [
         WebhookEvent(
-            _id("setup", new["request_id"], new["status"]),
+            event_id("setup", new["request_id"], new["status"]),
             "setup_request.decided",
             new["tenant_id"],
             int(new.get("decided_at") or new["created_at"]),
