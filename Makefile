@@ -50,7 +50,7 @@ test: bootstrap lint
 
 # Re-take the README's screenshots (docs/screenshots) with the portal's browser test.
 screenshots: bootstrap
-	WAFLEET_UPDATE_SCREENSHOTS=1 $(UV) run --frozen pytest tests/e2e/test_portal.py
+	WAFLEET_UPDATE_SCREENSHOTS=1 $(UV) run --frozen pytest tests/e2e/test_portal.py tests/e2e/test_webhooks.py
 
 bench: bootstrap
 	@set -e; for b in bench/*.py; do echo "== $$b"; $(UV) run --frozen python $$b; done
