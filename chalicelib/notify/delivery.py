@@ -124,21 +124,26 @@ def handle(message: dict[str, Any], *, sender: Any = post) -> str:
         now = rt.clock.now_ms()
     endpoint_id = key.removeprefix(hooks.DELIVERY).split("#", 1)[0]
     attempts = int(delivery.attempts or 0)
+
+    def settle(state: str, code: int | None, error: str | None, next_at: int | None = None) -> bool:
+        """Write this attempt's outcome (False if another copy of the message wrote it)."""
+        return hooks.record_attempt(
+            tenant,
+            key,
+            attempts_before=attempts,
+            state=state,
+            next_at=next_at,
+            code=code,
+            error=error,
+            now_ms=now,
+        )
+
     try:
         endpoint = hooks.get_endpoint(tenant, endpoint_id)
     except NotFoundError:
         endpoint = None
     if endpoint is None or not endpoint.enabled:
-        hooks.record_attempt(
-            tenant,
-            key,
-            attempts_before=attempts,
-            state="GONE",
-            next_at=None,
-            code=None,
-            error="endpoint removed or disabled",
-            now_ms=now,
-        )
+        settle("GONE", None, "endpoint removed or disabled")
         return "gone"
     body = delivery.body or "{}"
     event_id = key.rsplit("#", 1)[-1]
@@ -151,28 +156,10 @@ def handle(message: dict[str, Any], *, sender: Any = post) -> str:
         allow_private=settings.webhook_allow_private,
     )
     if answer.code is not None and 200 <= answer.code < 300:
-        hooks.record_attempt(
-            tenant,
-            key,
-            attempts_before=attempts,
-            state="DELIVERED",
-            next_at=None,
-            code=answer.code,
-            error=None,
-            now_ms=now,
-        )
+        settle("DELIVERED", answer.code, None)
         return "delivered"
     if answer.code == 410:  # the receiver says: this endpoint is gone for good
-        hooks.record_attempt(
-            tenant,
-            key,
-            attempts_before=attempts,
-            state="GONE",
-            next_at=None,
-            code=410,
-            error="receiver answered 410 Gone",
-            now_ms=now,
-        )
+        settle("GONE", 410, "receiver answered 410 Gone")
         hooks.update_endpoint(
             tenant, endpoint_id, enabled=False, disabled_reason="the receiver answered 410 Gone"
         )
@@ -181,16 +168,7 @@ def handle(message: dict[str, Any], *, sender: Any = post) -> str:
     error = answer.error or f"answered {answer.code}"
     started = int(delivery.created_at or now)
     if now - started >= settings.webhook_give_up_s * 1000:
-        if hooks.record_attempt(
-            tenant,
-            key,
-            attempts_before=attempts,
-            state="DEAD",
-            next_at=None,
-            code=answer.code,
-            error=error,
-            now_ms=now,
-        ):
+        if settle("DEAD", answer.code, error):
             queue.enqueue({**message, "reason": error}, dead=True)
         logger.warning(
             "webhook dead-lettered", extra={"tenant_id": tenant, "attempts": attempts + 1}
@@ -198,15 +176,6 @@ def handle(message: dict[str, Any], *, sender: Any = post) -> str:
         return "dead"
     delay = backoff_s(attempts + 1, settings.webhook_retry_s)
     next_at = now + int(delay * 1000)
-    if hooks.record_attempt(
-        tenant,
-        key,
-        attempts_before=attempts,
-        state="FAILED",
-        next_at=next_at,
-        code=answer.code,
-        error=error,
-        now_ms=now,
-    ):
+    if settle("FAILED", answer.code, error, next_at):
         queue.enqueue(message, delay_s=delay if delay >= 1 else 0)
     return "retry"

@@ -78,6 +78,31 @@ def dev_stack(folder: Path, *args: str) -> Iterator[dict[str, str]]:
     assert leftovers.stdout.strip() == ""
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    from worker_container.config import BASE_CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=BASE_CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+def sign_in(page: Any, base: str, email: str) -> None:
+    """The portal's sign-in as a user does it: the (local) hosted page, back with a code."""
+    page.goto(base + "/")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_role("button", name="Continue").click()
+    # Not index.html: the browser comes back there with the code before the token is stored.
+    page.wait_for_url(lambda url: "/status.html" in url or "/admin.html" in url)
+
+
 @dataclass
 class Sim:
     """The simulator as the tests drive it: the phone and the fault injector."""

@@ -16,17 +16,15 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from chalicelib.domain import templates
-from tests.e2e.conftest import ROOT, dev_stack, eventually
-from worker_container.config import BASE_CHROMIUM_ARGS
+from tests.e2e.conftest import ROOT, dev_stack, eventually, sign_in
 
 pytestmark = pytest.mark.process
 PHONE = "+4915112340000"
@@ -88,16 +86,6 @@ class Api:
         return response.json() if response.text else None
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=BASE_CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
-
-
 def test_codes_on_screen_are_always_valid_and_make_dev_keeps_its_data(
     tmp_path: Path, browser: Browser
 ) -> None:
@@ -119,11 +107,7 @@ def test_codes_on_screen_are_always_valid_and_make_dev_keeps_its_data(
 
         page = browser.new_context().new_page()
         page.add_init_script(SAMPLER)
-        page.goto(stack["portal"] + "/")
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_label("E-mail").fill("owner@demo.example")
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_url("**/status.html")
+        sign_in(page, stack["portal"], "owner@demo.example")
         page.goto(stack["portal"] + "/whatsapp.html")
         expect(page.locator("#qr")).to_be_visible(timeout=30_000)
         # Three rotations after the first code: 6 s + 3 x 3 s, sampled by the page itself.

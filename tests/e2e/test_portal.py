@@ -23,11 +23,10 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from devstack.local_aws import fake_credentials
-from tests.e2e.conftest import dev_stack, eventually
-from worker_container.config import BASE_CHROMIUM_ARGS
+from tests.e2e.conftest import dev_stack, eventually, sign_in
 
 pytestmark = pytest.mark.process
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,16 +38,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """``wafleet dev`` as a process, on free ports."""
     with dev_stack(tmp_path_factory.mktemp("dev")) as ready:
         yield ready
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=BASE_CHROMIUM_ARGS
-        )
-        yield chromium
-        chromium.close()
 
 
 class Shots:
@@ -83,13 +72,7 @@ def signed_in(browser: Browser, base: str, email: str, errors: list[str]) -> Pag
 
     page.on("console", console)
     page.on("pageerror", lambda exc: errors.append(f"{email}: {exc}"))
-    page.goto(base + "/")
-    page.get_by_role("button", name="Sign in").click()  # to the (local) hosted sign-in page
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_role("button", name="Continue").click()  # back with a code, traded with PKCE
-    page.wait_for_url(
-        lambda url: "/status.html" in url or "/admin.html" in url or "/index.html" in url
-    )
+    sign_in(page, base, email)
     return page
 
 

@@ -20,13 +20,12 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from chalicelib.notify import signing
 from devstack.local_aws import fake_credentials
-from tests.e2e.conftest import ROOT, dev_stack, eventually
+from tests.e2e.conftest import ROOT, dev_stack, eventually, sign_in
 from tests.e2e.test_dev_data import Api
-from worker_container.config import BASE_CHROMIUM_ARGS
 
 pytestmark = pytest.mark.process
 
@@ -91,7 +90,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
 
 
 def test_status_changes_reach_every_receiver_signed_exactly_once(
-    stack: dict[str, str],
+    stack: dict[str, str], browser: Browser
 ) -> None:
     owner, admin = Api(stack, "owner@demo.example"), Api(stack, "admin@demo.example")
     flaky, silent = Receiver(failures=5), Receiver(silent=True)
@@ -161,28 +160,19 @@ def test_status_changes_reach_every_receiver_signed_exactly_once(
         ).stdout
         assert "To: owner@demo.example" in mail and "waiting for you to link" in mail
 
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=BASE_CHROMIUM_ARGS
-            )
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.goto(stack["portal"] + "/")
-            page.get_by_role("button", name="Sign in").click()
-            page.get_by_label("E-mail").fill("owner@demo.example")
-            page.get_by_role("button", name="Continue").click()
-            page.wait_for_url("**/status.html")
-            page.get_by_role("link", name="Notifications").click()
-            card = page.locator(f"[data-endpoint='{mine['id']}']")
-            expect(card).to_contain_text("gave up")
-            expect(page.locator("#mail-alerts")).to_be_checked()
-            page.get_by_label("HTTPS address").fill("ftp://nope")
-            page.get_by_role("button", name="Add").click()
-            expect(page.locator("#hook-error")).to_contain_text("https")
-            shot = Path(stack["folder"]) / "notifications.png"
-            page.screenshot(path=str(shot), full_page=True)
-            if os.environ.get("WAFLEET_UPDATE_SCREENSHOTS") == "1":
-                shutil.copy(shot, ROOT / "docs" / "screenshots" / "notifications.png")
-            browser.close()
+        page = browser.new_page(viewport={"width": 1100, "height": 900})
+        sign_in(page, stack["portal"], "owner@demo.example")
+        page.get_by_role("link", name="Notifications").click()
+        card = page.locator(f"[data-endpoint='{mine['id']}']")
+        expect(card).to_contain_text("gave up")
+        expect(page.locator("#mail-alerts")).to_be_checked()
+        page.get_by_label("HTTPS address").fill("ftp://nope")
+        page.get_by_role("button", name="Add").click()
+        expect(page.locator("#hook-error")).to_contain_text("https")
+        shot = Path(stack["folder"]) / "notifications.png"
+        page.screenshot(path=str(shot), full_page=True)
+        if os.environ.get("WAFLEET_UPDATE_SCREENSHOTS") == "1":
+            shutil.copy(shot, ROOT / "docs" / "screenshots" / "notifications.png")
     finally:
         flaky.close()
         silent.close()
