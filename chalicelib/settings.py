@@ -144,9 +144,9 @@ class Settings:
             hooks_table=tables[HOOKS_TABLE],
             region=region,
             dynamodb_endpoint=endpoint,
-            heartbeat_s=_seconds(env, HEARTBEAT_S, 15.0),
-            stale_s=_seconds(env, STALE_S, 45.0),
-            reaper_s=_seconds(env, REAPER_S, 60.0),
+            heartbeat_s=env_seconds(env, HEARTBEAT_S, 15.0),
+            stale_s=env_seconds(env, STALE_S, 45.0),
+            reaper_s=env_seconds(env, REAPER_S, 60.0),
             jwt_issuer=optional[JWT_ISSUER],
             jwt_audience=optional[JWT_AUDIENCE],
             jwks_url=optional[JWKS_URL],
@@ -162,11 +162,11 @@ class Settings:
             webhook_queue_url=env.get(WEBHOOK_QUEUE_URL) or None,
             webhook_dlq_url=env.get(WEBHOOK_DLQ_URL) or None,
             webhook_allow_private=env.get(WEBHOOK_ALLOW_PRIVATE) == "1",
-            webhook_give_up_s=_seconds(env, WEBHOOK_GIVE_UP_S, 24 * 3600.0),
-            webhook_retry_s=_seconds(env, WEBHOOK_RETRY_S, 2.0),
-            webhook_timeout_s=_seconds(env, WEBHOOK_TIMEOUT_S, 5.0),
+            webhook_give_up_s=env_seconds(env, WEBHOOK_GIVE_UP_S, 24 * 3600.0),
+            webhook_retry_s=env_seconds(env, WEBHOOK_RETRY_S, 2.0),
+            webhook_timeout_s=env_seconds(env, WEBHOOK_TIMEOUT_S, 5.0),
             alert_from=env.get(ALERT_FROM) or None,
-            alert_error_after_s=_seconds(env, ALERT_ERROR_AFTER_S, 300.0),
+            alert_error_after_s=env_seconds(env, ALERT_ERROR_AFTER_S, 300.0),
             portal_url=env.get(PORTAL_URL) or "http://127.0.0.1:8000",
         )
 
@@ -217,7 +217,8 @@ class Settings:
         return env
 
 
-def _seconds(env: Mapping[str, str], var: str, default: float) -> float:
+def env_seconds(env: Mapping[str, str], var: str, default: float) -> float:
+    """A positive number of seconds from ``env[var]`` (``default`` when unset); errors name it."""
     raw = env.get(var)
     if raw is None or raw == "":
         return default

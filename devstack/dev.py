@@ -25,6 +25,7 @@ from chalicelib.settings import (
     WEBHOOK_RETRY_S,
     WEBHOOK_TIMEOUT_S,
     Settings,
+    env_seconds,
 )
 from devstack import gateway, notify_local, snapshot
 from devstack.issuer import LocalIssuer
@@ -38,10 +39,6 @@ DEMO_USER = "owner@demo.example"
 DEMO_ADMIN = "admin@demo.example"
 MOTO_PORT = 5005
 RECEIVER_PORT = 7100
-
-
-def _env_s(name: str, default: float) -> float:
-    return float(os.environ.get(name) or default)
 
 
 def seed(clock: SystemClock) -> None:
@@ -163,9 +160,9 @@ def run(
         alert_from=notify_local.ALERT_FROM,
         alert_error_after_s=60,
         # Retry timing can be shortened for demos and tests (WAFLEET_WEBHOOK_*_S).
-        webhook_give_up_s=_env_s(WEBHOOK_GIVE_UP_S, 24 * 3600.0),
-        webhook_retry_s=_env_s(WEBHOOK_RETRY_S, 2.0),
-        webhook_timeout_s=_env_s(WEBHOOK_TIMEOUT_S, 5.0),
+        webhook_give_up_s=env_seconds(os.environ, WEBHOOK_GIVE_UP_S, 24 * 3600.0),
+        webhook_retry_s=env_seconds(os.environ, WEBHOOK_RETRY_S, 2.0),
+        webhook_timeout_s=env_seconds(os.environ, WEBHOOK_TIMEOUT_S, 5.0),
         portal_url=f"http://127.0.0.1:{port}",
     )
     models.bind(settings)

@@ -245,13 +245,14 @@ def user(view: UserView) -> dict[str, Any]:
 
 def delivery(item: Any) -> dict[str, Any]:
     """One delivery of an event to an endpoint (its body is not repeated here)."""
-    _, endpoint_and_rest = item.sk.split("#", 1)
-    _, at, event_id = endpoint_and_rest.split("#")
+    from chalicelib.store import hooks
+
+    _, at, event_id = hooks.delivery_parts(item.sk)
     return {
-        "id": f"{int(at)}-{event_id}",
+        "id": f"{at}-{event_id}",
         "eventId": event_id,
         "type": item.event_type,
-        "at": iso(int(at)),
+        "at": iso(at),
         "state": item.state,
         "attempts": int(item.attempts or 0),
         "nextRetryAt": iso(item.next_at) if item.state == "FAILED" else None,
@@ -262,8 +263,10 @@ def delivery(item: Any) -> dict[str, Any]:
 
 def endpoint(item: Any, deliveries: list[Any]) -> dict[str, Any]:
     """A webhook endpoint without its secret."""
+    from chalicelib.store import hooks
+
     return {
-        "id": item.sk.removeprefix("ep#"),
+        "id": hooks.endpoint_id(item),
         "url": item.url,
         "events": sorted(item.events or []),
         "enabled": bool(item.enabled),

@@ -122,7 +122,7 @@ def handle(message: dict[str, Any], *, sender: Any = post) -> str:
     if wait_ms > 0:
         time.sleep(wait_ms / 1000)  # under a second: cheaper than another trip
         now = rt.clock.now_ms()
-    endpoint_id = key.removeprefix(hooks.DELIVERY).split("#", 1)[0]
+    endpoint_id, _, event_id = hooks.delivery_parts(key)
     attempts = int(delivery.attempts or 0)
 
     def settle(state: str, code: int | None, error: str | None, next_at: int | None = None) -> bool:
@@ -146,7 +146,6 @@ def handle(message: dict[str, Any], *, sender: Any = post) -> str:
         settle("GONE", None, "endpoint removed or disabled")
         return "gone"
     body = delivery.body or "{}"
-    event_id = key.rsplit("#", 1)[-1]
     headers = signing.headers(endpoint.secret or "", event_id, now // 1000, body)
     answer = sender(
         endpoint.url or "",

@@ -94,6 +94,12 @@ def delivery_key(endpoint: str, at_ms: int, event_id: str) -> str:
     return f"{DELIVERY}{endpoint}#{at_ms:013d}#{event_id}"
 
 
+def delivery_parts(key: str) -> tuple[str, int, str]:
+    """What ``delivery_key`` put in: (endpoint id, event time ms, event id)."""
+    endpoint, at, event_id = key.removeprefix(DELIVERY).split("#")
+    return endpoint, int(at), event_id
+
+
 def put_delivery(tenant_id: str, key: str, event_type: str, body: str, *, now_ms: int) -> bool:
     """Record an event owed to an endpoint; False if it was recorded before (a replayed
     stream batch)."""
