@@ -18,6 +18,9 @@ SETUP_TABLE = "WAFLEET_SETUP_TABLE"
 EVENTS_TABLE = "WAFLEET_EVENTS_TABLE"
 USERS_TABLE = "WAFLEET_USERS_TABLE"
 HOOKS_TABLE = "WAFLEET_HOOKS_TABLE"
+HOSTS_TABLE = "WAFLEET_HOSTS_TABLE"
+HOST_TENANTS = "WAFLEET_HOST_TENANTS"
+HOST_START_S = "WAFLEET_HOST_START_S"
 AWS_ENDPOINT = "WAFLEET_AWS_ENDPOINT"  # SQS and SES endpoint (moto in make dev)
 WEBHOOK_QUEUE_URL = "WAFLEET_WEBHOOK_QUEUE_URL"
 WEBHOOK_DLQ_URL = "WAFLEET_WEBHOOK_DLQ_URL"
@@ -54,6 +57,7 @@ _TABLE_DEFAULTS = {
     EVENTS_TABLE: "wafleet-portal-events",
     USERS_TABLE: "wafleet-users",
     HOOKS_TABLE: "wafleet-hooks",
+    HOSTS_TABLE: "wafleet-hosts",
 }
 
 
@@ -68,6 +72,7 @@ class Settings:
     events_table: str = _TABLE_DEFAULTS[EVENTS_TABLE]
     users_table: str = _TABLE_DEFAULTS[USERS_TABLE]
     hooks_table: str = _TABLE_DEFAULTS[HOOKS_TABLE]
+    hosts_table: str = _TABLE_DEFAULTS[HOSTS_TABLE]
     region: str = "us-east-1"
     dynamodb_endpoint: str | None = None
     heartbeat_s: float = 15.0
@@ -79,6 +84,10 @@ class Settings:
     cursor_key: str | None = None  # HMAC key of page cursors (Secrets Manager in AWS)
     auto_restart: bool = False  # the reaper restarts crashed workers (crash-loop backoff)
     launcher: str = "local"
+    # Tenants per worker host (one task, one Python and Playwright, a Chromium per tenant);
+    # 0 runs one task per tenant, as before hosts existed.
+    host_tenants: int = 0
+    host_start_s: float = 180.0  # a host not heartbeating yet counts as starting this long
     ecs_cluster: str | None = None
     ecs_task_definition: str | None = None
     ecs_container: str = "worker"
@@ -111,6 +120,8 @@ class Settings:
             raise ConfigError(f"{REAPER_S} must be positive, got {self.reaper_s}")
         if self.launcher not in LAUNCHERS:
             raise ConfigError(f"{LAUNCHER} must be one of {LAUNCHERS}, got {self.launcher!r}")
+        if not 0 <= self.host_tenants <= 100:
+            raise ConfigError(f"{HOST_TENANTS} must be 0 to 100, got {self.host_tenants}")
         if self.launcher == "ecs" and not (self.ecs_cluster and self.ecs_task_definition):
             raise ConfigError(f"{LAUNCHER}=ecs needs {ECS_CLUSTER} and {ECS_TASK_DEFINITION}")
         for var, url in ((JWKS_URL, self.jwks_url), (DYNAMODB_ENDPOINT, self.dynamodb_endpoint)):
@@ -142,6 +153,7 @@ class Settings:
             events_table=tables[EVENTS_TABLE],
             users_table=tables[USERS_TABLE],
             hooks_table=tables[HOOKS_TABLE],
+            hosts_table=tables[HOSTS_TABLE],
             region=region,
             dynamodb_endpoint=endpoint,
             heartbeat_s=env_seconds(env, HEARTBEAT_S, 15.0),
@@ -153,6 +165,8 @@ class Settings:
             cursor_key=env.get(CURSOR_KEY) or None,
             auto_restart=env.get(AUTO_RESTART) == "1",
             launcher=env.get(LAUNCHER) or "local",
+            host_tenants=_whole(env, HOST_TENANTS, 0),
+            host_start_s=env_seconds(env, HOST_START_S, 180.0),
             ecs_cluster=env.get(ECS_CLUSTER) or None,
             ecs_task_definition=env.get(ECS_TASK_DEFINITION) or None,
             ecs_container=env.get(ECS_CONTAINER) or "worker",
@@ -180,6 +194,7 @@ class Settings:
             EVENTS_TABLE: self.events_table,
             USERS_TABLE: self.users_table,
             HOOKS_TABLE: self.hooks_table,
+            HOSTS_TABLE: self.hosts_table,
             REGION: self.region,
             HEARTBEAT_S: repr(self.heartbeat_s),
             STALE_S: repr(self.stale_s),
@@ -200,6 +215,8 @@ class Settings:
         }
         env.update({var: value for var, value in optional.items() if value})
         env[LAUNCHER] = self.launcher
+        env[HOST_TENANTS] = str(self.host_tenants)
+        env[HOST_START_S] = repr(self.host_start_s)
         if self.auto_restart:
             env[AUTO_RESTART] = "1"
         env[ECS_CONTAINER] = self.ecs_container
@@ -229,6 +246,16 @@ def env_seconds(env: Mapping[str, str], var: str, default: float) -> float:
     if not value > 0 or value == float("inf"):
         raise ConfigError(f"{var} must be a positive number of seconds, got {raw!r}")
     return value
+
+
+def _whole(env: Mapping[str, str], var: str, default: int) -> int:
+    raw = env.get(var)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{var} must be a whole number, got {raw!r}") from None
 
 
 def _csv(raw: str | None) -> tuple[str, ...]:

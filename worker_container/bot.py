@@ -120,11 +120,13 @@ class Bot:
             logger.info("finishing", extra={**self.log, "reason": reason, "code": int(code)})
             self.done.set()
 
-    async def run(self) -> ExitCode:
-        """Run until stopped, replaced or failed; returns the exit code."""
+    async def run(self, *, signals: bool = True) -> ExitCode:
+        """Run until stopped, replaced or failed; returns the exit code. A host handles the
+        signals itself (``signals=False``) and stops its bots one by one."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.finish, ExitCode.STOPPED, f"received {sig.name}")
+        if signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.finish, ExitCode.STOPPED, f"received {sig.name}")
         item = await self._db(self.store.tenant)
         if item.owner_id != self.lease.owner_id or item.lease_epoch != self.lease.epoch:
             logger.warning("lease not held at start", extra=self.log)
@@ -195,6 +197,16 @@ class Bot:
                 "open_ms": round((time.monotonic() - started) * 1000),  # restore + launch + load
             },
         )
+
+    async def recycle(self, reason: str) -> None:
+        """Relaunch the browser on purpose (its memory kept growing): the login is saved
+        first, so it comes back without a new code."""
+        if self.closing or self.recovering or self.done.is_set():
+            return
+        if self.session is SessionState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await self._save_profile()
+        self._crashed(reason)
 
     def _crashed(self, reason: str) -> None:
         """Start recovery in its own task: a hung page may be blocking the event loop's page
@@ -401,7 +413,7 @@ class Bot:
                         now_ms=self.clock.now_ms(),
                         connected=self.session is SessionState.CONNECTED,
                         rss_mb=memory.worker_rss_mb(),
-                        browser_mb=memory.browser_pss_mb(),
+                        browser_mb=await asyncio.to_thread(memory.browser_pss_mb, self.profile_dir),
                     )
                     link_phone = item.link_phone
                 last_ok = time.monotonic()

@@ -105,5 +105,14 @@ async def _run(bot: Bot) -> ExitCode:
 
 
 def main() -> None:
-    """``python -m worker_container``: the container's command."""
+    """``python -m worker_container``: the container's command. With a host id it runs a
+    host of several tenants; with a lease, one tenant's worker."""
+    import os
+
+    from chalicelib.launch.ecs import HOST_ENV
+
+    if os.environ.get(HOST_ENV):
+        from worker_container import host
+
+        sys.exit(host.run())
     sys.exit(run())

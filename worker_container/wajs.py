@@ -185,6 +185,7 @@ class WaJsEngine:
         load_timeout_s: float = 60.0,
         locale: str = "en-US",
         pinned_html: Path | None = None,
+        playwright: Playwright | None = None,
     ) -> None:
         self.url = url
         self.chromium = chromium
@@ -194,7 +195,9 @@ class WaJsEngine:
         self.load_timeout_s = load_timeout_s
         self.locale = locale
         self.pinned_html = pinned_html
-        self._pw: Playwright | None = None
+        # A host shares one Playwright driver among its tenants' browsers; alone, the engine
+        # starts its own.
+        self._pw: Playwright | None = playwright
         self._pw_cm: Any = None
         self.context: BrowserContext | None = None
         self.page: Page | None = None
@@ -249,12 +252,12 @@ class WaJsEngine:
         self.context = self.page = None
 
     async def stop(self) -> None:
-        """Close the browser and Playwright."""
+        """Close the browser, and Playwright if the engine started it."""
         await self.close()
         if self._pw_cm is not None:
             with contextlib.suppress(Exception):
                 await self._pw_cm.__aexit__(None, None, None)
-        self._pw = self._pw_cm = None
+            self._pw = self._pw_cm = None
 
     def _is_site_page(self, url: str) -> bool:
         return url.split("#", 1)[0].split("?", 1)[0].rstrip("/") == self.url.rstrip("/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from chalicelib.control import runtime
 from chalicelib.domain.errors import ConcurrentUpdateError, NotFoundError
@@ -16,18 +17,34 @@ logger = logging.getLogger(__name__)
 
 
 def launcher() -> Launcher:
-    """The runtime's launcher, built on first use (ECS in AWS, child processes locally)."""
+    """The runtime's launcher, built on first use (ECS in AWS, child processes locally);
+    with ``host_tenants`` set, the placer that puts tenants on hosts started by it."""
     rt = runtime.get()
     if rt.launcher is None:
+        tasks: Any
         if rt.settings.launcher == "ecs":
             from chalicelib.launch.ecs import EcsLauncher
 
-            rt.launcher = EcsLauncher(rt.settings)
+            tasks = EcsLauncher(rt.settings)
         else:
             from chalicelib.launch.local import LocalLauncher
 
-            rt.launcher = LocalLauncher(rt.settings.as_env(), on_exit=worker_exited)
+            tasks = LocalLauncher(
+                rt.settings.as_env(), on_exit=worker_exited, on_host_exit=host_exited
+            )
+        if rt.settings.host_tenants > 0:
+            from chalicelib.launch.hosts import HostPlacer
+
+            tasks = HostPlacer(rt.settings, rt.clock, runner=tasks)
+        rt.launcher = tasks
     return rt.launcher
+
+
+def host_exited(host_id: str, reason: str) -> None:
+    """A host's task ended: its tenants move (``placement.host_lost``)."""
+    from chalicelib.control import placement
+
+    placement.host_lost(host_id, reason)
 
 
 def start(tenant_id: str, *, detail: str | None = None, actor: Actor = Actor.OPERATOR) -> Lease:

@@ -1,4 +1,5 @@
-"""Fargate launcher: one ECS task per tenant, tagged with tenant and lease epoch."""
+"""Fargate launcher: one ECS task per tenant (tagged with tenant and lease epoch), or per
+host of several tenants (Fargate Spot first, Fargate when Spot has no capacity)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ logger = logging.getLogger(__name__)
 TENANT_ENV = "WAFLEET_TENANT_ID"
 OWNER_ENV = "WAFLEET_LEASE_OWNER"
 EPOCH_ENV = "WAFLEET_LEASE_EPOCH"
+HOST_ENV = "WAFLEET_HOST_ID"
+SPOT = "FARGATE_SPOT"
+ON_DEMAND = "FARGATE"
 
 
 class EcsLauncher:
@@ -39,47 +43,75 @@ class EcsLauncher:
 
     def launch(self, lease: Lease) -> str:
         """Start a Fargate task whose environment carries the lease."""
+        arn = self._run_task(
+            {TENANT_ENV: lease.tenant_id, OWNER_ENV: lease.owner_id, EPOCH_ENV: str(lease.epoch)},
+            started_by=f"wafleet-{lease.tenant_id}",
+            tags={"wafleet:tenant": lease.tenant_id, "wafleet:epoch": str(lease.epoch)},
+        )
+        logger.info("launched", extra={"tenant_id": lease.tenant_id, "epoch": lease.epoch})
+        return arn
+
+    def start_host(self, host_id: str) -> str:
+        """Start a host task: on Fargate Spot, on Fargate when Spot has no capacity."""
+        arn = self._run_task(
+            {HOST_ENV: host_id},
+            started_by=f"wafleet-host-{host_id}",
+            tags={"wafleet:host": host_id},
+            spot=True,
+        )
+        logger.info("host launched", extra={"host_id": host_id})
+        return arn
+
+    def stop_host(self, ref: str, reason: str) -> None:
+        """StopTask: the host gets SIGTERM and drains."""
+        self.stop(ref, reason)
+
+    def _run_task(
+        self, env: dict[str, str], *, started_by: str, tags: dict[str, str], spot: bool = False
+    ) -> str:
         s = self._settings
-        network: dict[str, Any] = {
-            "awsvpcConfiguration": {
-                "subnets": list(s.ecs_subnets),
-                "securityGroups": list(s.ecs_security_groups),
-                "assignPublicIp": "DISABLED",
-            }
-        }
-        response = self.client.run_task(
-            cluster=s.ecs_cluster,
-            taskDefinition=s.ecs_task_definition,
-            launchType="FARGATE",
-            count=1,
-            startedBy=f"wafleet-{lease.tenant_id}"[:36],
-            networkConfiguration=network,
-            enableECSManagedTags=True,
-            propagateTags="TASK_DEFINITION",
-            tags=[
-                {"key": "wafleet:tenant", "value": lease.tenant_id},
-                {"key": "wafleet:epoch", "value": str(lease.epoch)},
-            ],
-            overrides={
+        request: dict[str, Any] = {
+            "cluster": s.ecs_cluster,
+            "taskDefinition": s.ecs_task_definition,
+            "count": 1,
+            "startedBy": started_by[:36],
+            "networkConfiguration": {
+                "awsvpcConfiguration": {
+                    "subnets": list(s.ecs_subnets),
+                    "securityGroups": list(s.ecs_security_groups),
+                    "assignPublicIp": "DISABLED",
+                }
+            },
+            "enableECSManagedTags": True,
+            "propagateTags": "TASK_DEFINITION",
+            "tags": [{"key": k, "value": v} for k, v in tags.items()],
+            "overrides": {
                 "containerOverrides": [
                     {
                         "name": s.ecs_container,
-                        "environment": [
-                            {"name": TENANT_ENV, "value": lease.tenant_id},
-                            {"name": OWNER_ENV, "value": lease.owner_id},
-                            {"name": EPOCH_ENV, "value": str(lease.epoch)},
-                        ],
+                        "environment": [{"name": k, "value": v} for k, v in env.items()],
                     }
                 ]
             },
-        )
-        tasks = response.get("tasks") or []
-        if not tasks:
+        }
+        attempts = [SPOT, ON_DEMAND] if spot else [None]
+        reasons: list[str] = []
+        for provider in attempts:
+            placement = (
+                {"capacityProviderStrategy": [{"capacityProvider": provider, "weight": 1}]}
+                if provider
+                else {"launchType": "FARGATE"}
+            )
+            response = self.client.run_task(**request, **placement)
+            tasks = response.get("tasks") or []
+            if tasks:
+                arn: str = tasks[0]["taskArn"]
+                return arn
             reasons = [f.get("reason", "?") for f in response.get("failures", [])]
-            raise LaunchError(f"ECS did not start a task: {', '.join(reasons) or 'no reason'}")
-        arn: str = tasks[0]["taskArn"]
-        logger.info("launched", extra={"tenant_id": lease.tenant_id, "epoch": lease.epoch})
-        return arn
+            if not any("capacity" in r.lower() for r in reasons):
+                break  # not a capacity shortage: on-demand would fail the same way
+            logger.warning("no capacity", extra={"provider": provider})
+        raise LaunchError(f"ECS did not start a task: {', '.join(reasons) or 'no reason'}")
 
     def stop(self, task_ref: str, reason: str) -> None:
         """StopTask; ECS sends SIGTERM, then SIGKILL after the task's stop timeout."""

@@ -1,4 +1,5 @@
-"""Local launcher: one ``wafleet worker`` subprocess per tenant (``make dev`` and tests).
+"""Local launcher: one ``wafleet worker`` subprocess per tenant, or per host of several
+tenants (``make dev`` and tests).
 
 A thread waits on each process, so an exit is reported at once (crash detection without the
 reaper), like ECS's task-state events in AWS.
@@ -13,11 +14,11 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from chalicelib.domain.values import Lease
 from chalicelib.launch.base import ExitCallback, LaunchError
-from chalicelib.launch.ecs import EPOCH_ENV, OWNER_ENV, TENANT_ENV
+from chalicelib.launch.ecs import EPOCH_ENV, HOST_ENV, OWNER_ENV, TENANT_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,10 @@ class LocalLauncher:
         on_exit: ExitCallback | None = None,
         command: list[str] | None = None,
         stop_timeout_s: float = 30.0,
+        on_host_exit: Callable[[str, str], None] | None = None,
     ) -> None:
+        self._on_host_exit = on_host_exit
+        self._closing = False  # stop_all began: a host's exit moves nobody anywhere
         self._env = dict(env)
         self._on_exit = on_exit
         self._command = command or [sys.executable, "-m", "worker_container"]
@@ -42,13 +46,42 @@ class LocalLauncher:
 
     def launch(self, lease: Lease) -> str:
         """Start the worker process for ``lease``; returns ``local:<pid>``."""
+        extra = {
+            TENANT_ENV: lease.tenant_id,
+            OWNER_ENV: lease.owner_id,
+            EPOCH_ENV: str(lease.epoch),
+        }
+
+        def ended(reason: str) -> None:
+            logger.info("worker exit", extra={"tenant_id": lease.tenant_id, "epoch": lease.epoch})
+            if self._on_exit is not None:
+                self._on_exit(lease.tenant_id, lease.epoch, reason)
+
+        return self._spawn(extra, ended)
+
+    def start_host(self, host_id: str) -> str:
+        """Start a worker host process (the same command, with a host id instead of a lease);
+        ``on_host_exit`` hears of its end."""
+
+        def ended(reason: str) -> None:
+            logger.info("host exit", extra={"host_id": host_id})
+            if self._on_host_exit is not None and not self._closing:
+                self._on_host_exit(host_id, reason)
+
+        return self._spawn({HOST_ENV: host_id}, ended)
+
+    def stop_host(self, ref: str, reason: str) -> None:
+        """SIGTERM the host (it drains), SIGKILL after the stop timeout."""
+        self.stop(ref, reason)
+
+    def _spawn(self, extra: Mapping[str, str], ended: Callable[[str], None]) -> str:
+        if self._closing:
+            raise LaunchError("the local stack is stopping")
         env = {
             **os.environ,
             "MALLOC_ARENA_MAX": "2",  # as in the worker image: bounded glibc arenas
             **self._env,
-            TENANT_ENV: lease.tenant_id,
-            OWNER_ENV: lease.owner_id,
-            EPOCH_ENV: str(lease.epoch),
+            **extra,
         }
         try:
             process = subprocess.Popen(self._command, env=env, start_new_session=True)
@@ -58,28 +91,27 @@ class LocalLauncher:
         with self._lock:
             self._processes[ref] = process
         threading.Thread(
-            target=self._watch, args=(ref, process, lease), name=f"watch-{ref}", daemon=True
+            target=self._watch, args=(ref, process, ended), name=f"watch-{ref}", daemon=True
         ).start()
         return ref
 
-    def _watch(self, ref: str, process: subprocess.Popen[bytes], lease: Lease) -> None:
+    def _watch(
+        self, ref: str, process: subprocess.Popen[bytes], ended: Callable[[str], None]
+    ) -> None:
         code = process.wait()
         with self._lock:
             self._processes.pop(ref, None)
             self.exit_codes[ref] = code
         reason = (
-            f"worker exited with code {code}"
-            if code >= 0
-            else (f"worker killed by {signal.Signals(-code).name}")
+            f"exited with code {code}" if code >= 0 else f"killed by {signal.Signals(-code).name}"
         )
-        logger.info(
-            "worker exit", extra={"tenant_id": lease.tenant_id, "epoch": lease.epoch, "code": code}
-        )
-        if self._on_exit is not None:
-            try:
-                self._on_exit(lease.tenant_id, lease.epoch, reason)
-            except Exception:
-                logger.exception("exit handler failed", extra={"tenant_id": lease.tenant_id})
+        # Like ECS stopping a task: nothing of it outlives it (a host's browsers included).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        try:
+            ended(reason)
+        except Exception:
+            logger.exception("exit handler failed", extra={"task": ref})
 
     def stop(self, task_ref: str, reason: str) -> None:
         """SIGTERM the worker (it saves its login and writes STOPPED itself); like ECS after
@@ -105,7 +137,9 @@ class LocalLauncher:
                 os.killpg(process.pid, signal.SIGKILL)
 
     def stop_all(self, timeout: float = 15.0) -> None:
-        """SIGTERM every worker, SIGKILL what is left after ``timeout`` (dev stack shutdown)."""
+        """SIGTERM every worker, SIGKILL what is left after ``timeout`` (dev stack shutdown).
+        Hosts drain; their tenants stay placed for the next start to move (``resume``)."""
+        self._closing = True
         with self._lock:
             processes = list(self._processes.values())
         for process in processes:

@@ -12,6 +12,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
@@ -244,6 +245,40 @@ class HookModel(Model):
     expires_at = NumberAttribute(null=True, attr_name="exp")  # TTL, epoch seconds
 
 
+class HostModel(Model):
+    """Worker hosts (tasks that run several tenants) and what is placed on them, by sort key:
+
+    ``host`` the host itself (status, room, heartbeat, memory); ``t#<tenant id>`` one tenant
+    placed on it, with the lease its session must run under. A host reads its whole partition
+    with one Query; nothing here is indexed, so a host's heartbeat writes one item only.
+    """
+
+    class Meta:
+        table_name = "wafleet-hosts"
+        region = "us-east-1"
+
+    host_id = UnicodeAttribute(hash_key=True, attr_name="hid")
+    sk = UnicodeAttribute(range_key=True)
+    # the host
+    status = UnicodeAttribute(null=True, attr_name="s")  # STARTING, RUNNING, DRAINING, GONE
+    task_ref = UnicodeAttribute(null=True, attr_name="tk")
+    capacity = NumberAttribute(null=True, attr_name="cap")  # tenants it may hold now
+    assigned = NumberAttribute(null=True, attr_name="n")  # placements (changed with them)
+    heartbeat_at = NumberAttribute(null=True, attr_name="hb")
+    created_at = NumberAttribute(null=True, attr_name="ca")
+    pss_mb = NumberAttribute(null=True, attr_name="mb")  # the whole host, PSS
+    limit_mb = NumberAttribute(null=True, attr_name="lim")  # its task's memory
+    tenant_mb: MapAttribute[str, float] = MapAttribute(
+        null=True, attr_name="tm"
+    )  # tenant id -> its browser's PSS
+    reason = UnicodeAttribute(null=True, attr_name="why")  # why it drains or went away
+    expires_at = NumberAttribute(null=True, attr_name="exp")  # TTL once GONE, epoch seconds
+    # a placement
+    owner_id = UnicodeAttribute(null=True, attr_name="own")
+    epoch = NumberAttribute(null=True, attr_name="ep")
+    placed_at = NumberAttribute(null=True, attr_name="pa")
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     TenantModel,
     HistoryModel,
@@ -252,6 +287,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PortalEventModel,
     UserModel,
     HookModel,
+    HostModel,
 )
 
 
@@ -285,6 +321,7 @@ def bind(settings: Settings) -> None:
         PortalEventModel: settings.events_table,
         UserModel: settings.users_table,
         HookModel: settings.hooks_table,
+        HostModel: settings.hosts_table,
     }
     for model, table in names.items():
         meta: Any = model.Meta
