@@ -382,6 +382,36 @@ def worker(tenant_id: str) -> None:
 
 
 @main.command()
+@click.option(
+    "--tenants", "max_tenants", default=10, show_default=True, type=click.IntRange(1, 100)
+)
+def host(max_tenants: int) -> None:
+    """Run a worker host (up to --tenants tenants) in this process.
+
+    Under the placer the host id arrives in the environment; run by hand, this command
+    registers a new host first. Tenants started while it has room are placed on it; Ctrl-C
+    drains it (each login saved, each tenant moved or left for the next start).
+    """
+    import os
+
+    from chalicelib.launch.ecs import HOST_ENV
+    from chalicelib.settings import HOST_TENANTS
+    from chalicelib.store import hosts
+    from worker_container import host as worker_host
+
+    settings = _store()
+    for var, value in settings.as_env().items():  # e.g. the running make dev's moto
+        os.environ.setdefault(var, value)
+    os.environ[HOST_TENANTS] = str(max_tenants)
+    if not os.environ.get(HOST_ENV):
+        item = hosts.new_host(capacity=max_tenants, now_ms=SystemClock().now_ms())
+        hosts.set_task_ref(item.host_id, f"local:{os.getpid()}")
+        os.environ[HOST_ENV] = item.host_id
+        click.echo(f"host {item.host_id} registered", err=True)
+    sys.exit(worker_host.run())
+
+
+@main.command()
 @click.option("--port", default=7000, show_default=True)
 @click.option("--qr-first-s", default=60.0, show_default=True)
 @click.option("--qr-next-s", default=20.0, show_default=True)

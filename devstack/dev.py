@@ -93,8 +93,15 @@ def resume() -> list[str]:
     """After a restart: start again every bot that should run (its saved login links it)."""
     from chalicelib.control.workers import start, worker_exited
     from chalicelib.domain.statuses import LIVE_WORKER
+    from chalicelib.store import hosts
     from chalicelib.store.models import TenantModel
 
+    # The hosts of the last run are gone with it; their tenants are started below.
+    for host in hosts.all_hosts():
+        if host.status != hosts.HostStatus.GONE.value:
+            hosts.gone(host.host_id, "make dev was stopped", now_ms=SystemClock().now_ms())
+            for placed in hosts.placements(host.host_id)[1]:
+                hosts.release(host.host_id, placed.lease.tenant_id)
     started = []
     for item in TenantModel.scan():
         if item.desired != "RUN":
@@ -127,7 +134,8 @@ def run(
     from app import app
     from chalicelib.control import runtime
     from chalicelib.control.reaper import reap
-    from chalicelib.control.workers import worker_exited
+    from chalicelib.control.workers import host_exited, worker_exited
+    from chalicelib.launch.hosts import HostPlacer
     from chalicelib.launch.local import LocalLauncher
     from chalicelib.store import models
     from devstack.simulator.server import make_server
@@ -153,6 +161,8 @@ def run(
         stale_s=15,
         reaper_s=5,
         auto_restart=True,  # the reaper loop below restarts crashed workers; the API says so
+        host_tenants=20,  # one host process runs every started tenant (a Chromium each)
+        host_start_s=30,
         aws_endpoint=moto.endpoint,
         webhook_queue_url=queue_url,
         webhook_dlq_url=dlq_url,
@@ -192,8 +202,10 @@ def run(
         "WAFLEET_QR_FIRST_S": str(timing.first_ms / 1000),
         "WAFLEET_QR_NEXT_S": str(timing.next_ms / 1000),
         "WAFLEET_QR_COUNT": str(timing.count),
+        "WAFLEET_HOST_POLL_S": "1",
     }
-    launcher = LocalLauncher(worker_env, on_exit=worker_exited)
+    tasks = LocalLauncher(worker_env, on_exit=worker_exited, on_host_exit=host_exited)
+    launcher = HostPlacer(settings, clock, runner=tasks)
     runtime.configure(settings, clock=clock, launcher=launcher)
     from chalicelib.store import users
 
@@ -276,7 +288,7 @@ Ctrl-C stops everything.
     finally:
         stop.set()
         print("stopping workers...", flush=True)
-        launcher.stop_all(timeout=12)
+        tasks.stop_all(timeout=12)  # hosts drain: each login is saved, STOPPED written
         poller.stop.set()
         consumer.stop.set()
         receiver.stop()

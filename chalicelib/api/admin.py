@@ -169,6 +169,47 @@ def restart_worker(tenant_id: str) -> Response:
     return _worker_action(tenant_id, WorkerAction.RESTART)
 
 
+def _host_rows(items: list[Any]) -> list[dict[str, Any]]:
+    from chalicelib.api import presenters
+    from chalicelib.control import runtime
+
+    rt = runtime.get()
+    now = rt.clock.now_ms()
+    return [
+        presenters.host(
+            item,
+            tenant_ids,
+            now_ms=now,
+            stale_ms=rt.settings.stale_ms,
+            start_ms=int(rt.settings.host_start_s * 1000),
+        )
+        for item, tenant_ids in items
+    ]
+
+
+@admin_routes.route("/admin/hosts", methods=["GET"])
+@json_errors
+def list_hosts() -> dict[str, Any]:
+    """Worker hosts (not gone), oldest first: their tenants, room and memory."""
+    from chalicelib.services import admin
+
+    return {"items": _host_rows(admin.hosts_view())}
+
+
+@admin_routes.route("/admin/hosts/{host_id}/drain", methods=["POST"])
+@json_errors
+def drain_host(host_id: str) -> Response:
+    """Stop placing tenants on the host; it saves each login, moves its tenants and exits.
+    404 for an unknown host, 409 if it is already draining or gone."""
+    from chalicelib.services import admin
+    from chalicelib.store import hosts
+
+    admin.drain_host(host_id, principal(_request()).user_id)
+    placed = next((t for h, t in hosts.fleet() if h.host_id == host_id), [])
+    (row,) = _host_rows([(hosts.get_host(host_id), placed)])
+    return Response(body=row, status_code=202, headers={"Content-Type": "application/json"})
+
+
 @admin_routes.route("/admin/users", methods=["GET"])
 @json_errors
 def list_users() -> dict[str, Any]:

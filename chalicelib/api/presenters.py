@@ -228,6 +228,7 @@ def fleet_row(view: TenantView, *, now_ms: int, stale_ms: int) -> dict[str, Any]
         "lastError": status["worker"]["lastError"],
         "epoch": status["worker"]["epoch"],
         "desired": status["worker"]["desired"],
+        "host": view.host_id,
         "setupStatus": view.setup_status,
     }
 
@@ -273,4 +274,26 @@ def endpoint(item: Any, deliveries: list[Any]) -> dict[str, Any]:
         "disabledReason": item.disabled_reason,
         "createdAt": iso(item.created_at),
         "deliveries": [delivery(d) for d in deliveries],
+    }
+
+
+def host(
+    item: Any, tenant_ids: list[str], *, now_ms: int, stale_ms: int, start_ms: int
+) -> dict[str, Any]:
+    """A worker host in the fleet view: what runs on it, its room and its memory."""
+    from chalicelib.store import hosts
+
+    tenant_mb = item.tenant_mb.as_dict() if item.tenant_mb is not None else {}
+    return {
+        "id": item.host_id,
+        "status": item.status,
+        "live": hosts.is_live(item, now_ms=now_ms, stale_ms=stale_ms, start_ms=start_ms),
+        "tenants": [{"id": t, "pssMb": tenant_mb.get(t)} for t in tenant_ids],
+        "assigned": int(item.assigned or 0),
+        "capacity": int(item.capacity or 0),
+        "pssMb": item.pss_mb,
+        "limitMb": item.limit_mb,
+        "heartbeatAt": iso(item.heartbeat_at),
+        "createdAt": iso(item.created_at),
+        "reason": item.reason,
     }

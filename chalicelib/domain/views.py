@@ -35,6 +35,7 @@ class TenantView:
     created_at: int | None = None
     last_event: str | None = None  # the event of the newest status change
     restarts: int = 0  # automatic restarts in the current crash loop
+    host_id: str | None = None  # the worker host it is placed on (packed workers)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from chalicelib.control import runtime, workers
 from chalicelib.domain.errors import IllegalTransitionError
@@ -117,3 +118,19 @@ def _audit(
         target=target,
         **payload,
     )
+
+
+def hosts_view() -> list[tuple[Any, list[str]]]:
+    """The worker hosts and who runs on each (the fleet view's hosts)."""
+    from chalicelib.store import hosts
+
+    return hosts.fleet()
+
+
+def drain_host(host_id: str, admin_id: str) -> Any:
+    """Stop placing tenants on a host; it moves its tenants and exits (recorded)."""
+    from chalicelib.store import hosts
+
+    item = hosts.drain(host_id, "drained by an operator")
+    _audit(admin_id, "host.drain", None, host_id)
+    return item

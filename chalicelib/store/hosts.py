@@ -98,6 +98,22 @@ def all_hosts() -> list[HostModel]:
     return sorted(found, key=lambda h: int(h.created_at or 0))
 
 
+def fleet() -> list[tuple[HostModel, list[str]]]:
+    """Every host that is not gone, with the tenants placed on it: one Scan of the table."""
+    found: dict[str, HostModel] = {}
+    placed: dict[str, list[str]] = {}
+    for item in HostModel.scan():
+        if item.sk == HOST:
+            found[item.host_id] = item
+        else:
+            placed.setdefault(item.host_id, []).append(item.sk.removeprefix(PLACED))
+    return [
+        (host, sorted(placed.get(host.host_id, [])))
+        for host in sorted(found.values(), key=lambda h: int(h.created_at or 0))
+        if host.status != HostStatus.GONE.value
+    ]
+
+
 def is_live(host: HostModel, *, now_ms: int, stale_ms: int, start_ms: int) -> bool:
     """Heartbeating within ``stale_ms`` (or still starting, for ``start_ms``) and not gone."""
     if host.status not in ALIVE:

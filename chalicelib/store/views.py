@@ -60,7 +60,15 @@ def tenant(item: TenantModel) -> TenantView:
         created_at=_int(item.created_at),
         last_event=item.last_event,
         restarts=int(item.restarts or 0),
+        host_id=_host_of(item.task_ref),
     )
+
+
+def _host_of(task_ref: str | None) -> str | None:
+    from chalicelib.store.hosts import parse_ref
+
+    placed = parse_ref(task_ref)
+    return placed[0] if placed else None
 
 
 def message(item: MessageModel) -> MessageView:

@@ -86,11 +86,15 @@ def decode_qr(png: bytes) -> str:
 
 
 def task_pid(stack: dict[str, str], tenant_id: str) -> int:
+    """The process running the tenant: its host (make dev packs every tenant on one)."""
     from chalicelib.settings import Settings
-    from chalicelib.store import models, tenants
+    from chalicelib.store import hosts, models, tenants
 
     models.bind(Settings(dynamodb_endpoint=stack["dynamodb"]))
     ref = tenants.get_tenant(tenant_id, consistent=True).task_ref or ""
+    placed = hosts.parse_ref(ref)
+    if placed is not None:
+        ref = hosts.get_host(placed[0]).task_ref or ""
     return int(ref.split(":")[1])
 
 

@@ -38,6 +38,8 @@ ADMIN_ROUTES = [
     ("POST", "/admin/tenants/{tid}/worker/start"),
     ("POST", "/admin/tenants/{tid}/worker/stop"),
     ("POST", "/admin/tenants/{tid}/worker/restart"),
+    ("GET", "/admin/hosts"),
+    ("POST", "/admin/hosts/h_x/drain"),
 ]
 
 

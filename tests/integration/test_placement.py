@@ -240,3 +240,41 @@ def test_a_gone_host_heartbeat_is_refused(placer: HostPlacer, clock: ManualClock
     with pytest.raises(ConcurrentUpdateError):
         beat(host, clock)
     assert HostModel.get(host, hosts.HOST).capacity == 0
+
+
+def test_operators_see_hosts_with_their_tenants_and_memory_and_can_drain_one(
+    client: Any, admin: dict[str, str], api_settings: Settings, clock: ManualClock
+) -> None:
+    import json
+
+    for old in HostModel.scan():
+        old.delete()
+    settings = dataclasses.replace(api_settings, host_tenants=3)
+    runtime.configure(settings, clock=clock, launcher=HostPlacer(settings, clock, Runner()))
+    tid = new_tenants(clock, 1)[0]
+    workers.start(tid)
+    host = host_of(tid)
+    hosts.heartbeat(
+        host,
+        now_ms=clock.now_ms(),
+        capacity=3,
+        pss_mb=512.3,
+        limit_mb=4096,
+        tenant_mb={tid: 88.0},
+        first=True,
+    )
+    listed = json.loads(client.http.get("/admin/hosts", headers=admin).body)["items"]
+    (row,) = [h for h in listed if h["id"] == host]
+    assert row["status"] == "RUNNING" and row["live"] is True
+    assert row["tenants"] == [{"id": tid, "pssMb": 88.0}]
+    assert (row["assigned"], row["capacity"], row["pssMb"], row["limitMb"]) == (1, 3, 512.3, 4096)
+    fleet_rows = json.loads(client.http.get("/admin/tenants?limit=500", headers=admin).body)
+    assert next(r for r in fleet_rows["items"] if r["id"] == tid)["host"] == host
+    drained = client.http.post(f"/admin/hosts/{host}/drain", headers=admin, body="")
+    assert drained.status_code == 202 and json.loads(drained.body)["status"] == "DRAINING"
+    assert client.http.post(f"/admin/hosts/{host}/drain", headers=admin, body="").status_code == 409
+    assert client.http.post("/admin/hosts/h_nope/drain", headers=admin, body="").status_code == 404
+    # a drained host takes nobody: the next start goes to a new host
+    other = new_tenants(clock, 1)[0]
+    workers.start(other)
+    assert host_of(other) != host
