@@ -1,5 +1,6 @@
 // Admin: fleet (filter, stale highlighted), setup requests to decide, worker start/stop/restart,
-// and who may sign in (demote, remove: access ends within 30 s).
+// the worker hosts (tenants, room, memory; drain), and who may sign in (demote, remove: access
+// ends within 30 s).
 import { api, poll } from "./api.js";
 import { badge, chrome, el, showError, when } from "./ui.js";
 
@@ -11,10 +12,12 @@ const filter = el("select", { id: "status-filter", onchange: () => refresh() },
 const fleet = el("div", { id: "fleet" });
 const queue = el("div", { id: "queue" });
 const people = el("div", { id: "users" });
+const machines = el("div", { id: "hosts" });
 content.replaceChildren(
   el("section", { class: "card", "aria-labelledby": "h-queue" }, el("h2", { id: "h-queue", text: "Setup requests waiting" }), queue),
   el("section", { class: "card", "aria-labelledby": "h-fleet" }, el("h2", { id: "h-fleet", text: "Tenants" }),
     el("label", { for: "status-filter", text: "Show tenants with status" }), filter, fleet),
+  el("section", { class: "card", "aria-labelledby": "h-hosts" }, el("h2", { id: "h-hosts", text: "Worker hosts" }), machines),
   el("section", { class: "card", "aria-labelledby": "h-users" }, el("h2", { id: "h-users", text: "People who can sign in" }), people));
 
 async function act(path, body, method = "POST") {
@@ -39,6 +42,27 @@ async function refreshUsers(me) {
         el("button", { class: "secondary", text: "Remove", "aria-label": `remove ${u.email}`,
           onclick: () => { if (confirm(`Remove ${u.email}? They lose access within 30 seconds.`)) act(`/admin/users/${u.id}`, undefined, "DELETE"); } }),
       ]))))));
+}
+
+const mb = (value) => (value == null ? "–" : `${Math.round(value)} MB`);
+
+async function refreshHosts(names) {
+  const { items } = await api("/admin/hosts");
+  machines.replaceChildren(items.length ? el("table", {},
+    el("thead", {}, el("tr", {}, ...["Host", "Status", "Tenants (browser memory)", "Room", "Memory", "Heartbeat", ""].map((h) => el("th", { scope: "col", text: h })))),
+    el("tbody", {}, items.map((h) => el("tr", { class: h.live ? null : "stale", "data-host": h.id },
+      el("td", { text: h.id }),
+      el("td", {}, badge(h.status), h.live ? null : el("span", { class: "badge bad", text: "silent" }),
+        h.reason ? el("div", { class: "muted", text: h.reason }) : null),
+      el("td", {}, h.tenants.length ? el("ul", { class: "plain" }, h.tenants.map((t) =>
+        el("li", { text: `${names.get(t.id) || t.id} (${mb(t.pssMb)})` }))) : el("span", { class: "muted", text: "none" })),
+      el("td", { text: `${h.assigned} of ${h.capacity}` }),
+      el("td", { text: h.limitMb ? `${mb(h.pssMb)} of ${mb(h.limitMb)}` : mb(h.pssMb) }),
+      el("td", { text: when(h.heartbeatAt) }),
+      el("td", { class: "actions" }, h.status === "RUNNING" || h.status === "STARTING" ? el("button", {
+        class: "secondary", text: "Drain", "aria-label": `drain host ${h.id}`,
+        onclick: () => { if (confirm(`Drain ${h.id}? Its tenants move to other hosts (no new code), then it stops.`)) act(`/admin/hosts/${h.id}/drain`); } }) : null)))))
+    : el("p", { class: "muted", text: "No hosts: each tenant runs in a task of its own, or none is running." }));
 }
 
 // Every page of the fleet (the API pages with nextCursor; a filter never hides anyone).
@@ -74,11 +98,12 @@ async function refresh() {
     fleet.replaceChildren(el("table", {},
       el("thead", {}, el("tr", {}, ...["Tenant", "Bot", "Session", "Worker", "Heartbeat", "Last error", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", {}, tenants.items.map((t) => el("tr", { class: t.stale ? "stale" : null, "data-tenant": t.id },
-        el("td", {}, el("strong", { text: t.name }), el("br"), el("span", { class: "muted", text: t.id })),
+        el("td", {}, el("strong", { text: t.name }), el("br"), el("span", { class: "muted", text: t.host ? `${t.id} on ${t.host}` : t.id })),
         el("td", {}, badge(t.status)), el("td", {}, badge(t.session)),
         el("td", {}, badge(t.worker), t.stale ? el("span", { class: "badge bad", text: "stale" }) : null),
         el("td", { text: when(t.heartbeatAt) }), el("td", { text: t.lastError || "" }),
         el("td", { class: "actions" }, ...["start", "stop", "restart"].map((a) => el("button", { class: a === "start" ? null : "secondary", text: a[0].toUpperCase() + a.slice(1), "aria-label": `${a} worker of ${t.name}`, onclick: () => act(`/admin/tenants/${t.id}/worker/${a}`) }))))))));
+    await refreshHosts(new Map(tenants.items.map((t) => [t.id, t.name])));
     await refreshUsers(me.userId);
   } catch (error) { showError(alerts, error); }
 }

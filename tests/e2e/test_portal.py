@@ -200,7 +200,26 @@ def test_from_sign_in_to_a_linked_bot_that_survives_a_crash(
     assert not any(re.search("RUNNING|QR_READY|→", e) for e in events), events
     admin.reload()
     expect(admin.locator("tr[data-tenant=t_demo]")).to_contain_text("ACTIVE")
+    # The worker host running the bot, with its memory; the operator drains it.
+    hosts_table = admin.locator("#hosts")
+    expect(hosts_table).to_contain_text(re.compile(r"Demo Pizzeria \(\d+ MB\)"))
+    expect(hosts_table).to_contain_text("1 of 20")
     shots.take(admin, "admin-fleet")
+    first_host = admin.locator("#hosts tr[data-host]").first.get_attribute("data-host")
+    admin.once("dialog", lambda dialog: dialog.accept())
+    admin.get_by_role("button", name=f"drain host {first_host}").click()
+    expect(admin.locator("#alerts")).to_contain_text("Done.")
+    # It moves to a new host from its saved login: no new code, answering again.
+    admin.reload()
+    expect(admin.locator("tr[data-tenant=t_demo]")).not_to_contain_text(
+        f"on {first_host}", timeout=30_000
+    )
+    owner.get_by_role("link", name="Status").click()
+    expect(owner.locator("#next-step")).to_contain_text("You're all set!", timeout=30_000)
+    owner.get_by_role("link", name="History").click()
+    expect(owner.locator("#history")).to_contain_text("moving to another host")
+    events = [row.inner_text() for row in owner.locator("#history tbody tr td:nth-child(2)").all()]
+    assert events.count("A code to link WhatsApp was shown") == 1, events
     assert errors == []
 
 
