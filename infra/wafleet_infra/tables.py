@@ -19,7 +19,7 @@ N = ddb.AttributeType.NUMBER
 
 @dataclass
 class Tables:
-    """The seven tables, by role."""
+    """The eight tables, by role."""
 
     tenants: ddb.Table
     history: ddb.Table
@@ -28,6 +28,7 @@ class Tables:
     events: ddb.Table
     users: ddb.Table
     hooks: ddb.Table
+    hosts: ddb.Table
 
     def all(self) -> list[ddb.Table]:
         """Every table."""
@@ -39,6 +40,7 @@ class Tables:
             self.events,
             self.users,
             self.hooks,
+            self.hosts,
         ]
 
     def streamed(self) -> list[ddb.Table]:
@@ -99,6 +101,8 @@ def create_tables(scope: Construct) -> Tables:
         events=_table(scope, "PortalEvents", "tid", ("sk", S), ttl="exp"),
         users=users,
         hooks=_table(scope, "Hooks", "tid", ("sk", S), ttl="exp"),
+        # Worker hosts and their placements; no index, so a host's heartbeat is one write.
+        hosts=_table(scope, "Hosts", "hid", ("sk", S), ttl="exp"),
     )
 
 
@@ -112,6 +116,7 @@ def table_env(tables: Tables) -> dict[str, str]:
         "WAFLEET_EVENTS_TABLE": tables.events.table_name,
         "WAFLEET_USERS_TABLE": tables.users.table_name,
         "WAFLEET_HOOKS_TABLE": tables.hooks.table_name,
+        "WAFLEET_HOSTS_TABLE": tables.hosts.table_name,
     }
 
 

@@ -1,4 +1,5 @@
-"""The workers: their network, cluster, task definition, logs, and the saved logins (S3 + KMS)."""
+"""The workers: their network, cluster (Fargate Spot first, Fargate as fallback), the worker
+host's task definition, logs, and the saved logins (S3 + KMS)."""
 
 from __future__ import annotations
 
@@ -41,10 +42,22 @@ WORKER_TABLE_ACTIONS = [
     "dynamodb:ConditionCheckItem",
     "dynamodb:Query",
 ]
+# A host also takes tenants off itself (DeleteItem) and, when it drains, looks for a host
+# with room to move them to (a Scan of the small hosts table).
+HOST_TABLE_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:Scan"]
+
+# The host task, sized by bench/packing.py for the real WhatsApp Web page (~400 MB a
+# tenant): the cheapest Fargate size per tenant, at most 85 % of its memory planned for.
+HOST_CPU = 2048
+HOST_MEMORY_MIB = 8192
+HOST_TENANTS = 16
+# Fargate's longest: a Spot interruption gives 2 minutes; a drain needs a few seconds a tenant.
+STOP_TIMEOUT_S = 120
 
 
 class Workers(Construct):
-    """Fargate tasks that run one tenant's worker each, and where their logins are kept."""
+    """Fargate tasks that run a worker host each (up to ``HOST_TENANTS`` tenants), and where
+    their logins are kept."""
 
     def __init__(
         self, scope: Construct, construct_id: str, *, tables: Tables, env: dict[str, str]
@@ -67,6 +80,9 @@ class Workers(Construct):
         )
         self.vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
         self.cluster = ecs.Cluster(self, "Cluster", vpc=self.vpc)
+        # RunTask asks for FARGATE_SPOT and, when Spot has no capacity, FARGATE
+        # (chalicelib/launch/ecs.py): the cluster offers both.
+        self.cluster.enable_fargate_capacity_providers()
         self.security_group = ec2.SecurityGroup(
             self,
             "WorkerSG",
@@ -74,7 +90,9 @@ class Workers(Construct):
             allow_all_outbound=True,
             description="wafleet workers: outbound only",
         )
-        self.task = ecs.FargateTaskDefinition(self, "Worker", cpu=512, memory_limit_mib=1024)
+        self.task = ecs.FargateTaskDefinition(
+            self, "Worker", cpu=HOST_CPU, memory_limit_mib=HOST_MEMORY_MIB
+        )
         log_group = logs.LogGroup(
             self,
             "WorkerLogs",
@@ -91,10 +109,15 @@ class Workers(Construct):
             | {
                 "WAFLEET_SESSION_BUCKET": self.sessions.bucket_name,
                 "WAFLEET_SESSION_KMS_KEY": self.sessions_key.key_arn,
+                "WAFLEET_HOST_TENANTS": str(HOST_TENANTS),
+                "WAFLEET_HOST_MEMORY_MB": str(HOST_MEMORY_MIB),
             },
-            stop_timeout=Duration.seconds(30),
+            stop_timeout=Duration.seconds(STOP_TIMEOUT_S),
         )
         grant(self.task.task_role, tables, WORKER_TABLE_ACTIONS)
+        self.task.task_role.add_to_principal_policy(
+            iam.PolicyStatement(actions=HOST_TABLE_ACTIONS, resources=[tables.hosts.table_arn])
+        )
         self.task.task_role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
@@ -114,6 +137,7 @@ class Workers(Construct):
             "WAFLEET_ECS_CONTAINER": "worker",
             "WAFLEET_ECS_SUBNETS": Fn.join(",", [s.subnet_id for s in self.vpc.private_subnets]),
             "WAFLEET_ECS_SECURITY_GROUPS": self.security_group.security_group_id,
+            "WAFLEET_HOST_TENANTS": str(HOST_TENANTS),
         }
 
     def grant_launch(self, role: iam.IRole, partition: str, region: str, account: str) -> None:

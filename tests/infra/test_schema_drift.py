@@ -20,7 +20,15 @@ import pytest
 from chalicelib.domain.statuses import SetupStatus, TemplateType
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.settings import Settings
-from chalicelib.store import history, messages, models, portal_events, setup_requests, tenants
+from chalicelib.store import (
+    history,
+    hosts,
+    messages,
+    models,
+    portal_events,
+    setup_requests,
+    tenants,
+)
 from chalicelib.store import users as user_store
 from tests.infra.conftest import resources
 
@@ -32,6 +40,7 @@ SETTING_OF = {
     "PortalEvents": "events_table",
     "Users": "users_table",
     "Hooks": "hooks_table",
+    "Hosts": "hosts_table",
 }
 
 
@@ -100,6 +109,14 @@ def exercise_the_store() -> None:
     # The setup request's audit entry came with it, in the same transaction.
     kinds = sorted(e.event_type for e in portal_events.list_events(tid))
     assert kinds == ["drift.check", "setup_request.submitted"]
+    host = hosts.new_host(capacity=2, now_ms=now).host_id
+    hosts.place(host, lease, now_ms=now)
+    hosts.heartbeat(
+        host, now_ms=now, capacity=2, pss_mb=1, limit_mb=2, tenant_mb={tid: 1.0}, first=True
+    )
+    assert [p.lease for p in hosts.placements(host)[1]] == [lease]
+    assert (host, [tid]) in [(h.host_id, t) for h, t in hosts.fleet()]
+    assert hosts.release(host, tid, epoch=lease.epoch)
 
 
 def test_the_store_works_on_the_tables_infra_creates(template: dict[str, Any], deploy: Any) -> None:

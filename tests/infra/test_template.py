@@ -13,7 +13,7 @@ from tests.infra.conftest import resources
 
 def test_tables_are_on_demand_with_recovery_and_encryption(template: dict[str, Any]) -> None:
     tables = resources(template, "AWS::DynamoDB::Table")
-    assert len(tables) == 7
+    assert len(tables) == 8
     for table in tables.values():
         props = table["Properties"]
         assert props["BillingMode"] == "PAY_PER_REQUEST"
@@ -21,7 +21,7 @@ def test_tables_are_on_demand_with_recovery_and_encryption(template: dict[str, A
         assert props["SSESpecification"]["SSEEnabled"] is True
         assert table["DeletionPolicy"] == "Retain"
     ttl = [t["Properties"].get("TimeToLiveSpecification") for t in tables.values()]
-    assert sum(1 for spec in ttl if spec == {"AttributeName": "exp", "Enabled": True}) == 4
+    assert sum(1 for spec in ttl if spec == {"AttributeName": "exp", "Enabled": True}) == 5
 
 
 def test_buckets_block_public_access_and_refuse_plain_http(template: dict[str, Any]) -> None:
@@ -92,15 +92,35 @@ def test_worker_may_touch_only_its_tables_and_the_session_prefix(
         for p in resources(template, "AWS::IAM::Policy").values()
         if {"Ref": task_role} in p["Properties"]["Roles"]
     )
-    text = json.dumps(policy["Properties"]["PolicyDocument"])
-    assert "dynamodb:Scan" not in text and "dynamodb:DeleteItem" not in text
-    assert "/sessions/*" in text
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    # Scan and DeleteItem only on the hosts table (a host takes tenants off itself, and
+    # looks for a host with room when it drains); never on tenants, history or messages.
+    (wide,) = [s for s in statements if "dynamodb:Scan" in json.dumps(s["Action"])]
+    assert sorted(wide["Action"]) == ["dynamodb:DeleteItem", "dynamodb:Scan"]
+    assert "HostsTable" in json.dumps(wide["Resource"]) or "Hosts" in json.dumps(wide["Resource"])
+    others = [s for s in statements if s is not wide]
+    assert "dynamodb:DeleteItem" not in json.dumps(others)
+    assert "/sessions/*" in json.dumps(statements)
 
 
-def test_worker_task_stops_gracefully_and_logs(template: dict[str, Any]) -> None:
+def test_worker_host_task_drains_within_the_spot_warning_and_logs(
+    template: dict[str, Any],
+) -> None:
+    from wafleet_infra.workers import HOST_CPU, HOST_MEMORY_MIB, HOST_TENANTS
+
     (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
+    assert (task["Properties"]["Cpu"], task["Properties"]["Memory"]) == (
+        str(HOST_CPU),
+        str(HOST_MEMORY_MIB),
+    )
     (container,) = task["Properties"]["ContainerDefinitions"]
-    assert container["StopTimeout"] == 30
+    assert container["StopTimeout"] == 120  # Fargate's longest; a Spot warning is 2 minutes
+    env = {e["Name"]: e.get("Value") for e in container["Environment"]}
+    assert env["WAFLEET_HOST_TENANTS"] == str(HOST_TENANTS)
+    assert "WAFLEET_HOSTS_TABLE" in env
+    # Spot first, on-demand as fallback: the cluster offers both capacity providers.
+    (providers,) = resources(template, "AWS::ECS::ClusterCapacityProviderAssociations").values()
+    assert set(providers["Properties"]["CapacityProviders"]) == {"FARGATE", "FARGATE_SPOT"}
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     names = {e["Name"] for e in container["Environment"]}
     assert {

@@ -59,3 +59,42 @@ def test_run_task_is_tagged_with_tenant_and_epoch_and_carries_the_lease(
     stopped = client.describe_tasks(cluster="wafleet-workers", tasks=[arn])["tasks"][0]
     assert stopped["desiredStatus"] == "STOPPED"
     assert stopped["stoppedReason"] == "stopped by operator"
+
+
+class SpotShortage:
+    """An ECS client whose Spot capacity has run out."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def run_task(self, **request: Any) -> dict[str, Any]:
+        self.calls.append(request)
+        strategy = request.get("capacityProviderStrategy") or [{}]
+        if strategy[0].get("capacityProvider") == "FARGATE_SPOT":
+            return {"tasks": [], "failures": [{"reason": "Capacity is unavailable at this time."}]}
+        return {"tasks": [{"taskArn": "arn:aws:ecs:us-east-1:1:task/c/abc"}], "failures": []}
+
+
+def test_a_host_starts_on_spot_and_falls_back_to_on_demand_when_spot_has_no_capacity(
+    ecs: tuple[Any, Settings],
+) -> None:
+    from chalicelib.launch.ecs import HOST_ENV
+
+    _, settings = ecs
+    client = SpotShortage()
+    arn = EcsLauncher(settings, client=client).start_host("h_1")
+    assert arn.endswith("/abc")
+    providers = [c["capacityProviderStrategy"][0]["capacityProvider"] for c in client.calls]
+    assert providers == ["FARGATE_SPOT", "FARGATE"]
+    assert all("launchType" not in c for c in client.calls)  # not allowed with a strategy
+    env = client.calls[-1]["overrides"]["containerOverrides"][0]["environment"]
+    assert env == [{"name": HOST_ENV, "value": "h_1"}]
+
+
+def test_a_host_task_on_moto_carries_its_host_id(ecs: tuple[Any, Settings]) -> None:
+    client, settings = ecs
+    arn = EcsLauncher(settings, client=client).start_host("h_2")
+    task = client.describe_tasks(cluster="wafleet-workers", tasks=[arn], include=["TAGS"])["tasks"][
+        0
+    ]
+    assert {t["key"]: t["value"] for t in task.get("tags", [])} == {"wafleet:host": "h_2"}

@@ -278,3 +278,26 @@ def test_operators_see_hosts_with_their_tenants_and_memory_and_can_drain_one(
     other = new_tenants(clock, 1)[0]
     workers.start(other)
     assert host_of(other) != host
+
+
+def test_an_ecs_stopped_event_for_a_host_task_moves_its_tenants(
+    placer: HostPlacer, clock: ManualClock
+) -> None:
+    from chalicelib.control.ecs_events import handle_task_stopped
+    from chalicelib.launch.ecs import HOST_ENV
+
+    ids = new_tenants(clock, 2)
+    for tid in ids:
+        workers.start(tid)
+    lost = host_of(ids[0])
+    detail = {
+        "lastStatus": "STOPPED",
+        "stoppedReason": "Your Spot Task was interrupted.",
+        "containers": [{"exitCode": 137}],
+        "overrides": {"containerOverrides": [{"environment": [{"name": HOST_ENV, "value": lost}]}]},
+    }
+    assert handle_task_stopped(detail) == "host lost: 2 tenants moved"
+    for tid in ids:
+        assert host_of(tid) != lost
+        assert "Spot Task was interrupted" in (tenants.get_tenant(tid).last_error or "")
+    assert handle_task_stopped(detail) == "host lost: 0 tenants moved"  # a duplicate event

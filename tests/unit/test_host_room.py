@@ -1,0 +1,72 @@
+"""A host's room: its maximum, or fewer when its memory says so; and its configuration."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.domain.errors import ConfigError
+from chalicelib.settings import Settings
+from worker_container.host import TENANT_FLOOR_MB, HostConfig, room
+
+
+def test_an_empty_host_with_plenty_of_memory_offers_its_maximum() -> None:
+    assert (
+        room(max_tenants=16, assigned=0, running=0, host_mb=300, tenant_mb=[], memory_mb=8192) == 16
+    )
+
+
+def test_room_stops_before_the_task_memory_limit_at_the_measured_size() -> None:
+    # 8 GB task, 85 % planned: 6963 MB; 300 MB host + 10 tenants of 400 MB = 4300 MB used;
+    # 2663 MB left = 6 more tenants of 400 MB: 16 in all, but no more than the maximum.
+    got = room(
+        max_tenants=40, assigned=10, running=10, host_mb=4300, tenant_mb=[400] * 10, memory_mb=8192
+    )
+    assert got == 16
+
+
+def test_a_full_host_offers_no_room_and_never_less_than_zero() -> None:
+    assert (
+        room(
+            max_tenants=40,
+            assigned=18,
+            running=18,
+            host_mb=7900,
+            tenant_mb=[430] * 18,
+            memory_mb=8192,
+        )
+        == 18 - 3
+    )  # over the limit: three fewer than it holds, so nothing new is placed
+    assert (
+        room(max_tenants=5, assigned=0, running=0, host_mb=9000, tenant_mb=[], memory_mb=8192) == 0
+    )
+
+
+def test_placements_not_yet_running_are_budgeted_at_the_larger_of_mean_and_floor() -> None:
+    idle = room(max_tenants=100, assigned=0, running=0, host_mb=300, tenant_mb=[], memory_mb=2048)
+    pending = room(
+        max_tenants=100, assigned=4, running=0, host_mb=300, tenant_mb=[], memory_mb=2048
+    )
+    assert idle == (2048 * 0.85 - 300) // TENANT_FLOOR_MB
+    assert pending == idle  # the 4 placed ones already count against the same memory
+
+
+def test_a_host_needs_its_id_and_a_tenant_count() -> None:
+    with pytest.raises(ConfigError, match="WAFLEET_HOST_ID"):
+        HostConfig.from_env(Settings(host_tenants=4), {})
+    with pytest.raises(ConfigError, match="WAFLEET_HOST_TENANTS"):
+        HostConfig.from_env(Settings(host_tenants=0), {"WAFLEET_HOST_ID": "h_1"})
+    with pytest.raises(ConfigError, match="WAFLEET_HOST_MEMORY_MB"):
+        HostConfig.from_env(
+            Settings(host_tenants=4), {"WAFLEET_HOST_ID": "h_1", "WAFLEET_HOST_MEMORY_MB": "lots"}
+        )
+    cfg = HostConfig.from_env(
+        Settings(host_tenants=4), {"WAFLEET_HOST_ID": "h_1", "WAFLEET_HOST_MEMORY_MB": "4096"}
+    )
+    assert (cfg.host_id, cfg.max_tenants, cfg.memory_mb) == ("h_1", 4, 4096)
+
+
+def test_settings_refuse_a_tenant_count_out_of_range() -> None:
+    with pytest.raises(ConfigError, match="WAFLEET_HOST_TENANTS"):
+        Settings.from_env({"AWS_REGION": "us-east-1", "WAFLEET_HOST_TENANTS": "many"})
+    with pytest.raises(ConfigError, match="WAFLEET_HOST_TENANTS"):
+        Settings(host_tenants=500)
