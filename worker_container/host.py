@@ -200,10 +200,9 @@ class Host:
                 self._start(placement.lease)
 
     def _start(self, lease: Lease) -> None:
-        from worker_container.config import CHROMIUM_ARGS, WorkerConfig
-        from worker_container.main import session_store
+        from worker_container.config import WorkerConfig
+        from worker_container.main import engine_for, session_store
         from worker_container.store_port import DynamoStore
-        from worker_container.wajs import WaJsEngine
 
         env = {
             **self.cfg.worker_env,
@@ -212,17 +211,7 @@ class Host:
             EPOCH_ENV: str(lease.epoch),
         }
         config = WorkerConfig.from_env(env)
-        engine = WaJsEngine(
-            url=config.whatsapp_url,
-            chromium=config.chromium,
-            args=CHROMIUM_ARGS,
-            bundle=config.wajs_bundle,
-            call_timeout_s=config.page_call_s,
-            load_timeout_s=config.page_load_s,
-            locale=config.page_locale,
-            pinned_html=config.wa_html,
-            playwright=self.playwright,
-        )
+        engine = engine_for(config, self.playwright)
         bot = Bot(
             config,
             self.settings,
@@ -382,7 +371,13 @@ def run(env: Mapping[str, str] | None = None) -> int:
     from chalicelib.store.models import shared_connection
     from chalicelib.store.server_clock import ServerClock
 
-    runtime.configure(settings)
+    runtime.configure(settings)  # binds the models
+    try:
+        hosts.get_host(cfg.host_id)
+    except Exception as exc:  # not registered, or the table cannot be read: say which
+        logger.error("host cannot start: %s", exc)
+        print(f"wafleet host: {cfg.host_id}: {exc}", file=sys.stderr)
+        return int(ExitCode.CONFIG)
     clock = ServerClock(SystemClock())
     clock.attach(shared_connection().client)
     # Moving a drained tenant places it on a host with room; starting hosts is not the
@@ -391,7 +386,9 @@ def run(env: Mapping[str, str] | None = None) -> int:
     host = Host(cfg, settings, clock)
 
     async def main() -> int:
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=8))
+        # DynamoDB calls run in threads: enough that one tenant's slow call queues no other's.
+        workers = max(8, cfg.max_tenants + 4)
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=workers))
         return await host.run()
 
     try:

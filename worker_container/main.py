@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from chalicelib import observability
 from chalicelib.domain.errors import ConfigError, NotFoundError
@@ -48,6 +49,24 @@ def check_store(config: WorkerConfig, settings: Settings) -> None:
         ) from None
 
 
+def engine_for(config: WorkerConfig, playwright: Any = None) -> Any:
+    """The wa-js engine for one tenant (on a host, sharing the host's Playwright driver)."""
+    from worker_container.config import CHROMIUM_ARGS
+    from worker_container.wajs import WaJsEngine
+
+    return WaJsEngine(
+        url=config.whatsapp_url,
+        chromium=config.chromium,
+        args=CHROMIUM_ARGS,
+        bundle=config.wajs_bundle,
+        call_timeout_s=config.page_call_s,
+        load_timeout_s=config.page_load_s,
+        locale=config.page_locale,
+        pinned_html=config.wa_html,
+        playwright=playwright,
+    )
+
+
 def run(config: WorkerConfig | None = None, settings: Settings | None = None) -> int:
     """Run one worker to completion; returns its exit code."""
     observability.configure_logging("wafleet-worker")
@@ -74,18 +93,7 @@ def run(config: WorkerConfig | None = None, settings: Settings | None = None) ->
             "with it on)",
             extra={"tenant_id": config.tenant_id},
         )
-    from worker_container.wajs import WaJsEngine
-
-    engine = WaJsEngine(
-        url=config.whatsapp_url,
-        chromium=config.chromium,
-        args=CHROMIUM_ARGS,
-        bundle=config.wajs_bundle,
-        call_timeout_s=config.page_call_s,
-        load_timeout_s=config.page_load_s,
-        locale=config.page_locale,
-        pinned_html=config.wa_html,
-    )
+    engine = engine_for(config)
     from chalicelib.domain.values import Lease
     from worker_container.store_port import DynamoStore
 

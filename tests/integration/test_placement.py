@@ -301,3 +301,13 @@ def test_an_ecs_stopped_event_for_a_host_task_moves_its_tenants(
         assert host_of(tid) != lost
         assert "Spot Task was interrupted" in (tenants.get_tenant(tid).last_error or "")
     assert handle_task_stopped(detail) == "host lost: 0 tenants moved"  # a duplicate event
+
+
+def test_a_host_that_was_never_registered_refuses_to_start(
+    aws: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from worker_container import host
+
+    env = {**aws.as_env(), "WAFLEET_HOST_ID": "h_unknown", "WAFLEET_HOST_TENANTS": "4"}
+    assert host.run(env) == 2
+    assert "h_unknown" in capsys.readouterr().err

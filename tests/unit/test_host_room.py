@@ -70,3 +70,50 @@ def test_settings_refuse_a_tenant_count_out_of_range() -> None:
         Settings.from_env({"AWS_REGION": "us-east-1", "WAFLEET_HOST_TENANTS": "many"})
     with pytest.raises(ConfigError, match="WAFLEET_HOST_TENANTS"):
         Settings(host_tenants=500)
+
+
+def test_only_the_tenant_whose_browser_outgrew_its_limit_is_relaunched(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import asyncio
+    from pathlib import Path
+    from types import SimpleNamespace
+    from typing import Any
+
+    from chalicelib.domain.clock import ManualClock
+    from chalicelib.domain.values import Lease
+    from worker_container import host as host_module
+    from worker_container import memory
+
+    measured = {"a": 180.0, "b": 2100.0, "c": 175.0}  # MB per tenant browser
+    written: dict[str, Any] = {}
+
+    class FakeBot:
+        def __init__(self, tid: str) -> None:
+            self.profile_dir = Path(f"/tmp/wafleet-{tid}-x")
+            self.recycled: list[str] = []
+
+        async def recycle(self, reason: str) -> None:
+            self.recycled.append(reason)
+
+    monkeypatch.setattr(memory, "browser_pss_mb", lambda p: measured[p.name.split("-")[1]])
+    monkeypatch.setattr(memory, "process_tree_pss_mb", lambda: 1000.0)
+    monkeypatch.setattr(host_module.hosts, "get_host", lambda _h: SimpleNamespace(assigned=3))
+    monkeypatch.setattr(host_module.hosts, "heartbeat", lambda _h, **kw: written.update(kw))
+    cfg = HostConfig("h_1", {}, max_tenants=10, memory_mb=4096, tenant_memory_mb=1500)
+
+    async def beat() -> dict[str, list[str]]:
+        host = host_module.Host(cfg, Settings(host_tenants=10), ManualClock())
+        bots = {tid: FakeBot(tid) for tid in measured}
+        for tid, bot in bots.items():
+            host.sessions[tid] = host_module.Session(Lease(tid, "o", 1), bot, None)  # type: ignore[arg-type]
+        await host._beat()
+        await asyncio.gather(*host.ended)
+        return {tid: bot.recycled for tid, bot in bots.items()}
+
+    recycled = asyncio.run(beat())
+    assert recycled == {"a": [], "b": ["browser memory 2100 MB"], "c": []}
+    assert written["tenant_mb"] == measured and written["pss_mb"] == 1000.0
+    # 4096 MB x 85 % = 3482 MB, less the host's 1000 MB = 2482 MB: at the mean of 818 MB a
+    # tenant, 3 more fit beside the 3 placed
+    assert written["capacity"] == 6
