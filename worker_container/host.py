@@ -267,9 +267,9 @@ class Host:
     def _move(self, lease: Lease) -> None:
         """Start a drained tenant on a host with room; without one, its placement stays, and
         the control plane moves it once this host's exit is reported."""
-        from chalicelib.control import placement
+        from chalicelib.control import workers
 
-        placement.move_off(self.cfg.host_id, lease, reason=self.draining or "host draining")
+        workers.move_off(self.cfg.host_id, lease, reason=self.draining or "host draining")
 
     # --- draining and ending --------------------------------------------------------------
 

@@ -23,9 +23,9 @@ def handle_task_stopped(detail: dict[str, Any]) -> str:
         reason = f"{reason} (exit code {exit_codes[0]})"
     host_id = env.get(HOST_ENV)
     if host_id:
-        from chalicelib.control import placement
+        from chalicelib.control.workers import host_lost
 
-        moved = placement.host_lost(str(host_id), reason[:160])
+        moved = host_lost(str(host_id), reason[:160])
         return f"host lost: {len(moved)} tenants moved"
     tenant_id, epoch = env.get(TENANT_ENV), env.get(EPOCH_ENV)
     if not tenant_id or not epoch or not str(epoch).isdigit():

@@ -1,4 +1,5 @@
-"""Start, stop and restart a tenant's worker, and react when one exits."""
+"""Start, stop and restart a tenant's worker, and react when one exits (or when the host that
+ran it did: its tenants move to other hosts)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ import logging
 from typing import Any
 
 from chalicelib.control import runtime
-from chalicelib.domain.errors import ConcurrentUpdateError, NotFoundError
+from chalicelib.domain.errors import ConcurrentUpdateError, NotFoundError, WafleetError
 from chalicelib.domain.statuses import LIVE_WORKER, WorkerStatus
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.domain.values import Lease
 from chalicelib.launch.base import Launcher, LaunchError
-from chalicelib.store import tenants
+from chalicelib.store import hosts, tenants
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +42,8 @@ def launcher() -> Launcher:
 
 
 def host_exited(host_id: str, reason: str) -> None:
-    """A host's task ended: its tenants move (``placement.host_lost``)."""
-    from chalicelib.control import placement
-
-    placement.host_lost(host_id, reason)
+    """A host's task ended (the local launcher's callback): its tenants move."""
+    host_lost(host_id, reason)
 
 
 def start(tenant_id: str, *, detail: str | None = None, actor: Actor = Actor.OPERATOR) -> Lease:
@@ -122,3 +121,62 @@ def worker_exited(tenant_id: str, epoch: int, reason: str) -> None:
             return
         except ConcurrentUpdateError:
             continue
+
+
+def _should_run(tenant_id: str, host_id: str) -> bool:
+    """The tenant wants a worker and nothing else has started one since it left ``host_id``."""
+    try:
+        item = tenants.get_tenant(tenant_id, consistent=True)
+    except NotFoundError:
+        return False
+    placed = hosts.parse_ref(item.task_ref)
+    return (
+        item.desired != "STOP"
+        and item.worker_status not in {s.value for s in LIVE_WORKER}
+        and (placed is None or placed[0] == host_id)
+    )
+
+
+def _start_elsewhere(tenant_id: str, host_id: str, reason: str) -> bool:
+    if not _should_run(tenant_id, host_id):
+        return False
+    try:
+        start(tenant_id, detail=f"moved off host {host_id}: {reason}", actor=Actor.LAUNCHER)
+    except WafleetError as exc:
+        logger.warning(
+            "move failed", extra={"tenant_id": tenant_id, "host_id": host_id, "error": exc.code}
+        )
+        return False
+    return True
+
+
+# --- hosts: every move is the ordinary start of a worker (a new lease through the transition
+# table) after the old session's end is recorded; the saved login comes along, no new code.
+
+
+def move_off(host_id: str, lease: Lease, *, reason: str) -> bool:
+    """A draining host's session has stopped: start it on another host with room. Without
+    room the placement stays, for ``host_lost`` to move once the host has exited."""
+    has_room = getattr(launcher(), "has_room", None)
+    if has_room is None or not has_room(exclude=host_id):
+        return False
+    hosts.release(host_id, lease.tenant_id, epoch=lease.epoch)
+    return _start_elsewhere(lease.tenant_id, host_id, reason)
+
+
+def host_lost(host_id: str, reason: str) -> list[str]:
+    """The host's task ended (exit, kill, Spot reclaim, stale heartbeat): record each of its
+    sessions' end, and start each tenant that should run on another host. Returns the
+    tenants moved. Safe to call twice."""
+    rt = runtime.get()
+    hosts.gone(host_id, reason, now_ms=rt.clock.now_ms())
+    _, placed = hosts.placements(host_id)
+    moved = []
+    for placement in placed:
+        lease = placement.lease
+        worker_exited(lease.tenant_id, lease.epoch, f"host {host_id} lost: {reason}")
+        hosts.release(host_id, lease.tenant_id, epoch=lease.epoch)
+        if _start_elsewhere(lease.tenant_id, host_id, reason):
+            moved.append(lease.tenant_id)
+    logger.info("host lost", extra={"host_id": host_id, "moved": len(moved)})
+    return moved

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.control import placement, reaper, runtime, workers
+from chalicelib.control import reaper, runtime, workers
 from chalicelib.domain.clock import ManualClock
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.transitions import Actor, Event
@@ -168,7 +168,7 @@ def test_a_lost_host_has_every_tenant_moved_with_a_new_lease(
     lost = host_of(ids[0])
     workers.stop(ids[2])  # an operator's stop is kept: it does not move
     epochs = {t: int(tenants.get_tenant(t).lease_epoch) for t in ids}
-    moved = placement.host_lost(lost, "killed by SIGKILL")
+    moved = workers.host_lost(lost, "killed by SIGKILL")
     assert sorted(moved) == sorted(ids[:2])
     for tid in ids[:2]:
         item = tenants.get_tenant(tid, consistent=True)
@@ -178,7 +178,7 @@ def test_a_lost_host_has_every_tenant_moved_with_a_new_lease(
     assert tenants.get_tenant(ids[2], consistent=True).worker_status == "STOPPED"
     gone, left = hosts.placements(lost)
     assert gone is not None and gone.status == "GONE" and left == []
-    assert placement.host_lost(lost, "reported twice") == []  # idempotent
+    assert workers.host_lost(lost, "reported twice") == []  # idempotent
 
 
 def test_a_drained_session_moves_only_where_there_is_room(
@@ -194,10 +194,10 @@ def test_a_drained_session_moves_only_where_there_is_room(
     # The draining host itself has no runner: with no other host, the placement stays.
     lone = HostPlacer(placer.settings, clock, runner=None)
     runtime.configure(placer.settings, clock=clock, launcher=lone)
-    assert placement.move_off(host, lease, reason="spot interruption") is False
+    assert workers.move_off(host, lease, reason="spot interruption") is False
     assert [p.lease for p in hosts.placements(host)[1]] == [lease]
     other = hosts.new_host(capacity=3, now_ms=clock.now_ms()).host_id
-    assert placement.move_off(host, lease, reason="spot interruption") is True
+    assert workers.move_off(host, lease, reason="spot interruption") is True
     assert host_of(tid) == other
     assert hosts.placements(host)[1] == []
 
