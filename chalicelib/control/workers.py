@@ -123,6 +123,10 @@ def worker_exited(tenant_id: str, epoch: int, reason: str) -> None:
             continue
 
 
+# --- hosts: every move is the ordinary start of a worker (a new lease through the transition
+# table) after the old session's end is recorded; the saved login comes along, no new code.
+
+
 def _should_run(tenant_id: str, host_id: str) -> bool:
     """The tenant wants a worker and nothing else has started one since it left ``host_id``."""
     try:
@@ -148,10 +152,6 @@ def _start_elsewhere(tenant_id: str, host_id: str, reason: str) -> bool:
         )
         return False
     return True
-
-
-# --- hosts: every move is the ordinary start of a worker (a new lease through the transition
-# table) after the old session's end is recorded; the saved login comes along, no new code.
 
 
 def move_off(host_id: str, lease: Lease, *, reason: str) -> bool:
