@@ -319,7 +319,6 @@ class Host:
                 await asyncio.wait_for(self.done.wait(), timeout=self.settings.heartbeat_s)
 
     async def _beat(self) -> None:
-
         per_tenant = {
             tid: await asyncio.to_thread(memory.browser_pss_mb, s.bot.profile_dir)
             for tid, s in list(self.sessions.items())
