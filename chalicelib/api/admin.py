@@ -172,16 +172,13 @@ def restart_worker(tenant_id: str) -> Response:
 def _host_rows(items: list[Any]) -> list[dict[str, Any]]:
     from chalicelib.api import presenters
     from chalicelib.control import runtime
+    from chalicelib.store import hosts
 
     rt = runtime.get()
     now = rt.clock.now_ms()
     return [
         presenters.host(
-            item,
-            tenant_ids,
-            now_ms=now,
-            stale_ms=rt.settings.stale_ms,
-            start_ms=int(rt.settings.host_start_s * 1000),
+            item, tenant_ids, live=hosts.is_live(item, now_ms=now, settings=rt.settings)
         )
         for item, tenant_ids in items
     ]

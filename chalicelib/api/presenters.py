@@ -277,17 +277,13 @@ def endpoint(item: Any, deliveries: list[Any]) -> dict[str, Any]:
     }
 
 
-def host(
-    item: Any, tenant_ids: list[str], *, now_ms: int, stale_ms: int, start_ms: int
-) -> dict[str, Any]:
+def host(item: Any, tenant_ids: list[str], *, live: bool) -> dict[str, Any]:
     """A worker host in the fleet view: what runs on it, its room and its memory."""
-    from chalicelib.store import hosts
-
     tenant_mb = item.tenant_mb.as_dict() if item.tenant_mb is not None else {}
     return {
         "id": item.host_id,
         "status": item.status,
-        "live": hosts.is_live(item, now_ms=now_ms, stale_ms=stale_ms, start_ms=start_ms),
+        "live": live,
         "tenants": [{"id": t, "pssMb": tenant_mb.get(t)} for t in tenant_ids],
         "assigned": int(item.assigned or 0),
         "capacity": int(item.capacity or 0),

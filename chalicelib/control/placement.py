@@ -29,11 +29,10 @@ def check_hosts() -> HostReport:
     rt = runtime.get()
     now = rt.clock.now_ms()
     report = HostReport()
-    start_ms = int(rt.settings.host_start_s * 1000)
     for host in hosts.all_hosts():
         if host.status == hosts.HostStatus.GONE.value:
             continue
-        if not hosts.is_live(host, now_ms=now, stale_ms=rt.settings.stale_ms, start_ms=start_ms):
+        if not hosts.is_live(host, now_ms=now, settings=rt.settings):
             workers.host_lost(host.host_id, "heartbeat stale")
             report.lost.append(host.host_id)
             _stop_task(host.task_ref, "heartbeat stale")

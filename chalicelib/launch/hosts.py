@@ -55,12 +55,7 @@ class HostPlacer:
             for h in hosts.all_hosts()
             if h.host_id != exclude
             and h.status in hosts.TAKING
-            and hosts.is_live(
-                h,
-                now_ms=now,
-                stale_ms=self.settings.stale_ms,
-                start_ms=int(self.settings.host_start_s * 1000),
-            )
+            and hosts.is_live(h, now_ms=now, settings=self.settings)
             and int(h.assigned or 0) < int(h.capacity or 0)
         ]
         return sorted(found, key=lambda h: (int(h.assigned or 0), int(h.created_at or 0)))

@@ -17,6 +17,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import ConcurrentUpdateError, NotFoundError
 from chalicelib.domain.values import Lease
+from chalicelib.settings import Settings
 from chalicelib.store.connection import condition_failed, connection
 from chalicelib.store.models import MAX_ERROR, HostModel
 
@@ -114,11 +115,15 @@ def fleet() -> list[tuple[HostModel, list[str]]]:
     ]
 
 
-def is_live(host: HostModel, *, now_ms: int, stale_ms: int, start_ms: int) -> bool:
-    """Heartbeating within ``stale_ms`` (or still starting, for ``start_ms``) and not gone."""
+def is_live(host: HostModel, *, now_ms: int, settings: Settings) -> bool:
+    """Not gone, and heartbeating within the stale threshold (or, not heartbeating yet, for
+    ``host_start_s`` since it was registered)."""
     if host.status not in ALIVE:
         return False
-    limit = start_ms if host.status == HostStatus.STARTING.value else stale_ms
+    if host.status == HostStatus.STARTING.value:
+        limit = int(settings.host_start_s * 1000)
+    else:
+        limit = settings.stale_ms
     return now_ms - int(host.heartbeat_at or 0) <= limit
 
 
