@@ -202,8 +202,8 @@ def drain_host(host_id: str) -> Response:
     from chalicelib.store import hosts
 
     admin.drain_host(host_id, principal(_request()).user_id)
-    placed = next((t for h, t in hosts.fleet() if h.host_id == host_id), [])
-    (row,) = _host_rows([(hosts.get_host(host_id), placed)])
+    item, placed = hosts.placements(host_id)
+    (row,) = _host_rows([(item, sorted(p.lease.tenant_id for p in placed))])
     return Response(body=row, status_code=202, headers={"Content-Type": "application/json"})
 
 
