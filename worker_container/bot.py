@@ -108,6 +108,7 @@ class Bot:
         self.profile_lock = asyncio.Lock()
         self.profile_dir = Path(tempfile.mkdtemp(prefix=f"wafleet-{config.tenant_id}-"))
         self.recovering = False
+        self.browser_mb = 0.0  # the browser's PSS at the last heartbeat (a host reads it too)
         self.reconnect_task: asyncio.Task[None] | None = None
         self.recovery_task: asyncio.Task[None] | None = None
 
@@ -408,12 +409,15 @@ class Bot:
                 if self.worker is WorkerStatus.STARTING:
                     await self._event(Event.HEARTBEAT)
                 else:
+                    self.browser_mb = await asyncio.to_thread(
+                        memory.browser_pss_mb, self.profile_dir
+                    )
                     item = await self._db(
                         self.store.heartbeat,
                         now_ms=self.clock.now_ms(),
                         connected=self.session is SessionState.CONNECTED,
                         rss_mb=memory.worker_rss_mb(),
-                        browser_mb=await asyncio.to_thread(memory.browser_pss_mb, self.profile_dir),
+                        browser_mb=self.browser_mb,
                     )
                     link_phone = item.link_phone
                 last_ok = time.monotonic()

@@ -139,6 +139,7 @@ class Host:
     done: asyncio.Event = field(default_factory=asyncio.Event)
     exit_code: int = 0
     first_heartbeat: bool = True
+    known: HostModel | None = None  # the host item as the poller last read it
     ended: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
@@ -183,6 +184,7 @@ class Host:
                 await asyncio.wait_for(self.done.wait(), timeout=self.cfg.poll_s)
 
     async def _follow(self, item: HostModel | None, placed: list[Placement]) -> None:
+        self.known = item
         if item is None or item.status == HostStatus.GONE.value:
             self._gone("the host was recorded as gone: its tenants run elsewhere")
             return
@@ -319,15 +321,13 @@ class Host:
                 await asyncio.wait_for(self.done.wait(), timeout=self.settings.heartbeat_s)
 
     async def _beat(self) -> None:
-        per_tenant = {
-            tid: await asyncio.to_thread(memory.browser_pss_mb, s.bot.profile_dir)
-            for tid, s in list(self.sessions.items())
-        }
+        # Each tenant's browser as its own heartbeat measured it (0 until its first).
+        per_tenant = {tid: s.bot.browser_mb for tid, s in list(self.sessions.items())}
         total = await asyncio.to_thread(memory.process_tree_pss_mb)
-        item = await asyncio.to_thread(hosts.get_host, self.cfg.host_id)
+        assigned = int(self.known.assigned or 0) if self.known else len(self.sessions)
         capacity = room(
             max_tenants=self.cfg.max_tenants,
-            assigned=int(item.assigned or 0),
+            assigned=assigned,
             running=len(self.sessions),
             host_mb=total,
             tenant_mb=[mb for mb in per_tenant.values() if mb > 0],

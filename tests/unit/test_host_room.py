@@ -91,19 +91,19 @@ def test_only_the_tenant_whose_browser_outgrew_its_limit_is_relaunched(
     class FakeBot:
         def __init__(self, tid: str) -> None:
             self.profile_dir = Path(f"/tmp/wafleet-{tid}-x")
+            self.browser_mb = measured[tid]  # what its own heartbeat measured
             self.recycled: list[str] = []
 
         async def recycle(self, reason: str) -> None:
             self.recycled.append(reason)
 
-    monkeypatch.setattr(memory, "browser_pss_mb", lambda p: measured[p.name.split("-")[1]])
     monkeypatch.setattr(memory, "process_tree_pss_mb", lambda: 1000.0)
-    monkeypatch.setattr(host_module.hosts, "get_host", lambda _h: SimpleNamespace(assigned=3))
     monkeypatch.setattr(host_module.hosts, "heartbeat", lambda _h, **kw: written.update(kw))
     cfg = HostConfig("h_1", {}, max_tenants=10, memory_mb=4096, tenant_memory_mb=1500)
 
     async def beat() -> dict[str, list[str]]:
         host = host_module.Host(cfg, Settings(host_tenants=10), ManualClock())
+        host.known = SimpleNamespace(assigned=3)  # type: ignore[assignment]
         bots = {tid: FakeBot(tid) for tid in measured}
         for tid, bot in bots.items():
             host.sessions[tid] = host_module.Session(Lease(tid, "o", 1), bot, None)  # type: ignore[arg-type]
