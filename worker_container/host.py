@@ -110,7 +110,8 @@ def room(
 
     Placements not yet running are budgeted at the larger of the measured mean and the floor.
     """
-    per = max([TENANT_FLOOR_MB, *([sum(tenant_mb) / len(tenant_mb)] if tenant_mb else [])])
+    mean = sum(tenant_mb) / len(tenant_mb) if tenant_mb else 0.0
+    per = max(TENANT_FLOOR_MB, mean)
     pending = max(0, assigned - running)
     free = math.floor((memory_mb * USABLE - host_mb - pending * per) / per)
     return max(0, min(max_tenants, assigned + free))
