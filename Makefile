@@ -10,14 +10,14 @@ PYTEST_ARGS ?=
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --quiet --user uv
 
-# The portal tests drive chromium; workers prefer chromium-headless-shell (half the memory).
+# Workers and the portal tests drive Debian's full Chromium (new headless mode: the old
+# headless shell says "HeadlessChrome" in its client hints, which WhatsApp Web refuses).
 chromium:
-	@test -x $(CHROMIUM) -a -x /usr/bin/chromium-headless-shell || { \
-	  echo "installing Debian chromium and chromium-headless-shell (needs root)"; \
+	@test -x $(CHROMIUM) || { \
+	  echo "installing Debian chromium (needs root)"; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  (apt-get update -qq && apt-get install -y -qq chromium chromium-headless-shell \
-	    fonts-liberation >/dev/null) \
-	  || { echo "could not install chromium: run 'apt-get install chromium chromium-headless-shell' as root" >&2; exit 1; }; }
+	  (apt-get update -qq && apt-get install -y -qq chromium fonts-liberation >/dev/null) \
+	  || { echo "could not install chromium: run 'apt-get install chromium' as root" >&2; exit 1; }; }
 
 sync: uv
 	@$(UV) sync --quiet --extra worker --frozen

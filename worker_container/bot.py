@@ -100,7 +100,14 @@ class Bot:
             config.reconnect_base_s, config.reconnect_cap_s, config.reconnect_max
         )
         self.link_phone: str | None = None
-        self.replies = Replies(store, engine, self.clock, rate_limit=self._rate_limit, log=self.log)
+        self.replies = Replies(
+            store,
+            engine,
+            self.clock,
+            rate_limit=self._rate_limit,
+            log=self.log,
+            typing_ms=config.typing_ms,
+        )
         self.code_attempt: dict[str, int] = {}
         self.pairing_requested = False
         self.closing = False
@@ -111,6 +118,8 @@ class Bot:
         self.browser_mb = 0.0  # the browser's PSS at the last heartbeat (a host reads it too)
         self.reconnect_task: asyncio.Task[None] | None = None
         self.recovery_task: asyncio.Task[None] | None = None
+        self.catch_up_task: asyncio.Task[None] | None = None
+        self.settling_since: int | None = None  # authenticated, not yet connected, since (ms)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -142,7 +151,7 @@ class Bot:
                 asyncio.create_task(self._saver(), name="saver"),
             ]
             await self.done.wait()
-            for task in [*tasks, self.reconnect_task, self.recovery_task]:
+            for task in [*tasks, self.reconnect_task, self.recovery_task, self.catch_up_task]:
                 if task is not None:
                     task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -276,7 +285,7 @@ class Bot:
             else:
                 new = dataclasses.replace(self.page, logout_reason=new.logout_reason)
             self.page = new
-            await self._apply(verdict(new))
+            await self._apply(self._verdict(new))
         elif isinstance(event, CodeShown):
             await self._publish_code(event)
         elif isinstance(event, CodesRanOut):
@@ -294,6 +303,18 @@ class Bot:
             await self.replies.acked(event)
         elif isinstance(event, PageLost):
             self._crashed(event.reason)
+
+    def _verdict(self, state: PageState) -> Verdict:
+        """What ``state`` means; an authenticated page that stays short of connected (stuck
+        syncing or resuming) for longer than ``settle_s`` counts as disconnected."""
+        seen = verdict(state)
+        if seen.health is not Health.WAITING or not state.authenticated:
+            self.settling_since = None
+            return seen
+        now = self.clock.now_ms()
+        if self.settling_since is None:
+            self.settling_since = now
+        return verdict(state, stuck=now - self.settling_since > self.cfg.settle_s * 1000)
 
     async def _apply(self, seen: Verdict) -> None:
         health = seen.health
@@ -368,9 +389,31 @@ class Bot:
         self._load_config(await self._db(self.store.tenant))
         logger.info("ready", extra=self.log)
         await self.replies.finish_interrupted_work()
-        await self.replies.catch_up(
-            linked_at=self.replies.tenant.linked_at if fresh_link else linked_before
-        )
+        linked_at = self.replies.tenant.linked_at if fresh_link else linked_before
+        if self.catch_up_task is not None:
+            self.catch_up_task.cancel()
+        self.catch_up_task = asyncio.create_task(self._catch_up(linked_at), name="catch-up")
+
+    async def _catch_up(self, linked_at: int | None) -> None:
+        """Answer what arrived while nobody was answering; a catch-up that fails (a slow page,
+        a call past its limit) is tried again with backoff while the session stays connected."""
+        attempt = 0
+        while self.connected.is_set() and not self.done.is_set():
+            attempt += 1
+            try:
+                await self.replies.catch_up(linked_at=linked_at)
+                return
+            except StaleOwnerError:
+                self.finish(ExitCode.REPLACED, "lease lost")
+                return
+            except Exception as exc:
+                delay = self.backoff.delay(attempt) or self.cfg.reconnect_cap_s
+                logger.warning(
+                    "catch-up failed; trying again",
+                    extra={**self.log, "error_type": type(exc).__name__, "retry_in_s": delay},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.done.wait(), timeout=delay)
 
     def _load_config(self, item: TenantConfig) -> None:
         self.replies.tenant = item
@@ -467,7 +510,7 @@ class Bot:
                 if not self.recovering:
                     self._crashed("page not responding")
                 continue
-            if state.loaded and (state.main_ready or self.session is SessionState.CONNECTED):
+            if state.loaded and (state.authenticated or self.session is SessionState.CONNECTED):
                 self.events.put_nowait(StateChanged(state))
 
     async def _saver(self) -> None:
@@ -510,13 +553,17 @@ class Bot:
                 await asyncio.wait_for(self.connected.wait(), timeout=delay)
             if self.connected.is_set():
                 return
+            if not self.page.authenticated:
+                # A page that shows a code is waiting for the owner: reloading it would only
+                # replace the code being scanned.
+                return
             logger.info("reconnect attempt", extra={**self.log, "attempt": attempt})
             with contextlib.suppress(Exception):
                 await self.engine.reload()
 
     def page_cause(self) -> str:
         """Why the page is not connected, in a tenant's words."""
-        return verdict(self.page).cause or "not connected"
+        return verdict(self.page, stuck=True).cause or "not connected"
 
     # --- store --------------------------------------------------------------------------
 

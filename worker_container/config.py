@@ -32,6 +32,9 @@ PAGE_LOAD_S = "WAFLEET_PAGE_LOAD_S"
 PAGE_CALL_S = "WAFLEET_PAGE_CALL_S"
 PAGE_LOCALE = "WAFLEET_PAGE_LOCALE"
 WA_HTML = "WAFLEET_WA_HTML"
+SETTLE_S = "WAFLEET_SETTLE_S"
+TYPING_MS_PER_CHAR = "WAFLEET_TYPING_MS_PER_CHAR"
+TYPING_MAX_MS = "WAFLEET_TYPING_MAX_MS"
 
 # The pinned @wppconnect/wa-js bundle: `make` installs it from package-lock.json; the image
 # copies it to /opt/wafleet/wppconnect-wa.js and sets WAFLEET_WAJS_BUNDLE.
@@ -39,14 +42,16 @@ DEFAULT_BUNDLE = (
     Path(__file__).resolve().parents[1] / "node_modules/@wppconnect/wa-js/dist/wppconnect-wa.js"
 )
 
-# Debian's old-headless shell (package chromium-headless-shell) needs about half the memory of
-# the full browser in headless mode (measured: 195 vs 366 MB PSS); the full one is the fallback.
-BROWSERS = ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium")
+# Debian's full Chromium, in its new headless mode. The old-headless shell (package
+# chromium-headless-shell) needs half the memory, but says "HeadlessChrome" in its client hints
+# (Sec-CH-UA, navigator.userAgentData.brands) whatever the user agent, and WhatsApp Web
+# >= 2.3000.1044 refuses that token (wa-js notes it).
+BROWSER = "/usr/bin/chromium"
 
 
 def default_browser() -> str:
-    """The lightest Debian Chromium installed."""
-    return next((path for path in BROWSERS if Path(path).exists()), BROWSERS[-1])
+    """The Chromium the worker runs."""
+    return BROWSER
 
 
 def sandbox_args(euid: int | None = None) -> list[str]:
@@ -108,6 +113,13 @@ class WorkerConfig:
     page_call_s: float = 15.0
     page_locale: str = "en-US"
     wa_html: Path | None = None  # a pinned WhatsApp Web version's page (wa-version's html/)
+    settle_s: float = 120.0  # authenticated but not connected longer than this: reload
+    typing_ms_per_char: float = 30.0  # "typing…" before a reply, scaled by its length
+    typing_max_ms: int = 1500
+
+    def typing_ms(self, text: str) -> int:
+        """How long "typing…" shows before ``text`` is sent."""
+        return min(self.typing_max_ms, round(len(text) * self.typing_ms_per_char))
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
@@ -155,6 +167,9 @@ class WorkerConfig:
             page_call_s=_float(env, PAGE_CALL_S, 15.0, low=0.5),
             page_locale=env.get(PAGE_LOCALE) or "en-US",
             wa_html=_existing_file(env, WA_HTML),
+            settle_s=_float(env, SETTLE_S, 120.0, low=0.1),
+            typing_ms_per_char=_float(env, TYPING_MS_PER_CHAR, 30.0, low=0),
+            typing_max_ms=_int(env, TYPING_MAX_MS, 1500, low=0),
         )
 
 

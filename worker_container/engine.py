@@ -29,7 +29,7 @@ class Inbound:
     at_ms: int
     from_me: bool = False
     is_new: bool = True  # False: delivered by the history sync, never to be answered
-    kind: str = "chat"  # wa-js message type; "ciphertext" until decrypted
+    kind: str = "chat"  # wa-js MSG_TYPE; "ciphertext" until decrypted; media: text is the caption
     phone: str | None = None
 
 
@@ -38,10 +38,9 @@ class PageState:
     """Where the page stands (from events, or from a probe)."""
 
     loaded: bool = False  # the library is ready in the page
-    authenticated: bool = False
-    main_ready: bool = False
+    authenticated: bool = False  # this browser holds a linked login (wa-js isAuthenticated)
     stream: str | None = None  # wa-js StreamMode: QR, MAIN, SYNCING, OFFLINE, CONFLICT, …
-    stream_info: str | None = None  # wa-js StreamInfo: NORMAL, OPENING, RESUMING, …
+    stream_info: str | None = None  # wa-js StreamInfo: NORMAL, OPENING, PAIRING, RESUMING, …
     online: bool | None = None
     needs_update: bool = False
     logout_reason: str | None = None
@@ -146,8 +145,9 @@ class Engine(Protocol):
         """Use WhatsApp here after it was opened elsewhere."""
         ...
 
-    async def send(self, chat: str, text: str, message_id: str) -> Sent:
-        """Send ``text`` to ``chat`` with our own message id (so a retry is the same message)."""
+    async def send(self, chat: str, text: str, message_id: str, typing_ms: int = 0) -> Sent:
+        """Mark ``chat`` read, show "typing…" for ``typing_ms``, then send ``text`` with our own
+        message id (so a retry is the same message)."""
         ...
 
     async def ack_of(self, chat: str, message_id: str) -> int | None:

@@ -46,33 +46,47 @@ BLOCKING_STREAMS = {
 }
 
 
-def verdict(state: PageState) -> Verdict:
-    """What ``state`` means, most serious first."""
+# The only message types answered (wa-js MSG_TYPE): what a person wrote, as text or as the
+# caption of a picture, video or document. Everything else the site delivers as a "new
+# message" (notification_template, e2e_notification, gp2, protocol, revoked, call_log,
+# ciphertext until decrypted, stickers, voice notes, …) is never answered.
+ANSWERED_TYPES = frozenset({"chat", "image", "video", "document"})
+
+
+def verdict(state: PageState, *, stuck: bool = False) -> Verdict:
+    """What ``state`` means, most serious first. ``stuck``: the page has been authenticated
+    but not connected for longer than it may take to sync or resume."""
     if state.logout_reason is not None:
         words = LOGOUT_WORDS.get(state.logout_reason, f"logged out ({state.logout_reason})")
         return Verdict(Health.LOGGED_OUT, f"{LOGGED_OUT}: {words}")
     if state.stream in BLOCKING_STREAMS:
         return Verdict(Health.BLOCKED, BLOCKING_STREAMS[state.stream])
+    if not state.authenticated:
+        # QR, pairing code, opening: waiting for the owner's phone. Never a reason to reload:
+        # that would replace the code the owner is scanning.
+        return Verdict(Health.WAITING)
     if state.stream == "CONFLICT":
         return Verdict(Health.CONFLICT, "WhatsApp Web was opened on another computer")
     if state.needs_update or state.stream == "DEPRECATED_VERSION":
         return Verdict(Health.DISCONNECTED, "WhatsApp Web asks for an update; reloading")
-    if not state.main_ready:
-        if state.authenticated and state.stream == "OFFLINE":
-            return Verdict(Health.DISCONNECTED, "no connection to WhatsApp")
-        return Verdict(Health.WAITING)
     if state.stream == "OFFLINE" or state.online is False:
         return Verdict(Health.DISCONNECTED, "no connection to WhatsApp")
-    if state.stream != "MAIN" or state.stream_info not in (None, "NORMAL"):
+    if state.stream == "MAIN" and state.stream_info in (None, "NORMAL"):
+        return Verdict(Health.CONNECTED)
+    if stuck:
         return Verdict(
-            Health.DISCONNECTED, "connected but not receiving messages (the stream stalled)"
+            Health.DISCONNECTED,
+            f"connected but not receiving messages (WhatsApp Web stuck in "
+            f"{state.stream or 'no stream'}/{state.stream_info or '-'})",
         )
-    return Verdict(Health.CONNECTED)
+    # SYNCING, RESUMING, OPENING, CONNECTING: on its way.
+    return Verdict(Health.WAITING)
 
 
 def answerable(message: Inbound) -> bool:
-    """Whether the bot answers ``message``: someone else's, new, decrypted, in a 1:1 chat."""
-    if message.from_me or not message.is_new or message.kind == "ciphertext":
+    """Whether the bot answers ``message``: someone else's, new, a type a person writes, in a
+    1:1 chat (a picture's text is its caption, possibly empty)."""
+    if message.from_me or not message.is_new or message.kind not in ANSWERED_TYPES:
         return False
     return message.chat.endswith(("@c.us", "@lid"))
 

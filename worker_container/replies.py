@@ -43,12 +43,14 @@ class Replies:
         *,
         rate_limit: Callable[[], Awaitable[None]],
         log: dict[str, Any],
+        typing_ms: Callable[[str], int] = lambda _text: 0,
     ) -> None:
         self.store = store
         self.engine = engine
         self.clock = clock
         self.rate_limit = rate_limit
         self.log = log
+        self.typing_ms = typing_ms
         self.tenant = TenantConfig(owner_id=None, lease_epoch=0, name="")
         self.handled: set[str] = set()
         self.awaiting_ack: dict[str, str] = {}  # reply's WhatsApp id -> our reply key
@@ -104,16 +106,19 @@ class Replies:
             self.handled.add(inbound_id)
             return
         if claimed:
-            await self.send(chat, text, key, wa_id)
+            await self.send(chat, text, key, wa_id, typing=True)
         self.handled.add(inbound_id)
 
-    async def send(self, chat: str, text: str, key: str, wa_id: str) -> None:
+    async def send(
+        self, chat: str, text: str, key: str, wa_id: str, *, typing: bool = False
+    ) -> None:
         """Send by chat id with our own id; SENT once WhatsApp's server acknowledges it. A
         send the page refuses (conflict, lost socket) is tried again, with the same id, the
-        next time the page is connected (``retry_unsent``)."""
+        next time the page is connected (``retry_unsent``). ``typing``: show "typing…" first,
+        as a person would (a resend does not)."""
         self.awaiting_ack[wa_id] = key
         self.unsent[wa_id] = (chat, text, key)
-        sent = await self.engine.send(chat, text, wa_id)
+        sent = await self.engine.send(chat, text, wa_id, self.typing_ms(text) if typing else 0)
         self.unsent.pop(wa_id, None)
         if sent.ack >= ACK_SERVER:
             await self._confirm(wa_id)

@@ -3,7 +3,20 @@
 The pinned wa-js bundle is injected before any script of the site runs; once ``WPP.isReady``
 the bridge below subscribes to its events and forwards them through one exposed binding.
 Everything else is a call of a public ``WPP`` function by name (``NAMES``: the contract tests
-check each against the package's type declarations, the real bundle, and the simulator).
+check each against the package's type declarations and the real bundle, and exercise it on the
+simulator's WhatsApp Web modules).
+
+What the calls and events mean comes from wa-js 4.6.0's source, not from what a fake accepts:
+
+- ``conn.main_ready`` fires once, on the first QR *or* MAIN stream mode, and ``isMainReady()``
+  then stays true (src/conn/events/registerMainReadyEvent.ts): it says nothing about being
+  linked. Connected is authenticated with the stream MAIN and NORMAL (``reactions.verdict``).
+- ``sendTextMessage``'s ``messageId`` is a serialized ``MsgKey`` of the chat wa-js resolves,
+  ``true_<chat>_<id>``; a bare id, a key not fromMe or of another chat is refused
+  (src/chat/functions/prepareRawMessage.ts). ``getMessageById`` takes the same whole key.
+- ``chat.list()`` looks up group metadata for every group unless told not to
+  (src/chat/functions/list.ts): the catch-up asks for users only.
+- A media message's text is its ``caption``; its ``body`` is a thumbnail.
 """
 
 from __future__ import annotations
@@ -46,9 +59,10 @@ FUNCTIONS = (
     "conn.startLinkDeviceCodeForPhoneNumber",
     "conn.getStreamData",
     "conn.isAuthenticated",
-    "conn.isMainReady",
     "conn.isOnline",
     "conn.needsUpdate",
+    "chat.find",
+    "chat.markIsRead",
     "chat.sendTextMessage",
     "chat.getMessages",
     "chat.list",
@@ -63,10 +77,10 @@ EVENTS = (
     "conn.link_code_change",
     "conn.link_code_expired",
     "conn.authenticated",
-    "conn.main_ready",
     "conn.logout",
     "conn.logout_reason",
     "conn.stream_mode_changed",
+    "conn.stream_info_changed",
     "conn.online",
     "conn.needs_update",
     "chat.new_message",
@@ -86,11 +100,12 @@ async () => {
   const wid = (w) => (w == null ? null : typeof w === "string" ? w : w._serialized);
   const msg = (m) => ({
     id: m.id.id, chat: wid(m.id.remote), fromMe: !!m.id.fromMe, type: m.type || "chat",
-    body: m.body == null ? "" : String(m.body), t: m.t || 0, isNewMsg: !!m.isNewMsg,
+    body: String((m.type === "chat" ? m.body : m.caption) ?? ""), t: m.t || 0,
+    isNewMsg: !!m.isNewMsg,
   });
   const state = () => ({
-    authenticated: W.conn.isAuthenticated(), mainReady: W.conn.isMainReady(),
-    stream: W.conn.getStreamData(), online: W.conn.isOnline(), needsUpdate: W.conn.needsUpdate(),
+    authenticated: W.conn.isAuthenticated(), stream: W.conn.getStreamData(),
+    online: W.conn.isOnline(), needsUpdate: W.conn.needsUpdate(),
   });
   const report = () => out("state", state());
   W.on("conn.auth_code_change", (c) => out("code", c ? { kind: "qr", code: c.fullCode } : null));
@@ -100,7 +115,7 @@ async () => {
   W.on("conn.authenticated", () => out("authenticated", null));
   W.on("conn.logout_reason", (reason) => out("logout", reason || "unknown"));
   W.on("conn.logout", () => out("logout", null));
-  for (const name of ["conn.main_ready", "conn.stream_mode_changed", "conn.online",
+  for (const name of ["conn.stream_mode_changed", "conn.stream_info_changed", "conn.online",
                       "conn.needs_update"]) W.on(name, report);
   W.on("chat.new_message", (m) => out("message", msg(m)));
   W.on("chat.msg_ack_change", (e) => out("ack", { ack: e.ack, ids: e.ids.map((k) => k.id) }));
@@ -114,31 +129,53 @@ async () => {
 _PROBE = """() => {
   const W = window.WPP;
   if (!W || !W.isReady) return { loaded: false };
-  const s = W.conn.getStreamData();
-  return { loaded: true, authenticated: W.conn.isAuthenticated(), mainReady: W.conn.isMainReady(),
-           stream: s, online: W.conn.isOnline(), needsUpdate: W.conn.needsUpdate() };
+  return { loaded: true, authenticated: W.conn.isAuthenticated(), stream: W.conn.getStreamData(),
+           online: W.conn.isOnline(), needsUpdate: W.conn.needsUpdate() };
 }"""
 
-_SEND = """async ([chat, text, id]) => {
-  const r = await WPP.chat.sendTextMessage(chat, text, { messageId: id, waitForAck: false });
+# The key of our message in the chat wa-js resolves (a phone-number chat may live under its
+# LID): "true_<chat>_<id>", as prepareRawMessage and getMessageById parse it.
+_KEY = """const key = async (chat, id) => {
+  const found = await WPP.chat.find(chat);
+  return { chat: found.id._serialized, key: `true_${found.id._serialized}_${id}` };
+};"""
+
+# Read, then "typing…" for a moment, then the message (wa-js's `delay` option types first).
+_SEND = (
+    """async ([chat, text, id, typingMs]) => {
+  """
+    + _KEY
+    + """
+  const to = await key(chat, id);
+  await WPP.chat.markIsRead(to.chat).catch(() => null);
+  const r = await WPP.chat.sendTextMessage(to.chat, text, {
+    messageId: to.key, waitForAck: false, markIsRead: false, linkPreview: false,
+    delay: typingMs,
+  });
   return { id: String(r.id).split("_").pop(), ack: r.ack ?? 0 };
 }"""
+)
 
-_ACK_OF = """async (key) => {
-  try { const m = await WPP.chat.getMessageById(key); return m.ack ?? 0; }
+_ACK_OF = (
+    """async ([chat, id]) => {
+  """
+    + _KEY
+    + """
+  try { const m = await WPP.chat.getMessageById((await key(chat, id)).key); return m.ack ?? 0; }
   catch (e) { return null; }
 }"""
+)
 
 _RECENT = """async ([sinceS, perChat]) => {
   const out = [];
-  for (const chat of await WPP.chat.list()) {
+  const chats = await WPP.chat.list({ onlyUsers: true, ignoreGroupMetadata: true });
+  for (const chat of chats) {
     if (!chat.t || chat.t < sinceS) continue;
     const id = chat.id._serialized;
-    if (!id.endsWith("@c.us") && !id.endsWith("@lid")) continue;
     for (const m of await WPP.chat.getMessages(id, { count: perChat })) {
-      if (m.id.fromMe || (m.t || 0) < sinceS) continue;
-      out.push({ id: m.id.id, chat: id, fromMe: false, type: m.type || "chat",
-                 body: m.body == null ? "" : String(m.body), t: m.t || 0 });
+      if ((m.t || 0) < sinceS) continue;
+      out.push({ id: m.id.id, chat: id, fromMe: !!m.id.fromMe, type: m.type || "chat",
+                 body: String((m.type === "chat" ? m.body : m.caption) ?? ""), t: m.t || 0 });
     }
   }
   return out;
@@ -331,14 +368,15 @@ class WaJsEngine:
         """``WPP.whatsapp.Socket.takeover``."""
         await self._call("() => { WPP.whatsapp.Socket.takeover(); return true; }")
 
-    async def send(self, chat: str, text: str, message_id: str) -> Sent:
-        """``WPP.chat.sendTextMessage`` by chat id with our own message id."""
-        result = await self._call(_SEND, [chat, text, message_id])
+    async def send(self, chat: str, text: str, message_id: str, typing_ms: int = 0) -> Sent:
+        """``WPP.chat.sendTextMessage`` by chat id with our own message id (as the chat's
+        ``MsgKey``), after marking the chat read and showing "typing…" for ``typing_ms``."""
+        result = await self._call(_SEND, [chat, text, message_id, typing_ms])
         return Sent(str(result["id"]), int(result["ack"]))
 
     async def ack_of(self, chat: str, message_id: str) -> int | None:
-        """``WPP.chat.getMessageById`` for a message we sent."""
-        value = await self._call(_ACK_OF, f"true_{chat}_{message_id}")
+        """``WPP.chat.getMessageById`` for a message we sent, by its whole key."""
+        value = await self._call(_ACK_OF, [chat, message_id])
         return None if value is None else int(value)
 
     async def recent(self, since_ms: int, per_chat: int) -> list[Inbound]:
@@ -360,7 +398,6 @@ def state_of(data: dict[str, Any]) -> PageState:
     return PageState(
         loaded=bool(data.get("loaded", True)),
         authenticated=bool(data.get("authenticated")),
-        main_ready=bool(data.get("mainReady")),
         stream=stream.get("mode"),
         stream_info=stream.get("info"),
         online=data.get("online"),

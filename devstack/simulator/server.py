@@ -1,5 +1,9 @@
 """HTTP front of the simulator: the WhatsApp Web page, its API, and the control API.
 
+The page (``static/whatsapp/*.js``) is WhatsApp Web's client: a fake of its module layer, on
+which the real @wppconnect/wa-js runs when the worker injects it. ``/sim/api/...`` is that
+client's socket to "WhatsApp's servers" (``state.py``).
+
 Run: ``python -m devstack.simulator.server --port 0`` (prints "simulator listening on URL").
 The control API (``/control/...``) is the demo's phone and the test suite's fault injector.
 """
@@ -48,20 +52,28 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
         def _json(self, status: int, value: Any) -> None:
             self._send(status, json.dumps(value).encode(), "application/json")
 
-        def _body(self) -> dict[str, Any]:
+        def _read_body(self) -> bytes:
             raw = (self.headers.get("Content-Length") or "0").strip()
             if not raw.isdigit() or int(raw) > 1024 * 1024:
+                self.close_connection = True  # the rest of the stream cannot be trusted
                 raise ValueError("Content-Length must be a number of bytes up to 1 MB")
-            if not int(raw):
-                return {}
             self.connection.settimeout(10)
-            value = json.loads(self.rfile.read(int(raw)))
+            return self.rfile.read(int(raw)) if int(raw) else b""
+
+        def _body(self) -> dict[str, Any]:
+            if not self._raw:
+                return {}
+            value = json.loads(self._raw)
             return value if isinstance(value, dict) else {}
 
         def _route(self, method: str) -> None:
             url = urlparse(self.path)
             query = {k: v[0] for k, v in parse_qs(url.query).items()}
+            self._raw = b""
             try:
+                # Read every body, used or not: on a kept-alive connection, an unread body
+                # would be taken for the start of the next request.
+                self._raw = self._read_body() if method == "POST" else b""
                 self._dispatch(method, url.path, query)
             except LinkError as exc:
                 self._json(exc.status, {"error": str(exc)})
@@ -96,11 +108,22 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
                 ),
                 ("GET", "/sim/api/chats"): lambda: sim.list_chats(token),
                 ("GET", "/sim/api/messages"): lambda: sim.get_messages(
-                    token, q["chat"], int(q.get("count", "20"))
+                    token,
+                    q["chat"],
+                    q["id"],
+                    q.get("fromMe") == "true",
+                    int(q.get("count", "20")),
+                    q.get("direction", "before"),
                 ),
-                ("GET", "/sim/api/message"): lambda: {"message": sim.get_message(token, q["id"])},
-                ("GET", "/sim/api/pn"): lambda: {"phone": sim.pn_for(token, q["chat"])},
-                ("POST", "/sim/api/send"): lambda: _send_message(sim, token, self._body()),
+                ("GET", "/sim/api/message"): lambda: {
+                    "message": sim.get_message(token, q["chat"], q["id"], q["fromMe"] == "true")
+                },
+                ("POST", "/sim/api/send"): lambda: sim.send(token, self._body()),
+                ("GET", "/sim/api/group"): lambda: sim.group_metadata(token, q["id"]),
+                ("POST", "/sim/api/seen"): lambda: sim.page_activity(
+                    token, "seen", _text(self._body(), "chat")
+                ),
+                ("POST", "/sim/api/presence"): lambda: _presence(sim, token, self._body()),
                 ("POST", "/sim/api/takeover"): lambda: sim.take_over(token),
                 ("POST", "/sim/api/logout"): lambda: sim.page_logout(token),
                 ("GET", "/control/qr"): sim.showing,
@@ -123,7 +146,8 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
             self._json(404, {"error": "not found"})
 
         def _static(self, path: str) -> None:
-            if path == "/" and "HeadlessChrome" in (self.headers.get("User-Agent") or ""):
+            told = (self.headers.get("User-Agent") or "") + (self.headers.get("Sec-CH-UA") or "")
+            if path == "/" and "HeadlessChrome" in told:
                 # Like the real site: a headless browser gets a "use Chrome" page, no QR.
                 self._send(200, REFUSED_PAGE, "text/html; charset=utf-8")
                 return
@@ -137,8 +161,8 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
             self._send(200, target.read_bytes(), TYPES.get(target.suffix, "text/plain"))
 
         def _control(self, method: str, number: str, verb: str) -> None:
-            if method == "GET" and verb == "sent":
-                self._json(200, sim.sent(number))
+            if method == "GET" and verb in ("sent", "activity"):
+                self._json(200, sim.sent(number) if verb == "sent" else sim.activity(number))
                 return
             if method != "POST":
                 self._json(405, {"error": "use POST"})
@@ -151,13 +175,21 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
                     message_id is not None and not isinstance(message_id, str)
                 ):
                     raise ValueError("need 'from' and 'text' (and a string 'id' if given)")
+                author = body.get("author")
                 result = sim.inbound(
-                    number, sender, body["text"], message_id, lid=bool(body.get("lid"))
+                    number,
+                    sender,
+                    body["text"],
+                    message_id,
+                    lid=bool(body.get("lid")),
+                    kind=str(body.get("type") or "chat"),
+                    author=author if isinstance(author, str) else None,
                 )
                 self._json(200, result)
                 return
             actions = {
                 "history": lambda: sim.history(number, _text(body, "from"), _text(body, "text")),
+                "outbound": lambda: sim.outbound(number, _text(body, "to"), _text(body, "text")),
                 "ack": lambda: sim.ack(number, _text(body, "id"), int(body.get("ack", 2))),
                 "offline": lambda: sim.set_online(number, False),
                 "online": lambda: sim.set_online(number, True),
@@ -219,16 +251,14 @@ def _text(body: dict[str, Any], name: str) -> str:
 
 
 def _session(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    link_keys = ",".join(_text(body, name) for name in ("noise", "identity", "adv"))
     return sim.open_session(
-        _text(body, "publicKey"), _text(body, "nonce"), _text(body, "signature")
+        _text(body, "publicKey"), _text(body, "nonce"), _text(body, "signature"), link_keys
     )
 
 
-def _send_message(sim: Simulator, token: str, body: dict[str, Any]) -> dict[str, Any]:
-    message_id = body.get("id")
-    if message_id is not None and not isinstance(message_id, str):
-        raise ValueError("'id' must be a string")
-    return sim.send(token, _text(body, "chat"), _text(body, "text"), message_id)
+def _presence(sim: Simulator, token: str, body: dict[str, Any]) -> None:
+    sim.page_activity(token, _text(body, "state"), _text(body, "chat"))
 
 
 def _link(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,13 @@
 """The simulated WhatsApp: devices (browser logins), linking codes, phones, chats, acks.
 
-Pure state with an injected clock; ``server.py`` puts HTTP in front of it and the page
-(``static/wpp.js``) turns it into a fake ``WPP`` with the names and payload shapes of the
-pinned @wppconnect/wa-js. It is as demanding as the real site where the worker can get it
-wrong: a device is its browser's non-extractable key (copying cookies or local storage does
-not carry a login), codes rotate and expire, history synced at link time arrives as old
-messages, replies count once WhatsApp acknowledges them, and the stream can stall silently.
+Pure state with an injected clock: WhatsApp's servers and the phones. ``server.py`` puts HTTP
+in front of it; the page (``static/whatsapp/``) is WhatsApp Web's client, a module layer the
+real @wppconnect/wa-js runs on. It is as demanding as the real site where the worker can get
+it wrong: a device is its browser's non-extractable key (copying cookies or local storage does
+not carry a login), a QR code is the server's ref plus that browser's own keys, codes rotate
+and expire, history synced at link time arrives as old messages, a message key is its chat,
+direction and id together, replies count once WhatsApp acknowledges them, notification and
+system messages arrive like any other, and the stream can stall silently.
 """
 
 from __future__ import annotations
@@ -70,16 +72,37 @@ class Rotation:
         return self.started_ms + timing.first_ms + index * timing.next_ms
 
 
+# Message types (wa-js MSG_TYPE) that carry what a person wrote: the text, or a caption.
+MEDIA_TYPES = ("image", "video", "document", "audio", "ptt", "sticker")
+# Types the real site delivers as new messages although nobody wrote them (whatsapp-web.js
+# users meet these as "new messages": security-code changes, group events, revokes, ...).
+SYSTEM_TYPES = (
+    "e2e_notification",
+    "notification_template",
+    "gp2",
+    "protocol",
+    "revoked",
+    "call_log",
+    "ciphertext",
+)
+
+
 @dataclass
 class Message:
     """One message in a chat, as the phone's account holds it."""
 
     id: str
-    chat: str  # chat id: "<digits>@c.us" or "<digits>@lid"
+    chat: str  # chat id: "<digits>@c.us", "<digits>@lid", "<id>@g.us", "status@broadcast"
     from_me: bool
-    text: str
+    text: str  # the text, or a media message's caption
     at_ms: int
     ack: int = ACK_SENT
+    kind: str = "chat"  # wa-js MSG_TYPE
+    author: str | None = None  # who wrote it, in a group
+    by_phone: bool = False  # written on the phone itself (a fromMe the page did not send)
+    filename: str | None = None
+    mimetype: str | None = None
+    size: int | None = None
 
 
 @dataclass
@@ -88,6 +111,7 @@ class Device:
 
     id: str
     public_key: bytes
+    link_keys: str = ""  # what the page's QR code adds to the server's ref (noise, identity, adv)
     phone: str | None = None
     qr: Rotation | None = None
     pairing: Rotation | None = None
@@ -109,6 +133,8 @@ class Phone:
     holding_acks: bool = False  # the server takes sends but does not acknowledge them yet
     chats: dict[str, list[Message]] = field(default_factory=dict)
     lids: dict[str, str] = field(default_factory=dict)  # chat id @lid -> phone number
+    # What the linked page did besides sending: read receipts and "typing…" (time, what, chat).
+    activity: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 class LinkError(Exception):
@@ -119,13 +145,9 @@ class LinkError(Exception):
         self.status = status
 
 
-def _qr_payload() -> str:
-    """A payload shaped like WhatsApp Web's: ref, noise key, identity key, adv secret."""
-
-    def b64(n: int) -> str:
-        return base64.b64encode(secrets.token_bytes(n)).decode()
-
-    return "2@" + b64(66) + "," + b64(32) + "," + b64(32) + "," + b64(32)
+def _qr_ref() -> str:
+    """The server's part of a QR code (WhatsApp Web's ``Conn.ref``)."""
+    return "2@" + base64.b64encode(secrets.token_bytes(66)).decode()
 
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTVWXYZ123456789"  # no 0/O, no I/U: as typed on a phone
@@ -145,8 +167,13 @@ def chat_id(sender: str, *, lid: bool = False) -> str:
     if "@" in sender:
         return sender
     if lid:
-        return str(int(hashlib.sha256(sender.encode()).hexdigest()[:14], 16)) + "@lid"
+        return lid_of(sender)
     return digits(sender) + "@c.us"
+
+
+def lid_of(number: str) -> str:
+    """The opaque LID WhatsApp gives a number (stable, as the real one is)."""
+    return str(int(hashlib.sha256(digits(number).encode()).hexdigest()[:14], 16)) + "@lid"
 
 
 class Simulator:
@@ -161,6 +188,7 @@ class Simulator:
         self.served_ms: dict[str, int] = {}  # code -> when a page first got it
         self.valid: dict[str, tuple[int, int]] = {}  # code -> when a phone accepts it [from, to)
         self.page_loads = 0  # how often the site's page itself was served
+        self.group_queries = 0  # group metadata the pages asked the server for
         self._nonces: set[str] = set()
         self._tokens: dict[str, str] = {}  # page session token -> device id
         self._listeners: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
@@ -174,6 +202,7 @@ class Simulator:
                 {
                     "id": d.id,
                     "public_key": base64.b64encode(d.public_key).decode(),
+                    "link_keys": d.link_keys,
                     "phone": d.phone,
                     "logout_reason": d.logout_reason,
                     "delivered": sorted(d.delivered),
@@ -188,6 +217,7 @@ class Simulator:
                         chat: [asdict(m) for m in messages] for chat, messages in p.chats.items()
                     },
                     "lids": dict(p.lids),
+                    "activity": [list(a) for a in p.activity],
                 }
                 for p in self.phones.values()
             ]
@@ -200,6 +230,7 @@ class Simulator:
                 self.devices[d["id"]] = Device(
                     d["id"],
                     base64.b64decode(d["public_key"]),
+                    link_keys=d.get("link_keys", ""),
                     phone=d.get("phone"),
                     logout_reason=d.get("logout_reason"),
                     delivered=set(d.get("delivered", [])),
@@ -212,6 +243,7 @@ class Simulator:
                         chat: [Message(**m) for m in messages]
                         for chat, messages in p.get("chats", {}).items()
                     },
+                    activity=[tuple(a) for a in p.get("activity", [])],
                     lids=dict(p.get("lids", {})),
                 )
 
@@ -224,8 +256,11 @@ class Simulator:
             self._nonces.add(nonce)
         return {"nonce": nonce}
 
-    def open_session(self, public_key_b64: str, nonce: str, signature_b64: str) -> dict[str, Any]:
-        """Verify the page's signature over ``nonce``; returns a session token and the device."""
+    def open_session(
+        self, public_key_b64: str, nonce: str, signature_b64: str, link_keys: str = ""
+    ) -> dict[str, Any]:
+        """Verify the page's signature over ``nonce``; returns a session token and the device.
+        ``link_keys`` are the keys the page spells into its QR code after the server's ref."""
         with self.lock:
             if nonce not in self._nonces:
                 raise LinkError(401, "unknown or used nonce")
@@ -246,6 +281,7 @@ class Simulator:
         token = secrets.token_urlsafe(24)
         with self.lock:
             device = self.devices.setdefault(device_id, Device(device_id, spki))
+            device.link_keys = link_keys or device.link_keys
             device.session = token  # like the real server: the newest connection wins
             self._tokens[token] = device_id
         return {"token": token, "device": device_id}
@@ -267,15 +303,17 @@ class Simulator:
             device.stalled = False
             if device.phone is None:
                 return {
-                    "stream": "QR",
+                    "linked": False,
                     "logoutReason": device.logout_reason,
                     "needsUpdate": device.needs_update,
                 }
             phone = self.phones[device.phone]
             # Whatever arrived while no page was open is new to this page: it comes next.
             return {
+                "linked": True,
                 "stream": "CONFLICT" if device.conflict else "MAIN",
                 "me": digits(phone.number) + "@c.us",
+                "lid": lid_of(phone.number),
                 "online": phone.online,
                 "needsUpdate": device.needs_update,
             }
@@ -292,10 +330,10 @@ class Simulator:
             out = []
             for messages in phone.chats.values():
                 for m in messages:
-                    if m.id not in device.delivered and not m.from_me:
+                    if m.id not in device.delivered and (not m.from_me or m.by_phone):
                         device.delivered.add(m.id)
-                        out.append(self._wire(m, new=True))
-            return sorted(out, key=lambda m: m["t"])
+                        out.append(self._wire(m, phone))
+            return sorted(out, key=lambda m: m["atMs"])
 
     def current_qr(self, token: str) -> dict[str, Any]:
         """The QR code the page shows now, or ``idle`` once the rotation ran out."""
@@ -305,8 +343,8 @@ class Simulator:
                 return {"linked": True}
             now = self.clock()
             if device.qr is None:
-                device.qr = Rotation(now, [_qr_payload() for _ in range(self.timing.count)])
-            return self._code_view(device.qr, now)
+                device.qr = Rotation(now, [_qr_ref() for _ in range(self.timing.count)])
+            return self._code_view(device.qr, now, device)
 
     def refresh_qr(self, token: str) -> dict[str, Any]:
         """``WPP.conn.refreshQR``: a fresh rotation."""
@@ -332,7 +370,7 @@ class Simulator:
                 device.pairing = Rotation(
                     now, [_pairing_code() for _ in range(self.timing.count)], digits(phone)
                 )
-            return self._code_view(device.pairing, now)
+            return self._code_view(device.pairing, now, device)
 
     def current_pairing_code(self, token: str) -> dict[str, Any]:
         """The pairing code valid now (``idle`` once its rotation ran out)."""
@@ -340,18 +378,23 @@ class Simulator:
             device = self.device_of(token)
             if device.pairing is None:
                 return {"idle": True}
-            return self._code_view(device.pairing, self.clock())
+            return self._code_view(device.pairing, self.clock(), device)
 
-    def _code_view(self, rotation: Rotation, now: int) -> dict[str, Any]:
+    def _code_view(self, rotation: Rotation, now: int, device: Device) -> dict[str, Any]:
         index = rotation.index_at(now, self.timing)
         if index is None:
             return {"idle": True}
-        code = rotation.codes[index]
+        raw = rotation.codes[index]
+        # A QR code is the server's ref followed by the page's own keys; a pairing code is
+        # what the phone types.
+        code = raw if rotation.phone else f"{raw},{device.link_keys}"
         self.served_ms.setdefault(code, now)
         expires = rotation.expires_at(index, self.timing)
         self.valid[code] = (rotation.made_at(index, self.timing), expires)
         return {
             "code": code,
+            **({} if rotation.phone else {"ref": raw}),
+            "now": now,
             "attempt": index + 1,
             "attemptsMax": len(rotation.codes),
             "madeAt": rotation.made_at(index, self.timing),
@@ -360,72 +403,120 @@ class Simulator:
         }
 
     def list_chats(self, token: str) -> list[dict[str, Any]]:
-        """``WPP.chat.list``: the account's chats, newest first."""
+        """The history sync: the account's chats, newest first, each with its newest message."""
         with self.lock:
             phone = self._linked_phone(token)
             rows = [
-                {"id": chat, "t": messages[-1].at_ms // 1000, "lastAtMs": messages[-1].at_ms}
+                {
+                    "id": chat,
+                    "t": messages[-1].at_ms // 1000,
+                    "unread": 0,
+                    "last": self._wire(messages[-1], phone),
+                }
                 for chat, messages in phone.chats.items()
                 if messages
             ]
-        return sorted(rows, key=lambda r: -r["lastAtMs"])
+        return sorted(rows, key=lambda r: -int(r["last"]["atMs"]))
 
-    def get_messages(self, token: str, chat: str, count: int) -> list[dict[str, Any]]:
-        """``WPP.chat.getMessages``: the newest ``count`` of a chat (-1: all), oldest first."""
+    def get_messages(
+        self,
+        token: str,
+        chat: str,
+        anchor: str,
+        from_me: bool,
+        count: int,
+        direction: str = "before",
+    ) -> list[dict[str, Any]]:
+        """A chat's messages before (or after) the one with key ``(chat, from_me, anchor)``,
+        ``count`` of them (-1: all), oldest first (wa-js ``msgFindByDirection``)."""
         with self.lock:
             device = self.device_of(token)
             phone = self._linked_phone(token)
             messages = phone.chats.get(chat, [])
-            chosen = messages if count < 0 else messages[-count:] if count else []
+            at = next(
+                (i for i, m in enumerate(messages) if m.id == anchor and m.from_me == from_me),
+                None,
+            )
+            if at is None:
+                return []
+            if direction == "after":
+                chosen = messages[at + 1 :] if count < 0 else messages[at + 1 : at + 1 + count]
+            else:
+                chosen = messages[:at] if count < 0 else messages[max(at - count, 0) : at]
             for m in chosen:
                 device.delivered.add(m.id)
-            return [self._wire(m, new=False) for m in chosen]
+            return [self._wire(m, phone) for m in chosen]
 
-    def get_message(self, token: str, message_id: str) -> dict[str, Any] | None:
-        """``WPP.chat.getMessageById`` by key id."""
+    def get_message(
+        self, token: str, chat: str, message_id: str, from_me: bool
+    ) -> dict[str, Any] | None:
+        """The message with key ``(chat, from_me, message_id)``: all three must match, as a
+        WhatsApp message key does."""
         with self.lock:
             phone = self._linked_phone(token)
-            for messages in phone.chats.values():
-                for m in messages:
-                    if m.id == message_id:
-                        return self._wire(m, new=False)
+            for m in phone.chats.get(chat, []):
+                if m.id == message_id and m.from_me == from_me:
+                    return self._wire(m, phone)
         return None
 
-    def pn_for(self, token: str, chat: str) -> str | None:
-        """``WPP.contact.getPnLidEntry``: the phone number behind a chat id, when known."""
-        with self.lock:
-            phone = self._linked_phone(token)
-            if chat.endswith("@c.us"):
-                return chat.split("@", 1)[0]
-            number = phone.lids.get(chat)
-            return digits(number) if number else None
-
-    def send(self, token: str, chat: str, text: str, message_id: str | None) -> dict[str, Any]:
-        """The page sent ``text``: the server takes it (ack SENT) unless the socket is down,
-        in which case it waits with ack CLOCK. The same id twice is one message."""
-        if not text.strip():
+    def send(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The page sent a message (``addAndSendMsgToChat``): the server takes it (ack SENT)
+        unless the socket is down, in which case it waits with ack CLOCK. Its key is the
+        page's: the same chat and id twice is one message."""
+        kind = body.get("type") or "chat"
+        text = body.get("body") if kind == "chat" else body.get("caption")
+        message_id, chat = body.get("id"), body.get("chat")
+        if body.get("fromMe") is not True:
+            raise LinkError(400, "a message the page sends is fromMe")
+        if not isinstance(message_id, str) or not message_id or not isinstance(chat, str):
+            raise LinkError(400, "a message needs its chat and id")
+        if kind == "chat" and (not isinstance(text, str) or not text.strip()):
             raise LinkError(400, "empty message")
+        if kind != "chat" and kind not in MEDIA_TYPES:
+            raise LinkError(400, f"cannot send a message of type {kind}")
         with self.lock:
             device = self.device_of(token)
             phone = self._linked_phone(token)
             if device.conflict or device.session != token:
                 raise LinkError(409, "session open elsewhere")
-            for messages in phone.chats.values():
-                for m in messages:
-                    if message_id and m.id == message_id:
-                        return self._wire(m, new=True)
+            for m in phone.chats.get(chat, []):
+                if m.id == message_id and m.from_me:
+                    return self._wire(m, phone)
             up = phone.online and not device.stalled and not phone.holding_acks
+            size = body.get("size")
             message = Message(
-                message_id or "3EB0" + secrets.token_hex(9).upper(),
+                message_id,
                 chat,
                 True,
-                text,
+                text if isinstance(text, str) else "",
                 self.clock(),
                 ack=ACK_SENT if up else ACK_CLOCK,
+                kind=kind,
+                filename=body.get("filename"),
+                mimetype=body.get("mimetype"),
+                size=size if isinstance(size, int) else None,
             )
             phone.chats.setdefault(chat, []).append(message)
             device.delivered.add(message.id)
-            return self._wire(message, new=True)
+            return self._wire(message, phone)
+
+    def group_metadata(self, token: str, group: str) -> dict[str, Any]:
+        """A group's metadata, one server query each (counted: ``group_queries``)."""
+        if not group.endswith("@g.us"):
+            raise LinkError(400, "not a group id")
+        with self.lock:
+            self._linked_phone(token)
+            self.group_queries += 1
+        return {"subject": f"Group {group.split('@')[0][-4:]}", "groupType": "DEFAULT"}
+
+    def page_activity(self, token: str, kind: str, chat: str) -> None:
+        """The page marked ``chat`` read (``seen``) or shows "typing…" (``composing``,
+        ``paused``): the phone's contact would see it."""
+        if kind not in ("seen", "composing", "paused", "recording"):
+            raise LinkError(400, f"unknown activity {kind}")
+        with self.lock:
+            phone = self._linked_phone(token)
+            phone.activity.append((self.clock(), kind, chat))
 
     def take_over(self, token: str) -> None:
         """``WPP.whatsapp.Socket.takeover``: this page takes the session back."""
@@ -447,14 +538,17 @@ class Simulator:
 
     def link(self, payload: str, number: str) -> dict[str, Any]:
         """The phone scanned QR ``payload``: link that device to ``number``."""
+        ref, _, keys = payload.partition(",")
         with self.lock:
             now = self.clock()
             for device in self.devices.values():
-                if device.qr is None or payload not in device.qr.codes:
+                if device.qr is None or ref not in device.qr.codes:
                     continue
                 index = device.qr.index_at(now, self.timing)
-                if index is None or device.qr.codes[index] != payload:
+                if index is None or device.qr.codes[index] != ref:
                     raise LinkError(410, "this QR code has expired")
+                if keys != device.link_keys:
+                    raise LinkError(400, "this QR code's keys are not the page's")
                 return self._link(device, number)
         raise LinkError(404, "no page is showing this QR code")
 
@@ -489,13 +583,28 @@ class Simulator:
         device.logout_reason = None
         # History sync: what the account already had is old to this page, never new.
         device.delivered = {m.id for msgs in phone.chats.values() for m in msgs}
-        self.emit(device.id, {"type": "linked", "me": digits(number) + "@c.us"})
+        self.emit(
+            device.id,
+            {"type": "linked", "me": digits(number) + "@c.us", "lid": lid_of(number)},
+        )
         return {"device": device.id, "phone": number}
 
     def inbound(
-        self, number: str, sender: str, text: str, message_id: str | None, *, lid: bool = False
+        self,
+        number: str,
+        sender: str,
+        text: str,
+        message_id: str | None,
+        *,
+        lid: bool = False,
+        kind: str = "chat",
+        author: str | None = None,
     ) -> dict[str, Any]:
-        """Someone sends ``text`` to ``number``; the same id again is a re-delivery."""
+        """Someone sends ``text`` to ``number``; the same id again is a re-delivery.
+        ``kind`` is the message type (a media message's ``text`` is its caption); ``sender``
+        may be a group or broadcast id, then ``author`` is who wrote it."""
+        if kind not in ("chat", *MEDIA_TYPES, *SYSTEM_TYPES):
+            raise LinkError(400, f"unknown message type {kind}")
         with self.lock:
             phone = self._phone(number)
             chat = chat_id(sender, lid=lid)
@@ -504,7 +613,13 @@ class Simulator:
             messages = phone.chats.setdefault(chat, [])
             existing = next((m for m in messages if message_id and m.id == message_id), None)
             message = existing or Message(
-                message_id or "3A" + secrets.token_hex(9).upper(), chat, False, text, self.clock()
+                message_id or "3A" + secrets.token_hex(9).upper(),
+                chat,
+                False,
+                text,
+                self.clock(),
+                kind=kind,
+                author=chat_id(author) if author else None,
             )
             if existing is None:
                 messages.append(message)
@@ -514,6 +629,29 @@ class Simulator:
         if device is not None:
             self._flush(device)
         return {"id": message.id, "chat": chat}
+
+    def outbound(self, number: str, to: str, text: str) -> dict[str, Any]:
+        """The owner writes to ``to`` on the phone itself: the linked page gets it as a new
+        message of its own (``fromMe``) that it did not send."""
+        if not text.strip():
+            raise LinkError(400, "empty message")
+        with self.lock:
+            phone = self._phone(number)
+            chat = chat_id(to)
+            message = Message(
+                "3EB0" + secrets.token_hex(9).upper(), chat, True, text, self.clock(), by_phone=True
+            )
+            phone.chats.setdefault(chat, []).append(message)
+            device = self.devices.get(phone.device_id or "")
+        if device is not None:
+            self._flush(device)
+        return {"id": message.id, "chat": chat}
+
+    def activity(self, number: str) -> list[dict[str, Any]]:
+        """What the linked page did besides sending (read receipts, typing), oldest first."""
+        with self.lock:
+            phone = self._phone(number)
+            return [{"at": at, "kind": kind, "chat": chat} for at, kind, chat in phone.activity]
 
     def history(self, number: str, sender: str, text: str) -> dict[str, Any]:
         """A message the account had before this page was linked (arrives by history sync)."""
@@ -613,12 +751,14 @@ class Simulator:
                     "to": "+" + (phone.lids.get(m.chat, "").lstrip("+") or m.chat.split("@")[0]),
                     "chat": m.chat,
                     "text": m.text,
+                    "type": m.kind,
+                    "filename": m.filename,
                     "at": m.at_ms,
                     "ack": m.ack,
                 }
                 for messages in phone.chats.values()
                 for m in messages
-                if m.from_me and m.ack >= ACK_SENT
+                if m.from_me and not m.by_phone and m.ack >= ACK_SENT
             ]
         return sorted(out, key=lambda m: m["at"])
 
@@ -633,7 +773,7 @@ class Simulator:
                 for kind, rotation in (("qr", device.qr), ("pairing", device.pairing)):
                     if rotation is None:
                         continue
-                    view = self._code_view(rotation, now)
+                    view = self._code_view(rotation, now, device)
                     if "code" in view:
                         rows.append(
                             {"device": device.id, "kind": kind, "payload": view["code"], **view}
@@ -685,16 +825,25 @@ class Simulator:
         return {"type": "ack", "ack": m.ack, "chat": m.chat, "ids": [m.id]}
 
     @staticmethod
-    def _wire(m: Message, *, new: bool) -> dict[str, Any]:
+    def _wire(m: Message, phone: Phone) -> dict[str, Any]:
+        """A message as the page's socket receives it (the page decides what is new)."""
+        media = m.kind in MEDIA_TYPES
+        number = phone.lids.get(m.chat)
         return {
             "id": m.id,
             "chat": m.chat,
             "fromMe": m.from_me,
-            "body": m.text,
+            "type": m.kind,
+            "body": None if media else m.text,
+            "caption": m.text if media else None,
+            "author": m.author,
+            "filename": m.filename,
+            "mimetype": m.mimetype,
             "t": m.at_ms // 1000,
             "atMs": m.at_ms,
             "ack": m.ack,
-            "isNewMsg": new,
+            # WhatsApp tells the phone number behind a LID with the message (lidPnCache).
+            "pn": digits(number) if number else None,
         }
 
     def _phone(self, number: str) -> Phone:

@@ -19,9 +19,9 @@ def test_copies_exist_and_the_command_is_the_worker_module() -> None:
 
 
 def test_uses_debian_chromium_never_a_browser_download() -> None:
-    assert "apt-get install" in DOCKERFILE and " chromium-headless-shell" in DOCKERFILE
+    assert "apt-get install" in DOCKERFILE and " chromium " in DOCKERFILE
     assert "playwright install" not in DOCKERFILE
-    assert "WAFLEET_CHROMIUM=/usr/bin/chromium-headless-shell" in DOCKERFILE
+    assert "WAFLEET_CHROMIUM=/usr/bin/chromium" in DOCKERFILE
 
 
 def test_runs_unprivileged_with_locked_worker_dependencies() -> None:

@@ -11,7 +11,6 @@ from worker_container.wajs import parse_event
 READY = PageState(
     loaded=True,
     authenticated=True,
-    main_ready=True,
     stream="MAIN",
     stream_info="NORMAL",
     online=True,
@@ -23,7 +22,12 @@ READY = PageState(
     [
         (READY, Health.CONNECTED, ""),
         (PageState(loaded=True, stream="QR"), Health.WAITING, ""),
+        # A QR or pairing screen is never "disconnected", whatever else the page says.
+        (PageState(loaded=True, stream="QR", stream_info="PAIRING"), Health.WAITING, ""),
+        (PageState(loaded=True, stream="QR", online=False), Health.WAITING, ""),
         (PageState(loaded=True, authenticated=True, stream="SYNCING"), Health.WAITING, ""),
+        (READY.__class__(**{**READY.__dict__, "stream_info": "RESUMING"}), Health.WAITING, ""),
+        (READY.__class__(**{**READY.__dict__, "stream_info": "OPENING"}), Health.WAITING, ""),
         (
             PageState(loaded=True, authenticated=True, stream="OFFLINE"),
             Health.DISCONNECTED,
@@ -38,12 +42,6 @@ READY = PageState(
             READY.__class__(**{**READY.__dict__, "stream": "OFFLINE"}),
             Health.DISCONNECTED,
             "no connection",
-        ),
-        # Connected but deaf: the page says MAIN but its socket is resuming.
-        (
-            READY.__class__(**{**READY.__dict__, "stream_info": "RESUMING"}),
-            Health.DISCONNECTED,
-            "not receiving",
         ),
         (
             READY.__class__(**{**READY.__dict__, "stream": "CONFLICT"}),
@@ -71,6 +69,32 @@ def test_page_states_map_to_health_with_words(state: PageState, health: Health, 
     assert bool(seen.cause) == (health not in (Health.CONNECTED, Health.WAITING))
 
 
+def test_an_authenticated_page_stuck_short_of_main_is_disconnected() -> None:
+    stuck = READY.__class__(**{**READY.__dict__, "stream_info": "RESUMING"})
+    assert verdict(stuck, stuck=True).health is Health.DISCONNECTED
+    assert "not receiving" in verdict(stuck, stuck=True).cause
+    qr = PageState(loaded=True, stream="QR")
+    assert verdict(qr, stuck=True).health is Health.WAITING  # never for a code screen
+
+
+def test_the_qr_screen_is_waiting_although_wa_js_latched_main_ready() -> None:
+    """conn.main_ready fires on the first QR stream mode and isMainReady() stays true
+    (wa-js src/conn/events/registerMainReadyEvent.ts, src/conn/functions/isMainReady.ts)."""
+    report = parse_event(
+        {
+            "kind": "state",
+            "data": {
+                "authenticated": False,
+                "mainReady": True,
+                "stream": {"mode": "QR", "info": "NORMAL"},
+                "online": True,
+            },
+        }
+    )
+    assert report is not None
+    assert verdict(report.state).health is Health.WAITING  # type: ignore[union-attr]
+
+
 def message(**changes: object) -> Inbound:
     base: dict[str, object] = {"id": "3A01", "chat": "15550001@c.us", "text": "hi", "at_ms": 1}
     return Inbound(**{**base, **changes})  # type: ignore[arg-type]
@@ -84,6 +108,33 @@ def test_only_new_decrypted_messages_from_others_in_one_to_one_chats_are_answere
     assert not answerable(message(kind="ciphertext"))  # not decrypted yet: it comes again
     assert not answerable(message(chat="1203630@g.us"))
     assert not answerable(message(chat="status@broadcast"))
+    assert not answerable(message(chat="120363000000000000@newsletter"))
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "e2e_notification",
+        "notification_template",
+        "gp2",
+        "protocol",
+        "revoked",
+        "call_log",
+        "sticker",
+        "ptt",
+        "location",
+        "vcard",
+        "unknown_new_type",
+    ],
+)
+def test_notification_system_and_other_types_are_never_answered(kind: str) -> None:
+    """The real site delivers these as new messages: an allow-list, not a deny-list."""
+    assert not answerable(message(kind=kind))
+
+
+@pytest.mark.parametrize("kind", ["chat", "image", "video", "document"])
+def test_text_and_media_with_a_caption_are_answered(kind: str) -> None:
+    assert answerable(message(kind=kind, text="price?"))
 
 
 def test_reply_ids_are_stable_and_shaped_like_whatsapp_web_ids() -> None:

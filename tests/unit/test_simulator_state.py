@@ -4,6 +4,7 @@ history sync, messages, acks and the faults the worker must survive."""
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
@@ -27,7 +28,8 @@ def sim(clock: ManualClock) -> Simulator:
 
 
 def page(sim: Simulator, key: ec.EllipticCurvePrivateKey | None = None) -> str:
-    """A page session: signs the server's nonce with its device key, as wpp.js does."""
+    """A page session: signs the server's nonce with its device key, as the simulated client
+    (static/whatsapp/client.js) does, and tells the keys its QR codes carry."""
     key = key or ec.generate_private_key(ec.SECP256R1())
     nonce = sim.hello()["nonce"]
     r, s = decode_dss_signature(key.sign(nonce.encode(), ec.ECDSA(hashes.SHA256())))
@@ -36,7 +38,7 @@ def page(sim: Simulator, key: ec.EllipticCurvePrivateKey | None = None) -> str:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     session = sim.open_session(
-        base64.b64encode(spki).decode(), nonce, base64.b64encode(raw).decode()
+        base64.b64encode(spki).decode(), nonce, base64.b64encode(raw).decode(), "noise,id,adv"
     )
     return str(session["token"])
 
@@ -107,7 +109,7 @@ def test_a_login_is_the_device_key_not_the_session(sim: Simulator) -> None:
     first = page(sim, key)
     sim.link(sim.current_qr(first)["code"], PHONE)
     assert sim.boot(page(sim, key))["stream"] == "MAIN"  # same key: still linked
-    assert sim.boot(page(sim))["stream"] == "QR"  # another browser: a new device
+    assert sim.boot(page(sim))["linked"] is False  # another browser: a new device
     with pytest.raises(LinkError):
         sim.device_of("a-made-up-token")
 
@@ -130,7 +132,7 @@ def test_linking_a_new_device_logs_the_old_one_out(sim: Simulator) -> None:
     new = page(sim)
     sim.link(sim.current_qr(new)["code"], PHONE)
     assert sim.boot(old) == {
-        "stream": "QR",
+        "linked": False,
         "logoutReason": "unknown_companion",
         "needsUpdate": False,
     }
@@ -141,9 +143,12 @@ def test_history_is_old_to_a_new_page_and_new_messages_are_new(sim: Simulator) -
     sim.history(PHONE, "+15550009", "from before the link")
     token = linked(sim)
     assert sim.pending_for(token) == []  # history is never delivered as new
-    assert [m["isNewMsg"] for m in sim.get_messages(token, "15550009@c.us", 20)] == [False]
+    synced = sim.list_chats(token)  # it comes with the history sync
+    assert [(c["id"], c["last"]["body"]) for c in synced] == [
+        ("15550009@c.us", "from before the link")
+    ]
     sim.inbound(PHONE, "+15550001", "hi", None)
-    assert [(m["body"], m["isNewMsg"]) for m in sim.pending_for(token)] == [("hi", True)]
+    assert [m["body"] for m in sim.pending_for(token)] == ["hi"]
     assert sim.pending_for(token) == []  # given once
 
 
@@ -156,20 +161,29 @@ def test_a_redelivery_reaches_the_page_again_with_the_same_id(sim: Simulator) ->
     assert [m["id"] for m in sim.pending_for(token)] == ["3A01"]
 
 
-def test_a_lid_chat_hides_the_number_until_asked(sim: Simulator) -> None:
+def test_a_lid_chat_hides_the_number_in_its_id_but_tells_it_with_the_message(
+    sim: Simulator,
+) -> None:
     token = linked(sim)
     chat = sim.inbound(PHONE, "+15550001", "hi", None, lid=True)["chat"]
     assert chat.endswith("@lid") and "15550001" not in chat
-    assert sim.pn_for(token, chat) == "15550001"
+    (delivered,) = sim.pending_for(token)
+    assert (delivered["chat"], delivered["pn"]) == (chat, "15550001")  # lidPnCache learns it
+
+
+def send(sim: Simulator, token: str, chat: str, text: str, mid: str, **more: object) -> Any:
+    return sim.send(
+        token, {"chat": chat, "id": mid, "fromMe": True, "type": "chat", "body": text, **more}
+    )
 
 
 def test_sends_are_acked_by_the_server_and_queue_while_offline(sim: Simulator) -> None:
     token = linked(sim)
-    sent = sim.send(token, "15550001@c.us", "hello", "3EB0AA")
+    sent = send(sim, token, "15550001@c.us", "hello", "3EB0AA")
     assert (sent["id"], sent["ack"]) == ("3EB0AA", ACK_SENT)
-    assert sim.send(token, "15550001@c.us", "hello", "3EB0AA")["id"] == "3EB0AA"  # same id
+    assert send(sim, token, "15550001@c.us", "hello", "3EB0AA")["id"] == "3EB0AA"  # same key
     sim.set_online(PHONE, False)
-    queued = sim.send(token, "15550001@c.us", "while offline", "3EB0BB")
+    queued = send(sim, token, "15550001@c.us", "while offline", "3EB0BB")
     assert queued["ack"] == ACK_CLOCK
     assert [m["text"] for m in sim.sent(PHONE)] == ["hello"]  # only what the server has
     sim.set_online(PHONE, True)
@@ -194,7 +208,7 @@ def test_the_newest_page_of_a_device_wins(sim: Simulator) -> None:
     assert sim.pending_for(old) == []
     assert len(sim.pending_for(new)) == 1
     with pytest.raises(LinkError):
-        sim.send(old, "15550001@c.us", "from the zombie", None)
+        send(sim, old, "15550001@c.us", "from the zombie", "3EB0DD")
 
 
 def test_logout_names_its_reason(sim: Simulator) -> None:
@@ -208,7 +222,72 @@ def test_logout_names_its_reason(sim: Simulator) -> None:
 def test_held_acks_keep_sends_off_the_server_until_released(sim: Simulator) -> None:
     token = linked(sim)
     sim.hold_acks(PHONE, True)
-    assert sim.send(token, "15550001@c.us", "hello", "3EB0CC")["ack"] == ACK_CLOCK
+    assert send(sim, token, "15550001@c.us", "hello", "3EB0CC")["ack"] == ACK_CLOCK
     assert sim.sent(PHONE) == []
     sim.hold_acks(PHONE, False)
     assert [m["ack"] for m in sim.sent(PHONE)] == [ACK_SENT]
+
+
+def test_a_message_key_is_its_chat_direction_and_id_together(sim: Simulator) -> None:
+    token = linked(sim)
+    theirs = sim.inbound(PHONE, "+15550001", "hi", "3A01")
+    send(sim, token, "15550001@c.us", "hello", "3EB0AA")
+    assert sim.get_message(token, "15550001@c.us", "3EB0AA", True)["body"] == "hello"
+    assert sim.get_message(token, "15550001@c.us", "3EB0AA", False) is None  # not fromMe
+    assert sim.get_message(token, "15550002@c.us", "3EB0AA", True) is None  # another chat
+    assert sim.get_message(token, theirs["chat"], "3A01", False)["body"] == "hi"
+    before = sim.get_messages(token, "15550001@c.us", "3EB0AA", True, 10)
+    assert [m["id"] for m in before] == ["3A01"]
+
+
+def test_a_send_must_be_fromme_with_its_own_id(sim: Simulator) -> None:
+    token = linked(sim)
+    for bad in ({"fromMe": False}, {"id": ""}, {"body": " "}, {"type": "gp2"}):
+        with pytest.raises(LinkError) as refused:
+            send(sim, token, "15550001@c.us", "hello", "3EB0AA", **bad)
+        assert refused.value.status == 400
+    assert sim.sent(PHONE) == []
+
+
+def test_a_qr_code_is_the_servers_ref_and_the_pages_own_keys(sim: Simulator) -> None:
+    token = page(sim)
+    view = sim.current_qr(token)
+    assert view["code"] == f"{view['ref']},noise,id,adv"
+    with pytest.raises(LinkError) as wrong_keys:
+        sim.link(f"{view['ref']},other,keys,here", PHONE)
+    assert wrong_keys.value.status == 400
+    assert sim.link(view["code"], PHONE)["phone"] == PHONE
+
+
+def test_system_media_and_group_messages_arrive_like_any_other(sim: Simulator) -> None:
+    token = linked(sim)
+    sim.inbound(PHONE, "+15550001", "", None, kind="e2e_notification")
+    sim.inbound(PHONE, "+15550001", "the menu?", None, kind="image")
+    sim.inbound(PHONE, "120363000000000001@g.us", "hello all", None, author="+15550002")
+    got = [(m["type"], m["body"], m["caption"], m["author"]) for m in sim.pending_for(token)]
+    assert got == [
+        ("e2e_notification", "", None, None),
+        ("image", None, "the menu?", None),  # a picture's text is its caption
+        ("chat", "hello all", None, "15550002@c.us"),
+    ]
+    with pytest.raises(LinkError):
+        sim.inbound(PHONE, "+15550001", "x", None, kind="no_such_type")
+
+
+def test_the_owner_writing_on_the_phone_reaches_the_page_as_its_own_message(
+    sim: Simulator,
+) -> None:
+    token = linked(sim)
+    sim.outbound(PHONE, "+15550001", "I'll handle this one")
+    (delivered,) = sim.pending_for(token)
+    assert (delivered["fromMe"], delivered["body"]) == (True, "I'll handle this one")
+    assert sim.sent(PHONE) == []  # not something the page sent
+
+
+def test_read_receipts_and_typing_are_recorded(sim: Simulator) -> None:
+    token = linked(sim)
+    sim.page_activity(token, "seen", "15550001@c.us")
+    sim.page_activity(token, "composing", "15550001@c.us")
+    assert [a["kind"] for a in sim.activity(PHONE)] == ["seen", "composing"]
+    with pytest.raises(LinkError):
+        sim.page_activity(token, "dancing", "15550001@c.us")

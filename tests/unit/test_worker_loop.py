@@ -7,8 +7,6 @@ import asyncio
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import pytest
-
 from chalicelib.domain import templates
 from chalicelib.domain.clock import ManualClock
 from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
@@ -30,6 +28,7 @@ from worker_container.engine import (
 )
 from worker_container.reactions import reply_id
 from worker_container.store_port import MemoryStore, TenantConfig
+from worker_container.wajs import parse_event
 
 LEASE = Lease("t_1", "owner-1", 1)
 
@@ -44,9 +43,14 @@ class FakeEngine:
     on_page: dict[str, int] = field(default_factory=dict)  # message id -> ack
     history: list[Inbound] = field(default_factory=list)
     took_over: int = 0
+    typing: list[int] = field(default_factory=list)
+    recent_failures: int = 0
+    reloads: int = 0
 
     async def start(self, profile: Path, on_event: object) -> None: ...
-    async def reload(self) -> None: ...
+    async def reload(self) -> None:
+        self.reloads += 1
+
     async def close(self) -> None: ...
     async def stop(self) -> None: ...
     async def probe(self) -> PageState:
@@ -57,7 +61,8 @@ class FakeEngine:
     async def take_over(self) -> None:
         self.took_over += 1
 
-    async def send(self, chat: str, text: str, message_id: str) -> Sent:
+    async def send(self, chat: str, text: str, message_id: str, typing_ms: int = 0) -> Sent:
+        self.typing.append(typing_ms)
         if self.refuse_sends:
             self.refuse_sends -= 1
             raise RuntimeError("session open elsewhere")
@@ -69,6 +74,9 @@ class FakeEngine:
         return self.on_page.get(message_id)
 
     async def recent(self, since_ms: int, per_chat: int) -> list[Inbound]:
+        if self.recent_failures:
+            self.recent_failures -= 1
+            raise TimeoutError("the page took too long")
         return [m for m in self.history if m.at_ms >= since_ms]
 
     async def phone_of(self, chat: str) -> str | None:
@@ -101,6 +109,8 @@ class World:
         async def run() -> None:
             for event in events:
                 await self.bot._handle(event)
+            if self.bot.catch_up_task is not None:
+                await self.bot.catch_up_task
 
         asyncio.run(run())
 
@@ -117,7 +127,9 @@ def world(tmp_path: Path, **engine: object) -> World:
     )
     fake = FakeEngine(**engine)  # type: ignore[arg-type]
     saved = Saved()
-    config = WorkerConfig("t_1", "owner-1", 1, session_dir=tmp_path, rate_per_min=0)
+    config = WorkerConfig(
+        "t_1", "owner-1", 1, session_dir=tmp_path, rate_per_min=0, reconnect_base_s=0.01
+    )
     bot = Bot(config, Settings(), saved, fake, store, clock=clock)
     return World(bot, fake, store, saved, clock)
 
@@ -259,19 +271,81 @@ def test_a_replaced_worker_stops(tmp_path: Path) -> None:
     assert w.bot.exit_code is ExitCode.REPLACED
 
 
-@pytest.mark.parametrize("stream", ["OFFLINE", "SYNCING"])
-def test_a_deaf_page_is_reported_disconnected_with_a_cause(tmp_path: Path, stream: str) -> None:
+def test_an_offline_page_is_reported_disconnected_with_a_cause(tmp_path: Path) -> None:
     w = world(tmp_path)
     linked(w)
 
     async def run() -> None:
-        await w.bot._handle(StateChanged(replace(READY, stream=stream)))
+        await w.bot._handle(StateChanged(replace(READY, stream="OFFLINE")))
         assert w.bot.reconnect_task is not None
         w.bot.reconnect_task.cancel()
 
     asyncio.run(run())
     assert w.store.statuses.session is SessionState.DISCONNECTED
     assert w.store.last_error
+
+
+def test_a_page_stuck_resuming_is_disconnected_only_after_settle_s(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    linked(w)
+    resuming = StateChanged(replace(READY, stream_info="RESUMING"))
+    w.handle(resuming)  # the socket comes back: RESUMING for a moment is normal
+    w.clock.advance(int(w.bot.cfg.settle_s * 1000) - 1)
+    w.handle(resuming)
+    assert w.store.statuses.session is SessionState.CONNECTED
+
+    async def run() -> None:
+        w.clock.advance(2)
+        await w.bot._handle(resuming)  # still resuming: stuck
+        assert w.bot.reconnect_task is not None
+        w.bot.reconnect_task.cancel()
+
+    asyncio.run(run())
+    assert w.store.statuses.session is SessionState.DISCONNECTED
+    assert "stuck" in (w.store.last_error or "")
+
+
+def test_a_page_showing_a_code_is_never_reloaded(tmp_path: Path) -> None:
+    """wa-js fires conn.main_ready on the first QR screen too; the QR page is waiting for the
+    owner, not disconnected (a reload would replace the code being scanned)."""
+    w = world(tmp_path)
+    qr_screen = parse_event(
+        {
+            "kind": "state",
+            "data": {
+                "authenticated": False,
+                "mainReady": True,  # latched by the QR stream mode (registerMainReadyEvent.ts)
+                "stream": {"mode": "QR", "info": "NORMAL"},
+                "online": True,
+            },
+        }
+    )
+    assert qr_screen is not None
+    w.handle(CodeShown("qr", "2@code", w.clock.now_ms()), qr_screen)
+    assert w.bot.reconnect_task is None and w.engine.reloads == 0
+    assert w.store.statuses.session is SessionState.QR_READY
+
+
+def test_a_failed_catch_up_is_tried_again(tmp_path: Path) -> None:
+    w = world(tmp_path, recent_failures=2)
+    linked(w)
+    linked_at = w.store.view.linked_at
+    assert linked_at is not None
+    w.engine.history = [Inbound("3A05", "15550008@c.us", "missed", linked_at + 5_000)]
+    w.store.statuses = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.RUNNING)
+    w.bot.session = SessionState.DISCONNECTED
+    w.handle(StateChanged(READY))
+    assert w.engine.recent_failures == 0
+    assert [chat for chat, _t, _id in w.engine.sends] == ["15550008@c.us"]
+
+
+def test_a_reply_shows_typing_for_a_time_scaled_by_its_length(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    linked(w)
+    w.handle(message("3A01"))
+    text = w.sent_texts()[0]
+    assert w.engine.typing == [w.bot.cfg.typing_ms(text)]
+    assert 0 < w.bot.cfg.typing_ms(text) <= w.bot.cfg.typing_max_ms
 
 
 def test_catch_up_without_a_known_link_time_starts_from_the_newest_logged_message(
