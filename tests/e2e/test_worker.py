@@ -81,6 +81,43 @@ def test_qr_link_reply_and_logs(stack: Stack, sim: Sim) -> None:
     events = [e for e in history(tid) if e != "heartbeat"]
     assert events == ["launched", "qr", "ready"], history(tid)
     assert payload.encode() not in (stack.session_dir / f"{tid}.tar.gz").read_bytes()
+    # Like a person: the chat is marked read, "typing…" shows for a moment, then the reply.
+    activity = sim.call("GET", f"/control/phones/{PHONE}/activity")
+    assert [a["kind"] for a in activity] == ["seen", "composing", "paused"]
+    assert activity[0]["at"] <= activity[1]["at"] < activity[2]["at"] <= sim.sent()[0]["at"]
+
+
+def test_only_what_a_person_wrote_is_answered_a_picture_by_its_caption(
+    stack: Stack, sim: Sim
+) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    inbound = f"/control/phones/{PHONE}/inbound"
+    # The real site delivers these as new messages; none is something to answer.
+    for kind in ("e2e_notification", "notification_template", "gp2", "protocol", "revoked"):
+        sim.call("POST", inbound, {"from": "+15550001", "text": "", "type": kind})
+    sim.call(
+        "POST",
+        inbound,
+        {"from": "120363000000000001@g.us", "text": "hours?", "author": "+15550002"},
+    )
+    sim.call(
+        "POST", inbound, {"from": "status@broadcast", "text": "my story", "author": "+15550003"}
+    )
+    picture = sim.call(
+        "POST",
+        inbound,
+        {"from": "+15550001", "text": "what are your opening hours?", "type": "image"},
+    )["id"]
+    eventually(lambda: len(sim.sent()) == 1, what="the picture answered")
+    assert sim.sent()[0]["text"] == expected_reply("what are your opening hours?")
+    eventually(
+        lambda: messages.get_inbound(tid, picture).state == "REPLIED",  # type: ignore[union-attr]
+        what="the picture logged as replied",
+    )
+    # Everything before it was handled first (messages reach the worker in order): no more.
+    assert len(sim.sent()) == 1
 
 
 def test_restart_restores_login_and_answers_backlog_exactly_once(stack: Stack, sim: Sim) -> None:
@@ -361,6 +398,9 @@ def test_every_rotated_qr_is_published_and_an_expired_rotation_is_reloaded(
         assert rotating.link(old)["status"] in (404, 410)
         link(rotating, tid)
         assert history(tid).count("qr") == 1  # rotations change no status: no history spam
+        # wa-js latched conn.main_ready on the first QR screen: the worker never took that for
+        # a stalled connection, so the page was loaded once and never reloaded under the owner.
+        assert rotating.state.page_loads == 1
     finally:
         server.shutdown()
 
