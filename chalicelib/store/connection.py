@@ -1,9 +1,10 @@
-"""Error translation shared by the store modules."""
+"""Conditional writes and error translation shared by the store modules."""
 
 from __future__ import annotations
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBException, TransactWriteError
+from pynamodb.models import Model
 
 from chalicelib.store.models import shared_connection
 
@@ -15,6 +16,19 @@ TX_CONDITION_FAILED = "ConditionalCheckFailed"
 def connection() -> Connection:
     """The connection for transactions: the one the models share (one HTTP pool)."""
     return shared_connection()
+
+
+def put_new(item: Model) -> bool:
+    """Save ``item`` unless an item with its key exists: one PutItem conditional on the key
+    being absent. False when it exists (nothing written); other errors raise."""
+    key = next(a for a in type(item).get_attributes().values() if a.is_hash_key)
+    try:
+        item.save(condition=key.does_not_exist())
+    except PutError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+    return True
 
 
 def condition_failed(exc: PynamoDBException) -> bool:

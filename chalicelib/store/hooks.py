@@ -6,11 +6,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
-from chalicelib.domain.errors import NotFoundError, ValidationError
-from chalicelib.store.connection import condition_failed
+from chalicelib.domain.errors import DuplicateError, NotFoundError, ValidationError
+from chalicelib.store.connection import condition_failed, put_new
 from chalicelib.store.models import HookModel
 
 MAX_ENDPOINTS = 5
@@ -38,7 +38,8 @@ def add_endpoint(
         enabled=True,
         created_at=now_ms,
     )
-    item.save(condition=HookModel.sk.does_not_exist())
+    if not put_new(item):
+        raise DuplicateError(f"endpoint {item.sk} exists")
     return item
 
 
@@ -115,13 +116,7 @@ def put_delivery(tenant_id: str, key: str, event_type: str, body: str, *, now_ms
         updated_at=now_ms,
         expires_at=now_ms // 1000 + DELIVERY_TTL_S,
     )
-    try:
-        item.save(condition=HookModel.sk.does_not_exist())
-    except PutError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    return put_new(item)
 
 
 def get_delivery(tenant_id: str, key: str) -> HookModel | None:

@@ -11,14 +11,14 @@ import secrets
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import ConcurrentUpdateError, NotFoundError
 from chalicelib.domain.values import Lease
 from chalicelib.settings import Settings
-from chalicelib.store.connection import condition_failed, connection
+from chalicelib.store.connection import condition_failed, connection, put_new
 from chalicelib.store.models import MAX_ERROR, HostModel
 
 HOST = "host"
@@ -71,12 +71,8 @@ def new_host(*, capacity: int, now_ms: int, host_id: str | None = None) -> HostM
         created_at=now_ms,
         heartbeat_at=now_ms,
     )
-    try:
-        item.save(condition=HostModel.host_id.does_not_exist())
-    except PutError as exc:
-        if condition_failed(exc):
-            raise ConcurrentUpdateError(f"host {item.host_id} exists") from exc
-        raise
+    if not put_new(item):
+        raise ConcurrentUpdateError(f"host {item.host_id} exists")
     return item
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -12,7 +12,7 @@ from chalicelib.domain.errors import StaleOwnerError, TenantPausedError
 from chalicelib.domain.statuses import TenantStatus
 from chalicelib.domain.values import Direction, Lease, MessageState
 from chalicelib.store import cursor
-from chalicelib.store.connection import condition_failed, connection, failed_parts
+from chalicelib.store.connection import condition_failed, connection, failed_parts, put_new
 from chalicelib.store.models import MessageModel, TenantModel
 
 MESSAGE_TTL_S = 90 * 24 * 3600
@@ -95,13 +95,7 @@ def record_inbound(
         state=RECEIVED,
         chat=chat,
     )
-    try:
-        item.save(condition=MessageModel.message_key.does_not_exist())
-    except PutError as exc:
-        if condition_failed(exc):
-            return False
-        raise
-    return True
+    return put_new(item)
 
 
 def get_inbound(tenant_id: str, wa_message_id: str) -> MessageModel | None:

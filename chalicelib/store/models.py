@@ -7,7 +7,6 @@ on read. ``infra/`` creates the same tables; a test proves the two agree.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from pynamodb.attributes import (
@@ -21,6 +20,7 @@ from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
+from chalicelib.domain.errors import ConfigError
 from chalicelib.settings import Settings
 
 # Bounds that keep the tenant item under 1 KB in its largest form (asserted by a test).
@@ -72,7 +72,8 @@ class TenantModel(Model):
     # Operator intent: "RUN" or "STOP". An operator's stop is remembered; auto-restart obeys it.
     desired = UnicodeAttribute(null=True, attr_name="dw")
     task_ref = UnicodeAttribute(null=True, attr_name="tk")
-    worker_rss_mb = NumberAttribute(null=True, attr_name="rss")
+    # The session's share of its host's own memory (Python, Playwright driver), in MB.
+    host_share_mb = NumberAttribute(null=True, attr_name="rss")
     browser_mb = NumberAttribute(null=True, attr_name="bmb")
     restarts = NumberAttribute(null=True, attr_name="rc")
     restart_at = NumberAttribute(null=True, attr_name="rat")
@@ -292,14 +293,12 @@ ALL_MODELS: tuple[type[Model], ...] = (
 
 
 _shared: Connection | None = None
+_endpoints: dict[str, str | None] = {}  # table name -> the endpoint it was bound to
 
 
 def shared_connection() -> Connection:
-    """The one botocore client every model (and every transaction) uses.
-
-    PynamoDB gives each model class a client of its own, each parsing DynamoDB's service
-    model again; sharing one saves about 10 MB per model in the worker and in Lambda.
-    """
+    """The connection every transaction (and the server clock) uses: one client, one HTTP
+    pool, rather than a new client per transaction."""
     global _shared
     meta: Any = TenantModel.Meta
     host = getattr(meta, "host", None)
@@ -309,7 +308,12 @@ def shared_connection() -> Connection:
 
 
 def bind(settings: Settings) -> None:
-    """Point every model at the tables, region and endpoint of ``settings``."""
+    """Point every model at the tables, region and endpoint of ``settings``.
+
+    PynamoDB keeps a model's connection while its table name stays the same, so a table
+    name is bound to one endpoint for the life of the process (tests that use two endpoints
+    give their tables other names).
+    """
     from chalicelib.store import cursor
 
     cursor.configure(settings.cursor_key)
@@ -323,20 +327,19 @@ def bind(settings: Settings) -> None:
         HookModel: settings.hooks_table,
         HostModel: settings.hosts_table,
     }
+    for table in names.values():
+        bound = _endpoints.setdefault(table, settings.dynamodb_endpoint)
+        if bound != settings.dynamodb_endpoint:
+            raise ConfigError(
+                f"table {table} is bound to {bound or 'AWS'} in this process; "
+                f"name the tables of {settings.dynamodb_endpoint or 'AWS'} otherwise"
+            )
     for model, table in names.items():
         meta: Any = model.Meta
         meta.table_name = table
         meta.region = settings.region
         meta.host = settings.dynamodb_endpoint
         meta.billing_mode = "PAY_PER_REQUEST"
-        model._connection = None  # drop the cached connection to the old table
-    shared = shared_connection()
-    for model in names:
-        table_connection = model._get_connection()
-        meta_table = table_connection.get_meta_table()
-        with contextlib.suppress(ValueError):  # already known from an earlier bind
-            shared.add_meta_table(meta_table)
-        table_connection.connection = shared
 
 
 STREAMED: tuple[type[Model], ...] = (TenantModel, HistoryModel, MessageModel, SetupRequestModel)

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
@@ -36,7 +36,7 @@ from chalicelib.domain.statuses import (
 )
 from chalicelib.domain.transitions import Actor, Decision, Effect, Event, Statuses, decide
 from chalicelib.domain.values import Lease, QrCode
-from chalicelib.store.connection import condition_failed, connection
+from chalicelib.store.connection import condition_failed, connection, put_new
 from chalicelib.store.models import (
     MAX_ERROR,
     MAX_NAME,
@@ -114,12 +114,8 @@ def create_tenant(
         lease_epoch=0,
         updated_at=now_ms,
     )
-    try:
-        item.save(condition=TenantModel.tenant_id.does_not_exist())
-    except PutError as exc:
-        if condition_failed(exc):
-            raise DuplicateError(f"tenant {item.tenant_id} exists") from exc
-        raise
+    if not put_new(item):
+        raise DuplicateError(f"tenant {item.tenant_id} exists")
     return item
 
 
@@ -308,7 +304,7 @@ def heartbeat(
     *,
     now_ms: int,
     connected: bool,
-    rss_mb: float | None = None,
+    host_share_mb: float | None = None,
     browser_mb: float | None = None,
 ) -> TenantModel:
     """One conditional UpdateItem: refused (``StaleOwnerError``) once the lease is gone.
@@ -320,8 +316,8 @@ def heartbeat(
     actions: list[Action] = [TenantModel.heartbeat_at.set(now_ms)]
     if connected:
         actions.append(TenantModel.last_seen_at.set(now_ms))
-    if rss_mb is not None:
-        actions.append(TenantModel.worker_rss_mb.set(round(rss_mb)))
+    if host_share_mb is not None:
+        actions.append(TenantModel.host_share_mb.set(round(host_share_mb)))
     if browser_mb is not None:
         actions.append(TenantModel.browser_mb.set(round(browser_mb)))
     condition = (
@@ -450,7 +446,7 @@ def _actions(
             t.lease_epoch.set(lease.epoch),
             t.started_at.set(now_ms),
             t.desired.set("RUN"),
-            t.worker_rss_mb.remove(),
+            t.host_share_mb.remove(),
             t.browser_mb.remove(),
         ]
         actions.append(t.task_ref.set(task_ref[:MAX_TASK_REF]) if task_ref else t.task_ref.remove())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
 from chalicelib.domain.errors import DuplicateError, NotFoundError
 from chalicelib.domain.values import Role
-from chalicelib.store.connection import condition_failed
+from chalicelib.store.connection import condition_failed, put_new
 from chalicelib.store.models import UserModel
 
 ROLES = tuple(role.value for role in Role)
@@ -37,12 +37,8 @@ def add_user(
         tenant_id=tenant_id,
         created_at=now_ms,
     )
-    try:
-        user.save(condition=UserModel.user_id.does_not_exist())
-    except PutError as exc:
-        if condition_failed(exc):
-            raise DuplicateError(f"user {user.user_id} exists") from exc
-        raise
+    if not put_new(user):
+        raise DuplicateError(f"user {user.user_id} exists")
     return user
 
 
