@@ -14,41 +14,28 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.fleet import host_pid, hosts_for, until
 from devstack.local_aws import fake_credentials, moto_server
 
-T = TypeVar("T")
 ROUNDS = 10
 FLEET = 10_000
 FLEET_STALE_EVERY = 100
-
-
-def until(check: Callable[[], T | None], timeout: float = 60, step: float = 0.01) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        threading.Event().wait(step)
-    raise TimeoutError(str(check))
 
 
 def main() -> None:
     os.environ.update(fake_credentials())
     from app import app
     from chalicelib.api.auth import memberships
-    from chalicelib.control import reaper, runtime, workers
-    from chalicelib.control.workers import worker_exited
+    from chalicelib.control import reaper, workers
     from chalicelib.domain.clock import SystemClock
-    from chalicelib.launch.local import LocalLauncher
     from chalicelib.settings import Settings
     from chalicelib.store import models, tenants, users
     from chalicelib.store.models import HistoryModel
@@ -72,14 +59,12 @@ def main() -> None:
         )
         models.bind(settings)
         models.create_tables(wait=False)
-        env = {
-            **settings.as_env(),
-            **fake_credentials(),
-            "WAFLEET_WHATSAPP_URL": f"http://127.0.0.1:{sim.server_address[1]}/",
-            "WAFLEET_SESSION_DIR": str(Path(tmp) / "sessions"),
-        }
-        launcher = LocalLauncher(env, on_exit=worker_exited)
-        runtime.configure(settings, clock=clock, launcher=launcher)
+        runner = hosts_for(
+            settings,
+            {"WAFLEET_HOST_POLL_S": "0.2"},
+            whatsapp_url=f"http://127.0.0.1:{sim.server_address[1]}/",
+            session_dir=Path(tmp) / "sessions",
+        )
         memberships.clear()
         web = gateway.start(app)
 
@@ -96,18 +81,32 @@ def main() -> None:
             ).json()
             return dict(doc["worker"])
 
-        def running(tid: str) -> int:
-            until(lambda: tenants.get_tenant(tid, consistent=True).worker_status == "RUNNING")
-            return int(tenants.get_tenant(tid).task_ref.split(":")[1])
+        def running(tid: str, epoch: int = 0) -> int:
+            until(
+                lambda: (
+                    (t := tenants.get_tenant(tid, consistent=True)).worker_status == "RUNNING"
+                    and int(t.lease_epoch) > epoch
+                )
+            )
+            return host_pid(tid)
 
         crash_ms, hang_ms, takeover_ms, zombie_writes = [], [], [], 0
         for i in range(ROUNDS):
             tid, headers = tenant_with_user(f"Crash {i}")
             workers.start(tid)
             pid = running(tid)
+            epoch = int(tenants.get_tenant(tid).lease_epoch)
             start = time.perf_counter()
-            os.kill(pid, signal.SIGKILL)
-            until(lambda h=headers: api_worker(h)["status"] == "ERROR", step=0.02)
+            os.kill(pid, signal.SIGKILL)  # its host: the session ends with it
+            # Recorded when the API no longer shows that session running (it is ERROR, or
+            # already started again on another host with a new lease).
+            until(
+                lambda h=headers, e=epoch, t=tid: (
+                    api_worker(h)["status"] != "RUNNING"
+                    or int(tenants.get_tenant(t, consistent=True).lease_epoch) > e
+                ),
+                step=0.02,
+            )
             crash_ms.append((time.perf_counter() - start) * 1000)
 
         for i in range(ROUNDS):
@@ -120,21 +119,22 @@ def main() -> None:
             start = time.perf_counter()
             until(lambda h=headers: api_worker(h)["stale"], step=0.02)
             hang_ms.append((time.perf_counter() - start) * 1000)
-            reaper.reap()
             start = time.perf_counter()
-            workers.start(tid)  # a new worker takes over
-            running(tid)
+            until(lambda: reaper.reap().hosts.lost)  # the silent host: its tenant moves
+            running(tid, old_epoch)
             takeover_ms.append((time.perf_counter() - start) * 1000)
             process.resume()
             ref = f"local:{pid}"
-            until(lambda r=ref: r in launcher.exit_codes, timeout=30)
+            until(lambda r=ref: r in runner.exit_codes, timeout=30)
             entries = sorted(HistoryModel.query(tid), key=lambda h: h.sk)
-            stale_at = next(h.sk for h in entries if h.event == "stale")
-            zombie_writes += sum(1 for h in entries if h.sk > stale_at and h.epoch == old_epoch)
+            lost_at = next(
+                h.sk for h in entries if h.epoch == old_epoch and h.event in ("stale", "crashed")
+            )
+            zombie_writes += sum(1 for h in entries if h.sk > lost_at and h.epoch == old_epoch)
             tenant = tenants.get_tenant(tid, consistent=True)
             zombie_writes += int(tenant.lease_epoch) != old_epoch + 1
-            launcher.stop(tenant.task_ref, "bench round done")
-        launcher.stop_all()
+            workers.stop(tid)
+        runner.stop_all()
         web.stop()
 
     sim.shutdown()
@@ -197,7 +197,7 @@ def reaper_fleet() -> dict[str, Any]:
                         template_type="RESTAURANT",
                         desired="RUN",
                         task_ref="local:1",
-                        worker_rss_mb=65,
+                        host_share_mb=65,
                         browser_mb=390,
                         updated_at=now,
                     )

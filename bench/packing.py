@@ -24,17 +24,16 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.fleet import hosts_for, until
 from devstack.local_aws import fake_credentials, moto_server
 
-T = TypeVar("T")
 TENANTS = 10  # on one host here (2 cores); the task size below is computed, not run
 ROUNDS = 8
 PERIOD_S = 2.0  # each tenant receives a message every 2 s in the steady run (5 a second a host)
@@ -59,16 +58,6 @@ MAX_PER_TASK = 50  # a Spot interruption moves at most this many tenants at once
 USABLE = 0.85  # memory share planned for (worker_container.host.USABLE)
 CPU_TARGET = 0.5  # average CPU planned for: bursts (a history sync, a reply wave) get the rest
 REAL_PAGE_MB = 400  # WhatsApp Web per browser session (WAHA's figure)
-
-
-def until(check: Callable[[], T | None], timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        threading.Event().wait(0.02)
-    raise TimeoutError(str(check))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -127,10 +116,8 @@ def plan(base_mb: float, tenant_mb: float, tenant_cpu: float, *, spot: bool = Tr
 
 def main() -> None:
     os.environ.update(fake_credentials())
-    from chalicelib.control import runtime, workers
+    from chalicelib.control import workers
     from chalicelib.domain.clock import SystemClock
-    from chalicelib.launch.hosts import HostPlacer
-    from chalicelib.launch.local import LocalLauncher
     from chalicelib.settings import Settings
     from chalicelib.store import hosts, models, tenants
     from chalicelib.store.models import HistoryModel
@@ -169,22 +156,18 @@ def main() -> None:
         )
         models.bind(settings)
         models.create_tables(wait=False)
-        env = {
-            **settings.as_env(),
-            **fake_credentials(),
-            "WAFLEET_WHATSAPP_URL": sim_url + "/",
-            "WAFLEET_SESSION_DIR": sessions,
-            "WAFLEET_RATE_PER_MIN": "0",
+        tasks = hosts_for(
+            settings,
+            {"WAFLEET_HOST_POLL_S": "0.5", "WAFLEET_HOST_MEMORY_MB": "16384"},
+            whatsapp_url=sim_url + "/",
+            session_dir=Path(sessions),
+            rate_per_min=0.0,
             # The worker's own intervals (a login is saved when linked and every 5 min; the
             # page is probed every 10 s): what a host spends its CPU on, idle.
-            "WAFLEET_SESSION_SAVE_S": "300",
-            "WAFLEET_PAGE_PROBE_S": "10",
-            "WAFLEET_PAGE_CALL_S": "5",
-            "WAFLEET_HOST_POLL_S": "0.5",
-            "WAFLEET_HOST_MEMORY_MB": "16384",
-        }
-        tasks = LocalLauncher(env, on_exit=workers.worker_exited, on_host_exit=workers.host_exited)
-        runtime.configure(settings, launcher=HostPlacer(settings, clock, runner=tasks))
+            save_s=300.0,
+            probe_s=10.0,
+            page_call_s=5.0,
+        )
         ids = [
             tenants.create_tenant(f"Cafe {i}", now_ms=clock.now_ms(), phone=p).tenant_id
             for i, p in enumerate(PHONES)

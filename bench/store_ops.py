@@ -78,7 +78,7 @@ def main() -> None:
         result = {
             "status_read": count(lambda: tenants.get_tenant(tid)),
             "heartbeat": count(
-                lambda: tenants.heartbeat(lease, now_ms=now + 1, connected=False, rss_mb=60)
+                lambda: tenants.heartbeat(lease, now_ms=now + 1, connected=False, host_share_mb=60)
             ),
             "transition": count(
                 lambda: tenants.transition(
@@ -94,7 +94,7 @@ def main() -> None:
             ),
         }
         tenants.apply_event(tid, Event.READY, Actor.WORKER, now_ms=now + 3, lease=lease)
-        tenants.heartbeat(lease, now_ms=now + 4, connected=True, rss_mb=61, browser_mb=240)
+        tenants.heartbeat(lease, now_ms=now + 4, connected=True, host_share_mb=61, browser_mb=240)
         connected_size = item_size(tenants.get_tenant(tid, consistent=True).serialize())
         result["state_item_bytes"] = max(item_size(item.serialize()), connected_size)
     print(json.dumps(result))

@@ -1,11 +1,13 @@
-"""One worker against the simulator: code publish latency, reply latency, memory, throughput,
-relinking without a new QR, messages that reach a hung worker's page, the login archive.
+"""One tenant's session on a worker host against the simulator, with the real wa-js on the
+simulator's WhatsApp Web modules: code publish latency, reply latency (and the deliberate
+"typing…" before each reply), memory, throughput, relinking without a new QR, messages that
+reach a hung host's page, the login archive.
 
-Last line: {"qr_publish_ms_p50": ..., "qr_publish_ms_max": ..., "pairing_publish_ms_max": ...,
-            "reply_ms_p50": ..., "reply_ms_p95": ..., "worker_rss_mb": ...,
-            "browser_pss_mb": ..., "msgs_per_s": ..., "relink_without_qr": k (of 10),
-            "relink_s_p50": ..., "hung_chat_answered": k (of 10), "duplicates": 0,
-            "profile_archive_mb": ...}
+Last line: {"real_wajs": true, "qr_publish_ms_p50": ..., "qr_publish_ms_max": ...,
+            "pairing_publish_ms_max": ..., "reply_ms_p50": ..., "reply_ms_p95": ...,
+            "typing_ms_mean": ..., "host_rss_mb": ..., "browser_pss_mb": ..., "msgs_per_s": ...,
+            "relink_without_qr": k (of 10), "relink_s_p50": ..., "hung_chat_answered": k (of 10),
+            "duplicates": 0, "profile_archive_mb": ...}
 """
 
 from __future__ import annotations
@@ -19,33 +21,36 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import psutil
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.fleet import host_pid, hosts_for, until
 from devstack.local_aws import fake_credentials, moto_server
 
-T = TypeVar("T")
 PHONE = "+4915100000009"
 REPLIES = 30
 BURST = 50
 RESTARTS = 10
 HANGS = 10
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def until(check: Callable[[], T | None], timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        threading.Event().wait(0.01)
-    raise TimeoutError(str(check))
+def real_wajs() -> bool:
+    """The worker injects the pinned npm package, and the simulator's page defines no WPP of
+    its own: what answers the worker is the real wa-js on WhatsApp Web's fake modules."""
+    from worker_container.config import DEFAULT_BUNDLE
+
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    pinned = lock["packages"]["node_modules/@wppconnect/wa-js"]["version"]
+    header = DEFAULT_BUNDLE.read_text(encoding="utf-8")[:300]
+    static = ROOT / "devstack/simulator/static"
+    fake = any("window.WPP" in p.read_text() for p in static.rglob("*.js"))
+    return f"wa-js v{pinned}" in header and not fake
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -55,10 +60,8 @@ def percentile(values: list[float], q: float) -> float:
 
 def main() -> None:
     os.environ.update(fake_credentials())
-    from chalicelib.control import reaper, runtime, workers
-    from chalicelib.control.workers import worker_exited
+    from chalicelib.control import reaper, workers
     from chalicelib.domain.clock import SystemClock
-    from chalicelib.launch.local import LocalLauncher
     from chalicelib.settings import Settings
     from chalicelib.store import models, tenants
     from chalicelib.store.models import HistoryModel
@@ -74,19 +77,17 @@ def main() -> None:
         settings = Settings(dynamodb_endpoint=moto.endpoint, heartbeat_s=0.5, stale_s=3)
         models.bind(settings)
         models.create_tables(wait=False)
-        env = {
-            **settings.as_env(),
-            **fake_credentials(),
-            "WAFLEET_WHATSAPP_URL": sim_url + "/",
-            "WAFLEET_SESSION_DIR": sessions,
-            "WAFLEET_RATE_PER_MIN": "0",
-            "WAFLEET_QR_FIRST_S": "1",
-            "WAFLEET_QR_NEXT_S": "0.7",
-            "WAFLEET_SESSION_SAVE_S": "1",
-            "WAFLEET_PAGE_PROBE_S": "1",
-        }
-        launcher = LocalLauncher(env, on_exit=worker_exited, stop_timeout_s=5)
-        runtime.configure(settings, launcher=launcher)
+        runner = hosts_for(
+            settings,
+            {"WAFLEET_HOST_POLL_S": "0.2"},
+            whatsapp_url=sim_url + "/",
+            session_dir=Path(sessions),
+            rate_per_min=0.0,
+            qr_first_s=1.0,
+            qr_next_s=0.7,
+            save_s=1.0,
+            probe_s=1.0,
+        )
         tid = tenants.create_tenant("Bench Bistro", now_ms=clock.now_ms(), phone=PHONE).tenant_id
 
         def item() -> Any:
@@ -123,22 +124,28 @@ def main() -> None:
         def sent() -> list[dict[str, Any]]:
             return list(sim.sent(PHONE))
 
-        # Reply latency: one message at a time, inbound stamp to outbound stamp.
-        reply_ms = []
+        # Reply latency: one message at a time, inbound stamp to outbound stamp. It includes
+        # "typing…" shown before each reply on purpose (WorkerConfig.typing_ms), measured from
+        # the simulated contact's side.
+        reply_ms, typing_ms = [], []
         for i in range(REPLIES):
             inbound = sim.inbound(PHONE, "+15550000", f"hours {i}", None)
             chat = sim.phones[PHONE].chats[inbound["chat"]]
             at = next(m.at_ms for m in chat if m.id == inbound["id"])
             out = until(lambda n=i: sent()[n] if len(sent()) > n else None)
             reply_ms.append(out["at"] - at)
+            shown = [a for a in sim.activity(PHONE) if a["chat"] == inbound["chat"]][-2:]
+            assert [a["kind"] for a in shown] == ["composing", "paused"], shown
+            typing_ms.append(shown[1]["at"] - shown[0]["at"])
+        # What the platform takes, besides the pause it makes on purpose.
+        working_ms = [r - t for r, t in zip(reply_ms, typing_ms, strict=True)]
 
-        pid = int(item().task_ref.split(":")[1])
-        worker = psutil.Process(pid)
-        rss = worker.memory_info().rss / 2**20
+        host = psutil.Process(host_pid(tid))
+        rss = host.memory_info().rss / 2**20
         browser = (
             sum(
                 p.memory_full_info().pss
-                for p in worker.children(recursive=True)
+                for p in host.children(recursive=True)
                 if "chrom" in p.name().lower()
             )
             / 2**20
@@ -153,37 +160,39 @@ def main() -> None:
         expected = REPLIES + BURST
         archive_mb = (Path(sessions) / f"{tid}.tar.gz").stat().st_size / 2**20
 
-        # Relinking: graceful restarts and kill -9 after the periodic save, no new QR.
+        # Relinking: graceful restarts, and kill -9 of the host after the periodic save (the
+        # tenant moves to a new host by itself), no new QR.
         relinked, relink_s = 0, []
         for attempt in range(RESTARTS):
             qrs = qr_events()
+            epoch = int(item().lease_epoch)
             if attempt % 2:
-                threading.Event().wait(1.5)  # past the periodic save (WAFLEET_SESSION_SAVE_S=1)
-                os.kill(int(item().task_ref.split(":")[1]), signal.SIGKILL)
-                until(lambda: item().worker_status == "ERROR", timeout=20)
+                threading.Event().wait(1.5)  # past the periodic save (save_s=1)
+                begun = time.monotonic()
+                os.kill(host_pid(tid), signal.SIGKILL)
             else:
                 workers.stop(tid)
-                until(lambda: not launcher.running(), timeout=20)
-            begun = time.monotonic()
-            workers.start(tid)
-            until(connected, timeout=60)
+                until(lambda: item().worker_status == "STOPPED", timeout=20)
+                begun = time.monotonic()
+                workers.start(tid)
+            until(lambda e=epoch: connected() and int(item().lease_epoch) > e, timeout=60)
             relink_s.append(time.monotonic() - begun)
             relinked += qr_events() == qrs
             sim.inbound(PHONE, "+15550001", f"after restart {attempt}", None)
             expected += 1
             until(lambda n=expected: len(sent()) >= n, timeout=60)
 
-        # A message that reaches a hung worker's page, in the chat it last answered.
+        # A message that reaches a hung host's page, in the chat it last answered.
         answered = 0
         for attempt in range(HANGS):
-            old = psutil.Process(int(item().task_ref.split(":")[1]))
+            old = psutil.Process(host_pid(tid))
+            epoch = int(item().lease_epoch)
             old.suspend()
             try:
                 sim.inbound(PHONE, "+15550001", f"while hung {attempt}", None)
                 expected += 1
-                until(lambda: reaper.reap().reaped, timeout=30)
-                workers.start(tid)
-                until(connected, timeout=60)
+                until(lambda: reaper.reap().hosts.lost, timeout=30)  # moved to a new host
+                until(lambda e=epoch: connected() and int(item().lease_epoch) > e, timeout=60)
                 try:
                     until(lambda n=expected: len(sent()) >= n, timeout=30)
                     answered += 1
@@ -195,18 +204,21 @@ def main() -> None:
             until(lambda p=old: not psutil.pid_exists(p.pid) or p.status() == "zombie", timeout=30)
         threading.Event().wait(2)  # anything sent twice would show up by now
         duplicates = max(0, len(sent()) - expected)
-        launcher.stop_all()
+        runner.stop_all()
     server.shutdown()
     print(
         json.dumps(
             {
+                "real_wajs": real_wajs(),
                 "qr_publish_ms_p50": round(statistics.median(qr_ms), 1),
                 "qr_publish_ms_max": round(max(qr_ms), 1),
                 "qr_samples": len(qr_ms),
                 "pairing_publish_ms_max": round(max(pairing_ms), 1),
                 "reply_ms_p50": round(percentile(reply_ms, 0.5), 1),
                 "reply_ms_p95": round(percentile(reply_ms, 0.95), 1),
-                "worker_rss_mb": round(rss, 1),
+                "typing_ms_mean": round(statistics.mean(typing_ms), 1),
+                "reply_ms_p95_besides_typing": round(percentile(working_ms, 0.95), 1),
+                "host_rss_mb": round(rss, 1),
                 "browser_pss_mb": round(browser, 1),
                 "msgs_per_s": round(per_s, 2),
                 "relink_without_qr": relinked,

@@ -9,7 +9,7 @@ import click
 
 from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.errors import WafleetError
-from chalicelib.settings import Settings
+from chalicelib.settings import Settings, env_for
 
 DEV_DIR = "var/dev"  # local stack state: issuer key, saved logins, moto endpoint
 
@@ -352,36 +352,6 @@ def dev(
 
 
 @main.command()
-@click.option("--tenant", "tenant_id", required=True, help="Tenant to run the bot for.")
-def worker(tenant_id: str) -> None:
-    """Run a tenant's worker in this process.
-
-    Under the launcher the lease arrives in the environment; run by hand, this command takes
-    the lease itself first (refused while a live worker holds it).
-    """
-    import os
-
-    from chalicelib.launch.ecs import EPOCH_ENV, OWNER_ENV, TENANT_ENV
-    from chalicelib.store import tenants
-    from worker_container import main as worker_main
-
-    settings = _store()
-    if not os.environ.get(OWNER_ENV):
-        try:
-            lease = tenants.acquire_lease(
-                tenant_id, now_ms=SystemClock().now_ms(), stale_after_ms=settings.stale_ms
-            )
-        except WafleetError as exc:
-            raise click.ClickException(str(exc)) from exc
-        os.environ.update(
-            {TENANT_ENV: tenant_id, OWNER_ENV: lease.owner_id, EPOCH_ENV: str(lease.epoch)}
-        )
-    elif os.environ.get(TENANT_ENV) != tenant_id:
-        raise click.UsageError(f"{TENANT_ENV} in the environment names another tenant")
-    sys.exit(worker_main.run(settings=settings))
-
-
-@main.command()
 @click.option(
     "--tenants", "max_tenants", default=10, show_default=True, type=click.IntRange(1, 100)
 )
@@ -392,17 +362,17 @@ def host(max_tenants: int) -> None:
     registers a new host first. Tenants started while it has room are placed on it; Ctrl-C
     drains it (each login saved, each tenant moved or left for the next start).
     """
+    import dataclasses
     import os
 
     from chalicelib.launch.ecs import HOST_ENV
-    from chalicelib.settings import HOST_TENANTS
     from chalicelib.store import hosts
     from worker_container import host as worker_host
 
-    settings = _store()
+    settings = dataclasses.replace(_store(), host_tenants=max_tenants)
     for var, value in settings.as_env().items():  # e.g. the running make dev's moto
         os.environ.setdefault(var, value)
-    os.environ[HOST_TENANTS] = str(max_tenants)
+    os.environ.update(env_for(Settings, host_tenants=max_tenants))
     if not os.environ.get(HOST_ENV):
         item = hosts.new_host(capacity=max_tenants, now_ms=SystemClock().now_ms())
         hosts.set_task_ref(item.host_id, f"local:{os.getpid()}")

@@ -1,8 +1,9 @@
 """``make dev``: the whole platform on loopback, in one command.
 
 moto (DynamoDB) in a child process, the Chalice API and the static portal on one origin,
-the WhatsApp Web simulator, workers as child processes, and the reaper loop. Ctrl-C stops
-everything: workers get SIGTERM (they save their login and write STOPPED), then the rest.
+the WhatsApp Web simulator, worker hosts as child processes (started by the placer exactly as
+ECS tasks are), and the reaper loop. Ctrl-C stops everything: hosts get SIGTERM (each session
+saves its login and writes STOPPED), then the rest.
 """
 
 from __future__ import annotations
@@ -20,13 +21,7 @@ from typing import Any
 from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.errors import DuplicateError, WafleetError
 from chalicelib.domain.transitions import Actor
-from chalicelib.settings import (
-    WEBHOOK_GIVE_UP_S,
-    WEBHOOK_RETRY_S,
-    WEBHOOK_TIMEOUT_S,
-    Settings,
-    env_seconds,
-)
+from chalicelib.settings import Settings, env_for, read_env
 from devstack import gateway, notify_local, snapshot
 from devstack.issuer import LocalIssuer
 from devstack.local_auth import LocalAuth
@@ -134,12 +129,13 @@ def run(
     from app import app
     from chalicelib.control import runtime
     from chalicelib.control.reaper import reap
-    from chalicelib.control.workers import host_exited, worker_exited
-    from chalicelib.launch.hosts import HostPlacer
-    from chalicelib.launch.local import LocalLauncher
+    from chalicelib.control.workers import host_exited
+    from chalicelib.launch.local import LocalHosts
+    from chalicelib.launch.placer import HostPlacer
     from chalicelib.store import models
     from devstack.simulator.server import make_server
     from devstack.simulator.state import Simulator
+    from worker_container.config import HostConfig, WorkerConfig
 
     base = Path(folder) if Path(folder).is_absolute() else (ROOT / folder).resolve()
     base.mkdir(parents=True, exist_ok=True)
@@ -148,6 +144,8 @@ def run(
             shutil.rmtree(base / name, ignore_errors=True)
     os.environ.update(fake_credentials())
     clock = SystemClock()
+    # Retry timing can be shortened for demos and tests (WAFLEET_WEBHOOK_*_S).
+    given = read_env(Settings, {**os.environ, "AWS_REGION": "us-east-1"})
     moto = start_moto(moto_port)
     issuer = LocalIssuer.load_or_create(base / "issuer")
     queue_url, dlq_url = notify_local.create_queues(moto.endpoint, "us-east-1")
@@ -169,10 +167,9 @@ def run(
         webhook_allow_private=True,  # the demo receiver is on loopback, plain http
         alert_from=notify_local.ALERT_FROM,
         alert_error_after_s=60,
-        # Retry timing can be shortened for demos and tests (WAFLEET_WEBHOOK_*_S).
-        webhook_give_up_s=env_seconds(os.environ, WEBHOOK_GIVE_UP_S, 24 * 3600.0),
-        webhook_retry_s=env_seconds(os.environ, WEBHOOK_RETRY_S, 2.0),
-        webhook_timeout_s=env_seconds(os.environ, WEBHOOK_TIMEOUT_S, 5.0),
+        webhook_give_up_s=given.webhook_give_up_s,
+        webhook_retry_s=given.webhook_retry_s,
+        webhook_timeout_s=given.webhook_timeout_s,
         portal_url=f"http://127.0.0.1:{port}",
     )
     models.bind(settings)
@@ -196,15 +193,18 @@ def run(
     worker_env = {
         **settings.as_env(),
         **fake_credentials(),
-        "WAFLEET_WHATSAPP_URL": sim_url + "/",
-        "WAFLEET_SESSION_DIR": str(base / "sessions"),
-        # The worker's idea of the rotation (expiry, "code k of N") matches the simulator's.
-        "WAFLEET_QR_FIRST_S": str(timing.first_ms / 1000),
-        "WAFLEET_QR_NEXT_S": str(timing.next_ms / 1000),
-        "WAFLEET_QR_COUNT": str(timing.count),
-        "WAFLEET_HOST_POLL_S": "1",
+        **env_for(
+            WorkerConfig,
+            whatsapp_url=sim_url + "/",
+            session_dir=base / "sessions",
+            # The worker's idea of the rotation (expiry, "code k of N") is the simulator's.
+            qr_first_s=timing.first_ms / 1000,
+            qr_next_s=timing.next_ms / 1000,
+            qr_count=timing.count,
+        ),
+        **env_for(HostConfig, poll_s=1.0),
     }
-    tasks = LocalLauncher(worker_env, on_exit=worker_exited, on_host_exit=host_exited)
+    tasks = LocalHosts(worker_env, on_host_exit=host_exited)
     launcher = HostPlacer(settings, clock, runner=tasks)
     runtime.configure(settings, clock=clock, launcher=launcher)
     from chalicelib.store import users

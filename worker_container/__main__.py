@@ -1,5 +1,5 @@
-"""``python -m worker_container``."""
+"""``python -m worker_container``: the image's command, a worker host."""
 
-from worker_container.main import main
+from worker_container.host import main
 
 main()

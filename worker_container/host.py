@@ -1,17 +1,17 @@
-"""The worker host: one task runs the sessions of several tenants.
+"""The worker host: the only worker runtime. One task (a process locally) runs the sessions of
+up to ``WAFLEET_HOST_TENANTS`` tenants; a lone tenant is a host with one session.
 
 One Python process and one Playwright driver per host; each tenant gets its own Chromium on
 its own profile (a persistent context: WhatsApp's IndexedDB keys are non-extractable, so the
-login can only travel as the profile itself), its own lease, heartbeat, engine, reactions and
-reconnect manager: the ``Bot`` of a single-tenant worker, as one asyncio task among others.
-Every page call has a timeout, so a hung page or a crashed renderer holds up only its own
-tenant.
+login can only travel as the profile itself), and its own ``Session``: lease, heartbeat,
+engine, reactions and reconnect manager, as one asyncio task among others. Every page call
+has a timeout, so a hung page or a crashed renderer holds up only its own tenant.
 
-The host learns what to run from its partition of the hosts table (one Query every
-``poll_s``), writes its own heartbeat with its memory (host total and per tenant) and the
-room it has left, and drains on SIGTERM (scale-in, deploy, a Fargate Spot interruption) or
-when an operator asks: each session saves its login and stops, then moves to a host with
-room; what cannot move yet is moved by the control plane when the host's exit is reported.
+The host learns what to run from its ``HostPort`` (one read of its partition every
+``poll_s``), writes its own heartbeat with its memory (host total and per tenant) and the room
+it has left, and drains on SIGTERM (scale-in, deploy, a Fargate Spot interruption) or when an
+operator asks: each session saves its login and stops, then moves to a host with room; what
+cannot move yet is moved by the control plane when the host's exit is reported.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ import asyncio
 import contextlib
 import logging
 import math
-import os
 import signal
 import sys
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,19 +32,15 @@ from chalicelib import observability
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.errors import ConcurrentUpdateError, ConfigError
 from chalicelib.domain.values import Lease
-from chalicelib.launch.ecs import EPOCH_ENV, HOST_ENV, OWNER_ENV, TENANT_ENV
-from chalicelib.settings import Settings, env_seconds
-from chalicelib.store import hosts
-from chalicelib.store.hosts import HostStatus, Placement
-from chalicelib.store.models import HostModel
+from chalicelib.settings import Settings
 from worker_container import memory
-from worker_container.bot import Bot, ExitCode
+from worker_container.config import CHROMIUM_ARGS, HostConfig, WorkerConfig
+from worker_container.engine import Engine
+from worker_container.login_store import LoginStore
+from worker_container.ports import DRAINING, GONE, HostOrders, HostPort, StorePort
+from worker_container.session import ExitCode, Session
 
 logger = logging.getLogger("wafleet.host")
-
-MEMORY_MB = "WAFLEET_HOST_MEMORY_MB"
-POLL_S = "WAFLEET_HOST_POLL_S"
-TENANT_MEMORY_MB = "WAFLEET_TENANT_MEMORY_MB"
 
 # Room is kept for this share of the task's memory; the rest absorbs spikes (a history
 # sync, a burst of media) without the kernel killing the task.
@@ -53,36 +48,6 @@ USABLE = 0.85
 # A tenant's browser is budgeted at no less than this until measured (the simulator's page
 # takes ~70 MB; the real site several times that).
 TENANT_FLOOR_MB = 120.0
-
-
-@dataclass(frozen=True)
-class HostConfig:
-    """Who the host is and its limits."""
-
-    host_id: str
-    worker_env: Mapping[str, str]  # what each tenant's worker config is read from
-    max_tenants: int
-    memory_mb: float
-    poll_s: float = 2.0
-    tenant_memory_mb: float = 1500.0  # a browser above this is relaunched from its login
-
-    @classmethod
-    def from_env(cls, settings: Settings, env: Mapping[str, str] | None = None) -> HostConfig:
-        """Read and validate; every error names its variable."""
-        env = os.environ if env is None else env
-        host_id = env.get(HOST_ENV)
-        if not host_id:
-            raise ConfigError(f"{HOST_ENV} not set: a host is started by the placer")
-        if settings.host_tenants < 1:
-            raise ConfigError("WAFLEET_HOST_TENANTS must be at least 1 for a host")
-        return cls(
-            host_id=host_id,
-            worker_env=dict(env),
-            max_tenants=settings.host_tenants,
-            memory_mb=env_seconds(env, MEMORY_MB, 0) or task_memory_mb(),
-            poll_s=env_seconds(env, POLL_S, 2.0),
-            tenant_memory_mb=env_seconds(env, TENANT_MEMORY_MB, 1500.0),
-        )
 
 
 def task_memory_mb() -> float:
@@ -117,55 +82,60 @@ def room(
     return max(0, min(max_tenants, assigned + free))
 
 
-@dataclass
-class Session:
-    """One tenant running on this host."""
+@dataclass(frozen=True)
+class Wiring:
+    """What a host builds each session from: its ports, login store and engine."""
 
-    lease: Lease
-    bot: Bot
+    store_for: Callable[[Lease], StorePort]
+    logins_for: Callable[[str], LoginStore]
+    engine_for: Callable[[Any], Engine]  # given the host's Playwright driver
+
+
+@dataclass
+class Running:
+    """One session on this host and the task that runs it."""
+
+    session: Session
     task: asyncio.Task[ExitCode]
     moving: bool = False
 
 
 @dataclass
 class Host:
-    """Runs the tenants placed on it until drained or gone."""
+    """Runs the sessions placed on it until drained or gone."""
 
     cfg: HostConfig
+    worker: WorkerConfig
     settings: Settings
+    port: HostPort
+    wiring: Wiring
     clock: Clock
-    sessions: dict[str, Session] = field(default_factory=dict)
+    memory_mb: float
+    sessions: dict[str, Running] = field(default_factory=dict)
     playwright: Any = None
     draining: str | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     exit_code: int = 0
     first_heartbeat: bool = True
-    known: HostModel | None = None  # the host item as the poller last read it
+    assigned: int = 0  # placements as the poller last read them
     ended: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def log(self) -> dict[str, object]:
         return {"host_id": self.cfg.host_id}
 
-    async def run(self) -> int:
-        """Run until drained (0) or gone (3)."""
-        from playwright.async_api import async_playwright
-
+    async def run(self, driver: Any) -> int:
+        """Run on the Playwright ``driver`` until drained (0) or gone (3)."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.drain, f"received {sig.name}")
-        driver = await async_playwright().start()
         self.playwright = driver
-        try:
-            loops = [asyncio.create_task(self._poller()), asyncio.create_task(self._heartbeats())]
-            await self.done.wait()
-            for task in loops:
-                task.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
-            await asyncio.gather(*self.ended, return_exceptions=True)
-        finally:
-            with contextlib.suppress(Exception):
-                await driver.stop()
+        loops = [asyncio.create_task(self._poller()), asyncio.create_task(self._heartbeats())]
+        await self.done.wait()
+        for task in loops:
+            task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        await asyncio.gather(*self.ended, return_exceptions=True)
         logger.info("host exits", extra={**self.log, "code": self.exit_code})
         return self.exit_code
 
@@ -174,8 +144,7 @@ class Host:
     async def _poller(self) -> None:
         while not self.done.is_set():
             try:
-                item, placed = await asyncio.to_thread(hosts.placements, self.cfg.host_id)
-                await self._follow(item, placed)
+                self._follow(await asyncio.to_thread(self.port.orders))
             except Exception as exc:
                 logger.warning(
                     "reading placements failed",
@@ -184,77 +153,59 @@ class Host:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.done.wait(), timeout=self.cfg.poll_s)
 
-    async def _follow(self, item: HostModel | None, placed: list[Placement]) -> None:
-        self.known = item
-        if item is None or item.status == HostStatus.GONE.value:
+    def _follow(self, orders: HostOrders) -> None:
+        self.assigned = orders.assigned
+        if orders.status is None or orders.status == GONE:
             self._gone("the host was recorded as gone: its tenants run elsewhere")
             return
-        if item.status == HostStatus.DRAINING.value and self.draining is None:
-            self.drain(item.reason or "drained by an operator")
+        if orders.status == DRAINING and self.draining is None:
+            self.drain(orders.reason or "drained by an operator")
             return
         if self.draining is not None:
             return
-        wanted = {p.lease.tenant_id: p for p in placed}
-        for tenant_id, session in list(self.sessions.items()):
-            if wanted.get(tenant_id) is None or wanted[tenant_id].lease != session.lease:
-                session.bot.finish(ExitCode.STOPPED, "taken off this host")
-        for tenant_id, placement in wanted.items():
+        wanted = {lease.tenant_id: lease for lease in orders.leases}
+        for tenant_id, running in list(self.sessions.items()):
+            if wanted.get(tenant_id) != running.session.lease:
+                running.session.finish(ExitCode.STOPPED, "taken off this host")
+        for tenant_id, lease in wanted.items():
             if tenant_id not in self.sessions:
-                self._start(placement.lease)
+                self._start(lease)
 
     def _start(self, lease: Lease) -> None:
-        from worker_container.config import WorkerConfig
-        from worker_container.main import engine_for, session_store
-        from worker_container.store_port import DynamoStore
-
-        env = {
-            **self.cfg.worker_env,
-            TENANT_ENV: lease.tenant_id,
-            OWNER_ENV: lease.owner_id,
-            EPOCH_ENV: str(lease.epoch),
-        }
-        config = WorkerConfig.from_env(env)
-        engine = engine_for(config, self.playwright)
-        bot = Bot(
-            config,
+        session = Session(
+            lease,
+            self.worker,
             self.settings,
-            session_store(config, self.settings),
-            engine,
-            DynamoStore(lease),
+            self.wiring.logins_for(lease.tenant_id),
+            self.wiring.engine_for(self.playwright),
+            self.wiring.store_for(lease),
             clock=self.clock,
         )
-        task = asyncio.create_task(bot.run(signals=False), name=f"tenant-{lease.tenant_id}")
-        session = Session(lease, bot, task)
-        self.sessions[lease.tenant_id] = session
+        task = asyncio.create_task(session.run(), name=f"tenant-{lease.tenant_id}")
+        running = Running(session, task)
+        self.sessions[lease.tenant_id] = running
         logger.info("session started", extra={**self.log, "tenant_id": lease.tenant_id})
-        task.add_done_callback(lambda _t: self._spawn(self._ended(session)))
+        task.add_done_callback(lambda _t: self._spawn(self._ended(running)))
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self.ended.add(task)
         task.add_done_callback(self.ended.discard)
 
-    async def _ended(self, session: Session) -> None:
-        """A session ended: take it off this host and record a crash if it did not say how
-        it ended; a drained session moves on."""
-        from chalicelib.control import workers
-
-        lease = session.lease
+    async def _ended(self, running: Running) -> None:
+        """A session ended: take it off this host and report how it ended; a drained
+        session moves on."""
+        lease = running.session.lease
         try:
-            code = session.task.result()
-            reason = session.bot.exit_reason or f"exit code {int(code)}"
+            code = running.task.result()
+            reason = running.session.exit_reason or f"exit code {int(code)}"
         except BaseException as exc:
             code, reason = ExitCode.UNEXPECTED, f"session failed: {type(exc).__name__}"
-        if self.sessions.get(lease.tenant_id) is session:
+        if self.sessions.get(lease.tenant_id) is running:
             del self.sessions[lease.tenant_id]
+        move = (self.draining or "host draining") if running.moving else None
         try:
-            await asyncio.to_thread(workers.worker_exited, lease.tenant_id, lease.epoch, reason)
-            if session.moving:
-                await asyncio.to_thread(self._move, lease)
-            else:
-                await asyncio.to_thread(
-                    hosts.release, self.cfg.host_id, lease.tenant_id, epoch=lease.epoch
-                )
+            await asyncio.to_thread(self.port.session_ended, lease, reason, move=move)
         except Exception as exc:
             logger.warning(
                 "session end not recorded",
@@ -267,13 +218,6 @@ class Host:
         if self.draining is not None and not self.sessions:
             self.done.set()
 
-    def _move(self, lease: Lease) -> None:
-        """Start a drained tenant on a host with room; without one, its placement stays, and
-        the control plane moves it once this host's exit is reported."""
-        from chalicelib.control import workers
-
-        workers.move_off(self.cfg.host_id, lease, reason=self.draining or "host draining")
-
     # --- draining and ending --------------------------------------------------------------
 
     def drain(self, reason: str) -> None:
@@ -282,16 +226,12 @@ class Host:
             return
         self.draining = reason
         logger.info("draining", extra={**self.log, "reason": reason, "tenants": len(self.sessions)})
-        self._spawn(self._mark_draining(reason))
-        for session in self.sessions.values():
-            session.moving = True
-            session.bot.finish(ExitCode.STOPPED, f"moving to another host ({reason})")
+        self._spawn(asyncio.to_thread(self.port.drain, reason))
+        for running in self.sessions.values():
+            running.moving = True
+            running.session.finish(ExitCode.STOPPED, f"moving to another host ({reason})")
         if not self.sessions:
             self.done.set()
-
-    async def _mark_draining(self, reason: str) -> None:
-        with contextlib.suppress(ConcurrentUpdateError):
-            await asyncio.to_thread(hosts.drain, self.cfg.host_id, reason)
 
     def _gone(self, reason: str) -> None:
         """Someone else recorded this host as gone: its tenants are (being) placed elsewhere;
@@ -300,8 +240,8 @@ class Host:
             return
         logger.warning("host gone", extra={**self.log, "reason": reason})
         self.exit_code = int(ExitCode.REPLACED)
-        for session in self.sessions.values():
-            session.bot.finish(ExitCode.REPLACED, reason)
+        for running in self.sessions.values():
+            running.session.finish(ExitCode.REPLACED, reason)
         self.draining = self.draining or reason
         if not self.sessions:
             self.done.set()
@@ -323,73 +263,131 @@ class Host:
 
     async def _beat(self) -> None:
         # Each tenant's browser as its own heartbeat measured it (0 until its first).
-        per_tenant = {tid: s.bot.browser_mb for tid, s in list(self.sessions.items())}
+        running = list(self.sessions.items())
+        per_tenant = {tid: r.session.browser_mb for tid, r in running}
         total = await asyncio.to_thread(memory.process_tree_pss_mb)
-        assigned = int(self.known.assigned or 0) if self.known else len(self.sessions)
+        # The host's own share (Python, the Playwright driver), split between its sessions:
+        # what each tenant costs besides its browser.
+        own = max(0.0, total - sum(per_tenant.values()))
+        for _tid, each in running:
+            each.session.host_share_mb = own / len(running)
         capacity = room(
-            max_tenants=self.cfg.max_tenants,
-            assigned=assigned,
+            max_tenants=self.settings.host_tenants,
+            assigned=self.assigned or len(self.sessions),
             running=len(self.sessions),
             host_mb=total,
             tenant_mb=[mb for mb in per_tenant.values() if mb > 0],
-            memory_mb=self.cfg.memory_mb,
+            memory_mb=self.memory_mb,
         )
         await asyncio.to_thread(
-            hosts.heartbeat,
-            self.cfg.host_id,
+            self.port.heartbeat,
             now_ms=self.clock.now_ms(),
             capacity=0 if self.draining else capacity,
             pss_mb=total,
-            limit_mb=self.cfg.memory_mb,
+            limit_mb=self.memory_mb,
             tenant_mb=per_tenant,
             first=self.first_heartbeat,
         )
         self.first_heartbeat = False
         for tenant_id, mb in per_tenant.items():
-            session = self.sessions.get(tenant_id)
-            if session is not None and mb > self.cfg.tenant_memory_mb:
+            r = self.sessions.get(tenant_id)
+            if r is not None and mb > self.cfg.tenant_memory_mb:
                 logger.warning(
                     "tenant browser above its memory limit; relaunching it",
                     extra={**self.log, "tenant_id": tenant_id, "pss_mb": round(mb)},
                 )
-                self._spawn(session.bot.recycle(f"browser memory {round(mb)} MB"))
+                self._spawn(r.session.recycle(f"browser memory {round(mb)} MB"))
+
+
+def aws_wiring(worker: WorkerConfig, settings: Settings) -> Wiring:
+    """Sessions over DynamoDB, logins in S3 (AWS) or a folder (local), wa-js engines."""
+    from worker_container.dynamo import DynamoStore
+    from worker_container.login_store import FolderLogins, S3Logins
+    from worker_container.wajs import WaJsEngine
+
+    def logins_for(tenant_id: str) -> LoginStore:
+        if worker.session_bucket:
+            import boto3
+
+            client = boto3.client("s3", region_name=settings.region)
+            return S3Logins(client, worker.session_bucket, tenant_id, worker.session_kms_key)
+        assert worker.session_dir is not None
+        return FolderLogins(worker.session_dir, tenant_id)
+
+    return Wiring(
+        store_for=DynamoStore,
+        logins_for=logins_for,
+        engine_for=lambda driver: WaJsEngine.for_config(worker, driver),
+    )
 
 
 def run(env: Mapping[str, str] | None = None) -> int:
-    """Run one host to completion; returns its exit code."""
+    """``python -m worker_container``: read the settings once, check the host is registered,
+    run it to completion; returns its exit code."""
     observability.configure_logging("wafleet-host")
     try:
         settings = Settings.from_env(env)
-        cfg = HostConfig.from_env(settings, env)
+        cfg = HostConfig.from_env(env)
+        worker = WorkerConfig.from_env(env)
     except ConfigError as exc:
         logger.error("host cannot start: %s", exc)
         print(f"wafleet host: {exc}", file=sys.stderr)
         return int(ExitCode.CONFIG)
     from chalicelib.control import runtime
     from chalicelib.domain.clock import SystemClock
-    from chalicelib.launch.hosts import HostPlacer
+    from chalicelib.launch.placer import HostPlacer
     from chalicelib.store.models import shared_connection
     from chalicelib.store.server_clock import ServerClock
+    from worker_container.dynamo import DynamoHost
 
     runtime.configure(settings)  # binds the models
+    port = DynamoHost(cfg.host_id)
     try:
-        hosts.get_host(cfg.host_id)
-    except Exception as exc:  # not registered, or the table cannot be read: say which
-        logger.error("host cannot start: %s", exc)
-        print(f"wafleet host: {cfg.host_id}: {exc}", file=sys.stderr)
+        orders = port.orders()
+    except Exception as exc:  # the table cannot be read: say which
+        orders, problem = None, f"{type(exc).__name__}: {exc}"
+    if orders is None or orders.status is None:
+        problem = problem if orders is None else "not registered in the hosts table"
+        logger.error("host cannot start: %s", problem, extra={"host_id": cfg.host_id})
+        print(f"wafleet host: {cfg.host_id}: {problem}", file=sys.stderr)
         return int(ExitCode.CONFIG)
+    # Heartbeat times are compared with the reaper's clock: correct ours to DynamoDB's.
     clock = ServerClock(SystemClock())
     clock.attach(shared_connection().client)
     # Moving a drained tenant places it on a host with room; starting hosts is not the
     # host's job (the control plane does it once this one's exit is reported).
     runtime.configure(settings, clock=clock, launcher=HostPlacer(settings, clock, runner=None))
-    host = Host(cfg, settings, clock)
+    sandboxed = "--no-sandbox" not in CHROMIUM_ARGS
+    log = logger.info if sandboxed else logger.warning
+    log(
+        "host starting",
+        extra={
+            "host_id": cfg.host_id,
+            "tenants_max": settings.host_tenants,
+            "browser": worker.chromium,
+            # Chromium's sandbox is off only as root (a developer's machine, CI): the image
+            # runs unprivileged with it on.
+            "sandbox": sandboxed,
+        },
+    )
+    host = Host(
+        cfg,
+        worker,
+        settings,
+        port,
+        aws_wiring(worker, settings),
+        clock,
+        memory_mb=cfg.memory_mb or task_memory_mb(),
+    )
 
     async def main() -> int:
+        from playwright.async_api import async_playwright
+
         # DynamoDB calls run in threads: enough that one tenant's slow call queues no other's.
-        workers = max(8, cfg.max_tenants + 4)
-        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=workers))
-        return await host.run()
+        threads = max(8, settings.host_tenants + 4)
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=threads))
+        async with async_playwright() as driver:
+            return await host.run(driver)
 
     try:
         return asyncio.run(main())
@@ -399,9 +397,5 @@ def run(env: Mapping[str, str] | None = None) -> int:
 
 
 def main() -> None:
-    """``python -m worker_container.host``."""
+    """``python -m worker_container``."""
     sys.exit(run())
-
-
-if __name__ == "__main__":
-    main()

@@ -17,8 +17,8 @@ from chalicelib.domain import templates
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.errors import TenantPausedError
 from worker_container.engine import Acked, Engine, Inbound
+from worker_container.ports import IN, StorePort, TenantConfig
 from worker_container.reactions import answerable, display_phone, reply_id
-from worker_container.store_port import IN, StorePort, TenantConfig
 
 logger = logging.getLogger("wafleet.worker")
 

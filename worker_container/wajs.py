@@ -31,9 +31,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import BrowserContext, Page, Playwright, Route, async_playwright
+from playwright.async_api import BrowserContext, Page, Playwright, Route
 from playwright.async_api import Error as PlaywrightError
 
+from worker_container.config import CHROMIUM_ARGS, WorkerConfig
 from worker_container.engine import (
     Acked,
     CodeShown,
@@ -222,7 +223,7 @@ class WaJsEngine:
         load_timeout_s: float = 60.0,
         locale: str = "en-US",
         pinned_html: Path | None = None,
-        playwright: Playwright | None = None,
+        playwright: Playwright,
     ) -> None:
         self.url = url
         self.chromium = chromium
@@ -232,15 +233,27 @@ class WaJsEngine:
         self.load_timeout_s = load_timeout_s
         self.locale = locale
         self.pinned_html = pinned_html
-        # A host shares one Playwright driver among its tenants' browsers; alone, the engine
-        # starts its own.
-        self._pw: Playwright | None = playwright
-        self._pw_cm: Any = None
+        self._pw = playwright  # the host's one Playwright driver, shared by its sessions
         self.context: BrowserContext | None = None
         self.page: Page | None = None
         self._on_event: Callable[[PageEvent], None] = lambda _event: None
         self._bind_task: asyncio.Task[None] | None = None
         self._closing = False
+
+    @classmethod
+    def for_config(cls, config: WorkerConfig, playwright: Playwright) -> WaJsEngine:
+        """The engine of one session on a host (the host's Playwright driver, its config)."""
+        return cls(
+            url=config.whatsapp_url,
+            chromium=config.chromium,
+            args=CHROMIUM_ARGS,
+            bundle=config.wajs_bundle,
+            call_timeout_s=config.page_call_s,
+            load_timeout_s=config.page_load_s,
+            locale=config.page_locale,
+            pinned_html=config.wa_html,
+            playwright=playwright,
+        )
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -248,14 +261,14 @@ class WaJsEngine:
         """Launch Chromium on ``profile`` (the tenant's login), inject wa-js, open the site."""
         self._on_event = on_event
         self._closing = False
-        if self._pw is None:
-            self._pw_cm = async_playwright()
-            self._pw = await self._pw_cm.__aenter__()
         script = self.bundle.read_text(encoding="utf-8")
         self.context = await self._pw.chromium.launch_persistent_context(
             str(profile),
             executable_path=self.chromium,
             headless=True,
+            # Playwright adds --no-sandbox unless asked for the sandbox: it renders what
+            # strangers send. Only as root (a developer's machine, CI) is it off, by the args.
+            chromium_sandbox="--no-sandbox" not in self.args,
             args=self.args,
             user_agent=user_agent(self.chromium),
             locale=self.locale,
@@ -289,12 +302,8 @@ class WaJsEngine:
         self.context = self.page = None
 
     async def stop(self) -> None:
-        """Close the browser, and Playwright if the engine started it."""
+        """Close the browser (the host stops the shared driver at its end)."""
         await self.close()
-        if self._pw_cm is not None:
-            with contextlib.suppress(Exception):
-                await self._pw_cm.__aexit__(None, None, None)
-            self._pw = self._pw_cm = None
 
     def _is_site_page(self, url: str) -> bool:
         return url.split("#", 1)[0].split("?", 1)[0].rstrip("/") == self.url.rstrip("/")

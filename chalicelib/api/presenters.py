@@ -105,7 +105,7 @@ def tenant_status(
                 "nextRetryAt": iso(view.next_retry_at),
             },
             "nextRestartAt": iso(restart),
-            "memory": {"workerRssMb": view.worker_rss_mb, "browserMb": view.browser_mb},
+            "memory": {"hostShareMb": view.host_share_mb, "browserMb": view.browser_mb},
         },
         "setupRequest": setup_request(setup) if setup is not None else _setup_summary(view),
     }

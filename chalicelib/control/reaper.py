@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.control import runtime, workers
-from chalicelib.control.placement import HostReport, check_hosts
+from chalicelib.control.host_sweep import HostReport, check_hosts
 from chalicelib.domain.errors import ConcurrentUpdateError, LeaseHeldError, WafleetError
 from chalicelib.domain.liveness import is_stale, stale_cutoff
 from chalicelib.domain.restart import restart_due
@@ -45,9 +45,8 @@ def reap(*, auto_restart: bool = False, page_size: int = 500) -> ReapReport:
     stale_ms = rt.settings.stale_ms
     cutoff = stale_cutoff(now, stale_ms)
     report = ReapReport()
-    if rt.settings.host_tenants > 0:
-        # Hosts first: a lost host's tenants are moved now, not left to go stale.
-        report.hosts = check_hosts()
+    # Hosts first: a lost host's tenants are moved now, not left to go stale.
+    report.hosts = check_hosts()
     # No filter: a Scan is billed on the items it reads, filtered or not, and reading them all
     # lets the run count the fleet by worker status (the dashboard) at no extra cost.
     for item in TenantModel.scan(page_size=page_size):

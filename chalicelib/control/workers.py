@@ -4,40 +4,35 @@ ran it did: its tenants move to other hosts)."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from chalicelib.control import runtime
 from chalicelib.domain.errors import ConcurrentUpdateError, NotFoundError, WafleetError
 from chalicelib.domain.statuses import LIVE_WORKER, WorkerStatus
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.domain.values import Lease
-from chalicelib.launch.base import Launcher, LaunchError
+from chalicelib.launch.base import HostRunner, Launcher, LaunchError
 from chalicelib.store import hosts, tenants
 
 logger = logging.getLogger(__name__)
 
 
 def launcher() -> Launcher:
-    """The runtime's launcher, built on first use (ECS in AWS, child processes locally);
-    with ``host_tenants`` set, the placer that puts tenants on hosts started by it."""
+    """The runtime's launcher, built on first use: the placer that puts tenants on hosts, and
+    starts hosts as ECS tasks (AWS) or child processes (locally) when none has room."""
     rt = runtime.get()
     if rt.launcher is None:
-        tasks: Any
+        from chalicelib.launch.placer import HostPlacer
+
+        runner: HostRunner
         if rt.settings.launcher == "ecs":
-            from chalicelib.launch.ecs import EcsLauncher
+            from chalicelib.launch.ecs import EcsHosts
 
-            tasks = EcsLauncher(rt.settings)
+            runner = EcsHosts(rt.settings)
         else:
-            from chalicelib.launch.local import LocalLauncher
+            from chalicelib.launch.local import LocalHosts
 
-            tasks = LocalLauncher(
-                rt.settings.as_env(), on_exit=worker_exited, on_host_exit=host_exited
-            )
-        if rt.settings.host_tenants > 0:
-            from chalicelib.launch.hosts import HostPlacer
-
-            tasks = HostPlacer(rt.settings, rt.clock, runner=tasks)
-        rt.launcher = tasks
+            runner = LocalHosts(rt.settings.as_env(), on_host_exit=host_exited)
+        rt.launcher = HostPlacer(rt.settings, rt.clock, runner=runner)
     return rt.launcher
 
 
@@ -92,7 +87,8 @@ def restart(tenant_id: str) -> Lease:
 
 
 def worker_exited(tenant_id: str, epoch: int, reason: str) -> None:
-    """A worker process (or ECS task) of ``epoch`` ended: record it unless it already did.
+    """A session of ``epoch`` ended (its host said so, or its host was lost): record it unless
+    it already did.
 
     Idempotent: a duplicate or late report for an older epoch, or for a worker that wrote
     STOPPED itself, changes nothing. An exit the operator asked for is STOPPED; any other

@@ -25,7 +25,7 @@ class TenantView:
     last_error_at: int | None = None
     reconnect_attempts: int = 0
     next_retry_at: int | None = None
-    worker_rss_mb: int | None = None
+    host_share_mb: int | None = None  # its share of the host process's memory
     browser_mb: int | None = None
     setup_id: str | None = None
     setup_status: str | None = None

@@ -1,15 +1,13 @@
-"""The launcher interface the control plane uses."""
+"""What the control plane starts sessions with: a ``Launcher`` places a tenant's session on a
+host (``placer.HostPlacer``); a ``HostRunner`` starts and stops the hosts themselves (ECS
+tasks, ``ecs.EcsHosts``; or child processes, ``local.LocalHosts``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 from chalicelib.domain.errors import WafleetError
 from chalicelib.domain.values import Lease
-
-ExitCallback = Callable[[str, int, str], None]
-"""Called with (tenant_id, epoch, reason) when a worker process ends (local launcher)."""
 
 
 class LaunchError(WafleetError):
@@ -19,12 +17,24 @@ class LaunchError(WafleetError):
 
 
 class Launcher(Protocol):
-    """Starts a worker holding ``lease``; stops one by the reference ``launch`` returned."""
+    """Starts a session holding ``lease``; stops one by the reference ``launch`` returned."""
 
     def launch(self, lease: Lease) -> str:
-        """Start a worker for the lease; returns a task reference (ARN, pid)."""
+        """Start a session for the lease; returns its reference (``host:<host>:<tenant>``)."""
         ...
 
     def stop(self, task_ref: str, reason: str) -> None:
-        """Ask the worker to stop (SIGTERM / StopTask); best effort, never raises for gone tasks."""
+        """Take the session away; best effort, never raises for gone sessions."""
+        ...
+
+
+class HostRunner(Protocol):
+    """Starts and stops host tasks."""
+
+    def start_host(self, host_id: str) -> str:
+        """Start the task that runs host ``host_id``; returns its reference (ARN, pid)."""
+        ...
+
+    def stop_host(self, ref: str, reason: str) -> None:
+        """Stop it (SIGTERM, then SIGKILL after the stop timeout); best effort."""
         ...

@@ -50,7 +50,7 @@ def tenant(item: TenantModel) -> TenantView:
         last_error_at=_int(item.last_error_at),
         reconnect_attempts=int(item.reconnect_attempts or 0),
         next_retry_at=_int(item.next_retry_at),
-        worker_rss_mb=_int(item.worker_rss_mb),
+        host_share_mb=_int(item.host_share_mb),
         browser_mb=_int(item.browser_mb),
         setup_id=item.setup_id,
         setup_status=item.setup_status,

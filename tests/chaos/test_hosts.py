@@ -9,66 +9,28 @@ import dataclasses
 import os
 import signal
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psutil
 import pytest
 
-from chalicelib.control import runtime, workers
+from chalicelib.control import workers
 from chalicelib.domain.clock import SystemClock
-from chalicelib.launch.hosts import HostPlacer
-from chalicelib.launch.local import LocalLauncher
-from chalicelib.settings import Settings
 from chalicelib.store import hosts, tenants
-from chalicelib.store.models import HistoryModel, HostModel
-from tests.e2e.conftest import Sim, eventually
+from chalicelib.store.models import HistoryModel
+from tests.e2e.conftest import Sim, Stack, eventually
 
 pytestmark = pytest.mark.process
 
 PHONES = [f"+49151000001{i:02d}" for i in range(6)]
 
 
-@dataclasses.dataclass
-class Fleet:
-    settings: Settings
-    tasks: LocalLauncher
-    placer: HostPlacer
-
-
 @pytest.fixture
-def fleet(stack_settings: Settings, sim: Sim, tmp_path: Path) -> Iterator[Fleet]:
-    from devstack.local_aws import fake_credentials
-
-    for old in HostModel.scan():  # one moto for the module: hosts are global
-        old.delete()
-    settings = dataclasses.replace(stack_settings, host_tenants=5, host_start_s=30.0)
-    env = {
-        **settings.as_env(),
-        **fake_credentials(),
-        "WAFLEET_WHATSAPP_URL": sim.url + "/",
-        "WAFLEET_SESSION_DIR": str(tmp_path / "sessions"),
-        "WAFLEET_PAGE_PROBE_S": "1",
-        "WAFLEET_PAGE_CALL_S": "2",
-        "WAFLEET_RECONNECT_BASE_S": "0.2",
-        "WAFLEET_RECONNECT_CAP_S": "0.5",
-        "WAFLEET_RECONNECT_MAX": "50",
-        "WAFLEET_RATE_PER_MIN": "0",
-        "WAFLEET_SESSION_SAVE_S": "1",
-        "WAFLEET_HOST_POLL_S": "0.3",
-        "WAFLEET_HOST_MEMORY_MB": "8192",
-    }
-    tasks = LocalLauncher(
-        env,
-        on_exit=workers.worker_exited,
-        on_host_exit=workers.host_exited,
-        stop_timeout_s=60,
-    )
-    placer = HostPlacer(settings, SystemClock(), runner=tasks)
-    runtime.configure(settings, launcher=placer)
-    yield Fleet(settings, tasks, placer)
-    tasks.stop_all(timeout=20)
+def fleet(stack: Stack) -> Stack:
+    """Hosts of five tenants, drained within Fargate's longest stop timeout."""
+    stack.settings = dataclasses.replace(stack.settings, host_tenants=5, host_start_s=30.0)
+    stack.configure({"WAFLEET_HOST_MEMORY_MB": "8192"}, stop_timeout_s=60, page_call_s=2.0)
+    return stack
 
 
 def item(tid: str) -> Any:
@@ -124,7 +86,7 @@ def host_pid(host_id: str) -> int:
 
 
 def test_kill_9_of_a_host_with_5_tenants_moves_every_one_without_a_new_code(
-    fleet: Fleet, sim: Sim
+    fleet: Stack, sim: Sim
 ) -> None:
     ids = linked_fleet(sim, 5)
     first = {host_of(t) for t in ids}
@@ -158,7 +120,7 @@ def test_kill_9_of_a_host_with_5_tenants_moves_every_one_without_a_new_code(
         assert "lost" in " ".join(h.detail or "" for h in HistoryModel.query(tid))
 
 
-def test_a_hung_page_does_not_hold_up_the_other_tenants(fleet: Fleet, sim: Sim) -> None:
+def test_a_hung_page_does_not_hold_up_the_other_tenants(fleet: Stack, sim: Sim) -> None:
     ids = linked_fleet(sim, 3)
     hung_tid = ids[0]
     browser = next(
@@ -193,14 +155,14 @@ def test_a_hung_page_does_not_hold_up_the_other_tenants(fleet: Fleet, sim: Sim) 
 
 
 def test_sigterm_drains_the_host_and_its_tenants_move_before_it_exits(
-    fleet: Fleet, sim: Sim
+    fleet: Stack, sim: Sim
 ) -> None:
     ids = linked_fleet(sim, 3)
     (draining,) = {host_of(t) for t in ids}
     assert draining is not None
     # A second host with room (started the way the placer starts one).
     spare = hosts.new_host(capacity=5, now_ms=SystemClock().now_ms()).host_id
-    hosts.set_task_ref(spare, fleet.tasks.start_host(spare))
+    hosts.set_task_ref(spare, fleet.runner.start_host(spare))
     eventually(lambda: hosts.get_host(spare).status == "RUNNING", timeout=30, what="spare up")
     ref = hosts.get_host(draining).task_ref or ""
     sent_at = time.monotonic()
@@ -208,10 +170,10 @@ def test_sigterm_drains_the_host_and_its_tenants_move_before_it_exits(
     for phone in PHONES[:3]:
         sim.inbound("opening hours?", phone=phone)
     eventually(
-        lambda: ref in fleet.tasks.exit_codes, timeout=120, what="drained host exits"
+        lambda: ref in fleet.runner.exit_codes, timeout=120, what="drained host exits"
     )  # 120 s: Fargate's longest stop timeout
     drain_s = time.monotonic() - sent_at
-    assert fleet.tasks.exit_codes[ref] == 0
+    assert fleet.runner.exit_codes[ref] == 0
     assert drain_s < 60, drain_s
     for tid in ids:
         details = [h.detail or "" for h in HistoryModel.query(tid)]

@@ -1,4 +1,5 @@
-"""Real processes: a moto server, the simulator on loopback, workers with real Chromium."""
+"""Real processes: a moto server, the simulator on loopback, worker hosts with real Chromium,
+started by the placer exactly as ``make dev`` and ECS start them."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ import pytest
 import requests
 
 from chalicelib.domain.clock import SystemClock
-from chalicelib.settings import Settings
+from chalicelib.settings import Settings, env_for
 from devstack.local_aws import MotoProcess, fake_credentials, start_moto
 from devstack.simulator.server import make_server
 from devstack.simulator.state import QrTiming, Simulator
@@ -149,11 +151,29 @@ def moto() -> Iterator[MotoProcess]:
         server.process.wait(timeout=10)
 
 
+# The moto server's tables carry names of their own: in one test process, a table name stays
+# bound to one endpoint (chalicelib.store.models.bind), and in-process moto has the defaults.
+E2E_TABLES = {
+    f"{name}_table": f"e2e-{name}"
+    for name in ("tenants", "history", "messages", "setup", "events", "users", "hooks")
+}
+
+
 @pytest.fixture
 def stack_settings(moto: MotoProcess) -> Settings:
     from chalicelib.store import models
 
-    settings = Settings(dynamodb_endpoint=moto.endpoint, heartbeat_s=0.2, stale_s=1.5, reaper_s=0.5)
+    settings = Settings(
+        dynamodb_endpoint=moto.endpoint,
+        heartbeat_s=0.2,
+        stale_s=1.5,
+        reaper_s=0.5,
+        host_start_s=30,
+        # A hosts table per test: no host of an earlier test (gone with its processes, but
+        # fresh for a heartbeat or two) is ever offered a tenant.
+        hosts_table=f"e2e-hosts-{uuid.uuid4().hex[:8]}",
+        **E2E_TABLES,
+    )
     models.bind(settings)
     models.create_tables(wait=False)
     return settings
@@ -175,41 +195,85 @@ def sim() -> Iterator[Sim]:
 
 @dataclass
 class Stack:
-    """Control plane pieces the tests use, wired to moto and the simulator."""
+    """Control plane pieces the tests use, wired to moto and the simulator: the placer starts
+    worker hosts as child processes (``LocalHosts``), as ``make dev`` does."""
 
     settings: Settings
     worker_env: dict[str, str]
     session_dir: Path
-    launcher: Any
+    runner: Any = None
+    placer: Any = None
 
-    def configure(self, **overrides: str) -> None:
+    def configure(
+        self, env: dict[str, str] | None = None, *, stop_timeout_s: float = 5.0, **overrides: Any
+    ) -> None:
+        """Hosts started from now on run with these worker settings (``WorkerConfig``) and
+        extra environment (fault injection)."""
         from chalicelib.control import runtime
-        from chalicelib.control.workers import worker_exited
-        from chalicelib.launch.local import LocalLauncher
+        from chalicelib.control.workers import host_exited
+        from chalicelib.launch.local import LocalHosts
+        from chalicelib.launch.placer import HostPlacer
+        from worker_container.config import WorkerConfig
 
-        env = {**self.worker_env, **overrides}
-        self.launcher = LocalLauncher(env, on_exit=worker_exited, stop_timeout_s=5)
-        runtime.configure(self.settings, launcher=self.launcher)
+        if self.runner is not None:
+            self.runner.stop_all(timeout=10)
+        started = {
+            **self.worker_env,
+            **self.settings.as_env(),
+            **(env or {}),
+            **env_for(WorkerConfig, **overrides),
+        }
+        self.runner = LocalHosts(started, on_host_exit=host_exited, stop_timeout_s=stop_timeout_s)
+        self.placer = HostPlacer(self.settings, SystemClock(), runner=self.runner)
+        runtime.configure(self.settings, launcher=self.placer)
+
+    def host_of(self, tenant_id: str) -> str:
+        """The host the tenant is placed on."""
+        from chalicelib.store import hosts, tenants
+
+        placed = hosts.parse_ref(tenants.get_tenant(tenant_id, consistent=True).task_ref)
+        assert placed is not None, "not placed on a host"
+        return placed[0]
+
+    def host_pid(self, tenant_id: str) -> int:
+        """The process of the host that runs the tenant (its task, locally)."""
+        from chalicelib.store import hosts
+
+        ref = eventually(lambda: hosts.get_host(self.host_of(tenant_id)).task_ref, what="task")
+        return int(str(ref).split(":")[1])
+
+    def session_ended(self, tenant_id: str) -> bool:
+        """No host runs a session of the tenant any more (each host's heartbeat lists the
+        sessions it runs, after the ended ones have finished: login saved, end recorded)."""
+        from chalicelib.store import hosts
+
+        return all(tenant_id not in (h.tenant_mb or {}) for h in hosts.all_hosts())
 
 
 @pytest.fixture
 def stack(stack_settings: Settings, sim: Sim, tmp_path: Path) -> Iterator[Stack]:
+    from worker_container.config import HostConfig, WorkerConfig
+
     env = {
         **stack_settings.as_env(),
         **fake_credentials(),
-        "WAFLEET_WHATSAPP_URL": sim.url + "/",
-        "WAFLEET_SESSION_DIR": str(tmp_path / "sessions"),
-        "WAFLEET_PAGE_PROBE_S": "1",
-        "WAFLEET_RECONNECT_BASE_S": "0.2",
-        "WAFLEET_RECONNECT_CAP_S": "0.5",
-        "WAFLEET_RECONNECT_MAX": "50",
-        "WAFLEET_RATE_PER_MIN": "0",
-        "WAFLEET_SESSION_SAVE_S": "1",
+        **env_for(
+            WorkerConfig,
+            whatsapp_url=sim.url + "/",
+            session_dir=tmp_path / "sessions",
+            probe_s=1.0,
+            reconnect_base_s=0.2,
+            reconnect_cap_s=0.5,
+            reconnect_max=50,
+            rate_per_min=0.0,
+            save_s=1.0,
+        ),
+        **env_for(HostConfig, poll_s=0.2),
     }
-    result = Stack(stack_settings, env, tmp_path / "sessions", None)
+    result = Stack(stack_settings, env, tmp_path / "sessions")
     result.configure()
     yield result
-    result.launcher.stop_all(timeout=10)
+    result.runner.stop_all(timeout=10)
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:

@@ -1,10 +1,13 @@
-"""The worker as a real process, real Chromium, against the simulator and a moto server."""
+"""A tenant's session on a real worker host process, real Chromium, against the simulator and a
+moto server; the host is started by the placer exactly as make dev and ECS start it."""
 
 from __future__ import annotations
 
 import itertools
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +131,7 @@ def test_restart_restores_login_and_answers_backlog_exactly_once(stack: Stack, s
     eventually(lambda: len(sim.sent()) == 1, what="first reply")
     workers.stop(tid)
     assert statuses(tid)[2] == "STOPPED"
-    eventually(lambda: not stack.launcher.running(), what="worker exit")
+    eventually(lambda: stack.session_ended(tid), what="session ended")
     backlog = [sim.inbound(f"hello {i}", sender=f"+1555000{i}") for i in range(3)]
     workers.start(tid)
     eventually(
@@ -155,7 +158,7 @@ def test_a_reply_sent_but_not_recorded_is_confirmed_not_resent(stack: Stack, sim
         what="reply recorded",
     )
     workers.stop(tid)
-    eventually(lambda: not stack.launcher.running(), what="worker exit")
+    eventually(lambda: stack.session_ended(tid), what="session ended")
     # As if the worker had died between WhatsApp taking the reply and the store recording it.
     MessageModel(tid, reply_key).update(actions=[MessageModel.state.set("SENDING")])
     # "hello 1" comes from the first sender: opening that chat to confirm the reply marks it
@@ -197,7 +200,7 @@ def test_duplicate_delivery_is_answered_once(stack: Stack, sim: Sim) -> None:
 
 
 def test_rate_limit_spaces_replies(stack: Stack, sim: Sim) -> None:
-    stack.configure(WAFLEET_RATE_PER_MIN="60", WAFLEET_RATE_BURST="1")
+    stack.configure(rate_per_min=60.0, rate_burst=1)
     tid = new_tenant()
     workers.start(tid)
     link(sim, tid)
@@ -222,14 +225,14 @@ def test_connection_lost_then_back(stack: Stack, sim: Sim) -> None:
 
 
 def test_reconnect_exhausted_marks_error_and_exits(stack: Stack, sim: Sim) -> None:
-    stack.configure(WAFLEET_RECONNECT_MAX="2", WAFLEET_RECONNECT_BASE_S="0.1")
+    stack.configure(reconnect_max=2, reconnect_base_s=0.1)
     tid = new_tenant()
     workers.start(tid)
     link(sim, tid)
     sim.control("offline")
     eventually(lambda: statuses(tid) == ("ERROR", "DISCONNECTED", "ERROR"), what="exhausted")
     assert "after 2 attempts" in item(tid).last_error
-    eventually(lambda: not stack.launcher.running(), what="worker exit")
+    eventually(lambda: stack.session_ended(tid), what="session ended")
     assert item(tid).owner_id is None
 
 
@@ -243,7 +246,7 @@ def test_logout_is_an_auth_failure_and_forgets_the_login(stack: Stack, sim: Sim)
     eventually(lambda: statuses(tid) == ("ERROR", "DISCONNECTED", "ERROR"), what="auth failure")
     # The cause in words, with wa-js's LogoutReason behind it.
     assert item(tid).last_error == "logged out: the phone logged this bot out (Linked devices)"
-    eventually(lambda: not stack.launcher.running(), what="worker exit")
+    eventually(lambda: stack.session_ended(tid), what="session ended")
     assert not saved.exists()
 
 
@@ -261,7 +264,7 @@ def test_conflict_is_taken_over_and_keeps_the_login(stack: Stack, sim: Sim) -> N
 
 
 def test_conflict_with_stop_policy_stops_and_keeps_the_login(stack: Stack, sim: Sim) -> None:
-    stack.configure(WAFLEET_CONFLICT="stop")
+    stack.configure(conflict="stop")
     tid = new_tenant()
     workers.start(tid)
     link(sim, tid)
@@ -284,7 +287,7 @@ def test_killed_renderer_is_recovered_and_reported(stack: Stack, sim: Sim) -> No
     tid = new_tenant()
     workers.start(tid)
     link(sim, tid)
-    pid = int(item(tid).task_ref.split(":")[1])
+    pid = stack.host_pid(tid)
     for renderer in eventually(lambda: _renderers(pid), what="renderer processes"):
         renderer.kill()
     eventually(lambda: "disconnected" in history(tid), what="crash reported")
@@ -314,18 +317,27 @@ def test_hung_page_is_detected_and_recovered(stack: Stack, sim: Sim) -> None:
     )
 
 
-def test_sigterm_saves_login_writes_stopped_and_exits(stack: Stack, sim: Sim) -> None:
+def test_sigterm_drains_the_host_saves_the_login_and_the_tenant_comes_back_elsewhere(
+    stack: Stack, sim: Sim
+) -> None:
     tid = new_tenant()
     workers.start(tid)
     link(sim, tid)
     saved = stack.session_dir / f"{tid}.tar.gz"
     saved.unlink(missing_ok=True)
-    pid = int(item(tid).task_ref.split(":")[1])
-    os.kill(pid, signal.SIGTERM)
-    eventually(lambda: not stack.launcher.running(), timeout=10, what="exit within 10 s")
-    assert statuses(tid) == ("ERROR", "DISCONNECTED", "STOPPED")
+    host, pid = stack.host_of(tid), stack.host_pid(tid)
+    os.kill(pid, signal.SIGTERM)  # what ECS sends at a scale-in or a Spot interruption
+    eventually(lambda: f"local:{pid}" in stack.runner.exit_codes, timeout=10, what="exit")
+    assert stack.runner.exit_codes[f"local:{pid}"] == 0
+    assert "stopped" in history(tid)  # STOPPED written by the draining session itself
     assert saved.exists()
-    assert history(tid)[-1] == "stopped"
+    # With no other host to take it, it moves when the exit is reported: a new host, the
+    # saved login, no new code.
+    eventually(
+        lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING") and stack.host_of(tid) != host,
+        what="back on a new host",
+    )
+    assert history(tid).count("qr") == 1
 
 
 def test_paused_tenant_stays_linked_but_does_not_reply(stack: Stack, sim: Sim) -> None:
@@ -345,25 +357,18 @@ def test_paused_tenant_stays_linked_but_does_not_reply(stack: Stack, sim: Sim) -
     eventually(lambda: len(sim.sent()) == 1, what="replies again after resume")
 
 
-def test_worker_without_lease_env_fails_clearly(stack: Stack) -> None:
-    import subprocess
-    import sys
-
-    env = {
-        k: v
-        for k, v in {**os.environ, **stack.worker_env}.items()
-        if not k.startswith("WAFLEET_LEASE") and k != "WAFLEET_TENANT_ID"
-    }
-    result = subprocess.run(
+def test_a_host_started_without_its_id_fails_clearly(stack: Stack) -> None:
+    env = {**stack.worker_env, "WAFLEET_HOST_ID": ""}
+    done = subprocess.run(
         [sys.executable, "-m", "worker_container"],
-        env=env,
+        env={**os.environ, **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert result.returncode == 2
-    assert "WAFLEET_TENANT_ID" in result.stderr
+    assert done.returncode == 2
+    assert "WAFLEET_HOST_ID" in done.stderr
 
 
 def test_every_rotated_qr_is_published_and_an_expired_rotation_is_reloaded(
@@ -374,12 +379,7 @@ def test_every_rotated_qr_is_published_and_an_expired_rotation_is_reloaded(
 
     rotating, server = start_sim(QrTiming(first_ms=1500, next_ms=1000, count=3))
     try:
-        stack.configure(
-            WAFLEET_WHATSAPP_URL=rotating.url + "/",
-            WAFLEET_QR_FIRST_S="1.5",
-            WAFLEET_QR_NEXT_S="1",
-            WAFLEET_QR_COUNT="3",
-        )
+        stack.configure(whatsapp_url=rotating.url + "/", qr_first_s=1.5, qr_next_s=1.0, qr_count=3)
         tid = new_tenant()
         workers.start(tid)
         seen: dict[str, int] = {}
@@ -415,7 +415,7 @@ def test_history_synced_at_link_time_is_never_answered(stack: Stack, sim: Sim) -
     assert [m["to"] for m in sim.sent()] == ["+15550008"]
     # A restart catches up on what it missed, and still leaves the history alone.
     workers.stop(tid)
-    eventually(lambda: not stack.launcher.running(), what="worker exit")
+    eventually(lambda: stack.session_ended(tid), what="session ended")
     workers.start(tid)
     eventually(lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"), what="back")
     eventually(lambda: item(tid).heartbeat_at, what="heartbeats")
@@ -501,7 +501,7 @@ def test_a_pinned_whatsapp_web_version_is_served_from_its_page(
 
     pinned = tmp_path / "2.3000.0-pinned.html"
     pinned.write_text((STATIC / "index.html").read_text().replace("<title>", "<title>pinned "))
-    stack.configure(WAFLEET_WA_HTML=str(pinned))
+    stack.configure(wa_html=pinned)
     tid = new_tenant()
     workers.start(tid)
     link(sim, tid)

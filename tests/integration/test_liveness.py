@@ -82,30 +82,28 @@ def test_reaper_pages_through_the_table(control: FakeLauncher, clock: ManualCloc
     assert set(dead) <= set(report.reaped)
 
 
-def test_ecs_stopped_event_marks_crash_once_and_ignores_old_epochs(
+def test_an_ecs_stopped_event_of_a_host_records_its_sessions_once_and_moves_them(
     control: FakeLauncher, clock: ManualClock, aws: Settings
 ) -> None:
     from chalice.test import Client
 
     from app import app
+    from chalicelib.launch.ecs import HOST_ENV
+    from chalicelib.store import hosts
 
     tid, lease = running(clock, "Fargate")
+    host = hosts.new_host(capacity=4, now_ms=clock.now_ms()).host_id
+    hosts.place(host, lease, now_ms=clock.now_ms())
+    tenants.set_task_ref(lease, hosts.task_ref(host, tid))
 
-    def event(epoch: int) -> dict[str, Any]:
+    def event(host_id: str) -> dict[str, Any]:
         return {
             "lastStatus": "STOPPED",
             "stoppedReason": "Essential container in task exited",
             "containers": [{"name": "worker", "exitCode": 137}],
             "overrides": {
                 "containerOverrides": [
-                    {
-                        "name": "worker",
-                        "environment": [
-                            {"name": "WAFLEET_TENANT_ID", "value": tid},
-                            {"name": "WAFLEET_LEASE_OWNER", "value": "x"},
-                            {"name": "WAFLEET_LEASE_EPOCH", "value": str(epoch)},
-                        ],
-                    }
+                    {"name": "worker", "environment": [{"name": HOST_ENV, "value": host_id}]}
                 ]
             },
         }
@@ -121,13 +119,16 @@ def test_ecs_stopped_event_marks_crash_once_and_ignores_old_epochs(
             )
             return client.lambda_.invoke("task_stopped", cw)
 
-        send(event(lease.epoch - 1))  # a late event of an older task: nothing happens
+        send(event("h_other"))  # another host's task: nothing happens to this tenant
         assert state(tid) == ("ACTIVE", "CONNECTED", "RUNNING")
-        send(event(lease.epoch))
-        assert state(tid) == ("ERROR", "DISCONNECTED", "ERROR")
-        assert "exit code 137" in tenants.get_tenant(tid).last_error
-        send(event(lease.epoch))  # duplicate delivery
+        send(event(host))
+        assert "exit code 137" in (tenants.get_tenant(tid).last_error or "")
         assert [e[0] for e in events(tid)].count("crashed") == 1
+        assert [moved.tenant_id for moved in control.launched] == [tid]  # started elsewhere
+        assert control.launched[0].epoch == lease.epoch + 1  # with a new lease
+        send(event(host))  # duplicate delivery
+        assert [e[0] for e in events(tid)].count("crashed") == 1
+        assert len(control.launched) == 1
         ignored = send({"lastStatus": "STOPPED", "overrides": {}})
         assert ignored.payload["result"].startswith("ignored")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ from chalicelib.control import reaper, runtime, workers
 from chalicelib.domain.clock import ManualClock
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.transitions import Actor, Event
-from chalicelib.launch.hosts import HostPlacer, NoRoomError
+from chalicelib.launch.placer import HostPlacer, NoRoomError
 from chalicelib.settings import Settings
 from chalicelib.store import hosts, tenants
 from chalicelib.store.models import HostModel
@@ -304,10 +305,15 @@ def test_an_ecs_stopped_event_for_a_host_task_moves_its_tenants(
 
 
 def test_a_host_that_was_never_registered_refuses_to_start(
-    aws: Settings, capsys: pytest.CaptureFixture[str]
+    aws: Settings, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     from worker_container import host
 
-    env = {**aws.as_env(), "WAFLEET_HOST_ID": "h_unknown", "WAFLEET_HOST_TENANTS": "4"}
+    env = {
+        **aws.as_env(),
+        "WAFLEET_HOST_ID": "h_unknown",
+        "WAFLEET_HOST_TENANTS": "4",
+        "WAFLEET_SESSION_DIR": str(tmp_path),
+    }
     assert host.run(env) == 2
     assert "h_unknown" in capsys.readouterr().err

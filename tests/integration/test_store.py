@@ -440,7 +440,9 @@ def test_state_item_stays_under_1kb_in_its_largest_form(tenant: str, clock: Manu
     )
     qr = tenants.QrCode("2@" + "Q" * 1000, 6, 6, 9_999_999_999_999)
     tenants.apply_event(tid, Event.QR, Actor.WORKER, now_ms=9_999_999_999_999, lease=lease, qr=qr)
-    tenants.heartbeat(lease, now_ms=9_999_999_999_999, connected=True, rss_mb=123.4, browser_mb=345)
+    tenants.heartbeat(
+        lease, now_ms=9_999_999_999_999, connected=True, host_share_mb=123.4, browser_mb=345
+    )
     tenants.record_reconnect(lease, attempts=99, next_retry_at_ms=9_999_999_999_999)
     tenants.apply_event(
         tid,

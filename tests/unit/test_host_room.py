@@ -6,7 +6,8 @@ import pytest
 
 from chalicelib.domain.errors import ConfigError
 from chalicelib.settings import Settings
-from worker_container.host import TENANT_FLOOR_MB, HostConfig, room
+from worker_container.config import HostConfig
+from worker_container.host import TENANT_FLOOR_MB, room
 
 
 def test_an_empty_host_with_plenty_of_memory_offers_its_maximum() -> None:
@@ -50,21 +51,6 @@ def test_placements_not_yet_running_are_budgeted_at_the_larger_of_mean_and_floor
     assert pending == idle  # the 4 placed ones already count against the same memory
 
 
-def test_a_host_needs_its_id_and_a_tenant_count() -> None:
-    with pytest.raises(ConfigError, match="WAFLEET_HOST_ID"):
-        HostConfig.from_env(Settings(host_tenants=4), {})
-    with pytest.raises(ConfigError, match="WAFLEET_HOST_TENANTS"):
-        HostConfig.from_env(Settings(host_tenants=0), {"WAFLEET_HOST_ID": "h_1"})
-    with pytest.raises(ConfigError, match="WAFLEET_HOST_MEMORY_MB"):
-        HostConfig.from_env(
-            Settings(host_tenants=4), {"WAFLEET_HOST_ID": "h_1", "WAFLEET_HOST_MEMORY_MB": "lots"}
-        )
-    cfg = HostConfig.from_env(
-        Settings(host_tenants=4), {"WAFLEET_HOST_ID": "h_1", "WAFLEET_HOST_MEMORY_MB": "4096"}
-    )
-    assert (cfg.host_id, cfg.max_tenants, cfg.memory_mb) == ("h_1", 4, 4096)
-
-
 def test_settings_refuse_a_tenant_count_out_of_range() -> None:
     with pytest.raises(ConfigError, match="WAFLEET_HOST_TENANTS"):
         Settings.from_env({"AWS_REGION": "us-east-1", "WAFLEET_HOST_TENANTS": "many"})
@@ -76,44 +62,59 @@ def test_only_the_tenant_whose_browser_outgrew_its_limit_is_relaunched(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import asyncio
-    from pathlib import Path
     from types import SimpleNamespace
-    from typing import Any
 
     from chalicelib.domain.clock import ManualClock
     from chalicelib.domain.values import Lease
+    from tests.fakes import MemoryHost
     from worker_container import host as host_module
     from worker_container import memory
 
     measured = {"a": 180.0, "b": 2100.0, "c": 175.0}  # MB per tenant browser
-    written: dict[str, Any] = {}
+    port = MemoryHost()
 
-    class FakeBot:
+    class FakeSession:
         def __init__(self, tid: str) -> None:
-            self.profile_dir = Path(f"/tmp/wafleet-{tid}-x")
+            self.lease = Lease(tid, "o", 1)
             self.browser_mb = measured[tid]  # what its own heartbeat measured
+            self.host_share_mb: float | None = None
             self.recycled: list[str] = []
 
         async def recycle(self, reason: str) -> None:
             self.recycled.append(reason)
 
-    monkeypatch.setattr(memory, "process_tree_pss_mb", lambda: 1000.0)
-    monkeypatch.setattr(host_module.hosts, "heartbeat", lambda _h, **kw: written.update(kw))
-    cfg = HostConfig("h_1", {}, max_tenants=10, memory_mb=4096, tenant_memory_mb=1500)
+    monkeypatch.setattr(memory, "process_tree_pss_mb", lambda: 3000.0)
+    cfg = HostConfig("h_1", memory_mb=4096, tenant_memory_mb=1500)
 
-    async def beat() -> dict[str, list[str]]:
-        host = host_module.Host(cfg, Settings(host_tenants=10), ManualClock())
-        host.known = SimpleNamespace(assigned=3)  # type: ignore[assignment]
-        bots = {tid: FakeBot(tid) for tid in measured}
-        for tid, bot in bots.items():
-            host.sessions[tid] = host_module.Session(Lease(tid, "o", 1), bot, None)  # type: ignore[arg-type]
+    async def beat() -> dict[str, FakeSession]:
+        host = host_module.Host(
+            cfg,
+            SimpleNamespace(),
+            Settings(host_tenants=10),
+            port,
+            None,
+            ManualClock(),
+            4096,  # type: ignore[arg-type]
+        )
+        host.assigned = 3
+        sessions = {tid: FakeSession(tid) for tid in measured}
+        for tid, session in sessions.items():
+            host.sessions[tid] = host_module.Running(session, None)  # type: ignore[arg-type]
         await host._beat()
         await asyncio.gather(*host.ended)
-        return {tid: bot.recycled for tid, bot in bots.items()}
+        return sessions
 
-    recycled = asyncio.run(beat())
-    assert recycled == {"a": [], "b": ["browser memory 2100 MB"], "c": []}
-    assert written["tenant_mb"] == measured and written["pss_mb"] == 1000.0
-    # 4096 MB x 85 % = 3482 MB, less the host's 1000 MB = 2482 MB: at the mean of 818 MB a
-    # tenant, 3 more fit beside the 3 placed
-    assert written["capacity"] == 6
+    sessions = asyncio.run(beat())
+    assert {tid: s.recycled for tid, s in sessions.items()} == {
+        "a": [],
+        "b": ["browser memory 2100 MB"],
+        "c": [],
+    }
+    (written,) = port.beats
+    assert written["tenant_mb"] == measured and written["pss_mb"] == 3000.0
+    # 4096 MB x 85 % = 3482 MB, less the host's 3000 MB = 482 MB: at the mean of 818 MB a
+    # tenant, none more fit beside the 3 placed
+    assert written["capacity"] == 3
+    # What the host itself takes besides the browsers (3000 - 2455 = 545 MB) is split between
+    # its sessions, never reported as each one's own.
+    assert {round(s.host_share_mb or 0, 1) for s in sessions.values()} == {181.7}

@@ -1,4 +1,5 @@
-"""chalicelib's modules import one another without cycles (lazy imports included)."""
+"""chalicelib's and the worker's modules import one another without cycles (lazy imports
+included), and the worker reaches DynamoDB and the control plane only through its ports."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ def module_name(path: Path) -> str:
 
 
 def graph() -> dict[str, set[str]]:
-    modules = {module_name(p): p for p in (ROOT / "chalicelib").rglob("*.py")}
+    sources = [*(ROOT / "chalicelib").rglob("*.py"), *(ROOT / "worker_container").rglob("*.py")]
+    modules = {module_name(p): p for p in sources}
     edges: dict[str, set[str]] = {name: set() for name in modules}
     for name, path in modules.items():
         for node in ast.walk(ast.parse(path.read_text())):
@@ -59,3 +61,26 @@ def test_the_domain_imports_nothing_of_the_store_the_api_or_libraries() -> None:
                 names = [node.module]
             for library in ("pynamodb", "chalice", "boto3", "botocore", "playwright"):
                 assert library not in [n.split(".")[0] for n in names], (path, names)
+
+
+def test_the_worker_reaches_the_store_and_the_control_plane_only_through_its_adapters() -> None:
+    """``worker_container/dynamo.py`` implements the two ports; ``host.py`` wires them (and
+    binds the store once at start). Nothing else of the worker knows DynamoDB, the control
+    plane, placement or ECS."""
+    edges = graph()
+    outside = ("chalicelib.store", "chalicelib.control", "chalicelib.launch")
+    reaching = {
+        name: sorted(t for t in targets if t.startswith(outside))
+        for name, targets in edges.items()
+        if name.startswith("worker_container")
+    }
+    allowed = {"worker_container.dynamo", "worker_container.host"}
+    assert {name for name, targets in reaching.items() if targets} <= allowed, reaching
+    assert not any(
+        t.startswith("chalicelib.launch.ecs") for t in reaching["worker_container.dynamo"]
+    )
+
+
+def test_test_fakes_live_under_tests() -> None:
+    for path in [*(ROOT / "chalicelib").rglob("*.py"), *(ROOT / "worker_container").rglob("*.py")]:
+        assert "class Memory" not in path.read_text(), path

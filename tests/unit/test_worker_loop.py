@@ -13,8 +13,8 @@ from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Statuses
 from chalicelib.domain.values import Lease
 from chalicelib.settings import Settings
+from tests.fakes import MemoryStore
 from tests.unit.test_reactions import READY
-from worker_container.bot import Bot, ExitCode
 from worker_container.config import WorkerConfig
 from worker_container.engine import (
     Acked,
@@ -26,8 +26,9 @@ from worker_container.engine import (
     Sent,
     StateChanged,
 )
+from worker_container.ports import TenantConfig
 from worker_container.reactions import reply_id
-from worker_container.store_port import MemoryStore, TenantConfig
+from worker_container.session import ExitCode, Session
 from worker_container.wajs import parse_event
 
 LEASE = Lease("t_1", "owner-1", 1)
@@ -99,7 +100,7 @@ class Saved:
 
 @dataclass
 class World:
-    bot: Bot
+    bot: Session
     engine: FakeEngine
     store: MemoryStore
     saved: Saved
@@ -127,10 +128,8 @@ def world(tmp_path: Path, **engine: object) -> World:
     )
     fake = FakeEngine(**engine)  # type: ignore[arg-type]
     saved = Saved()
-    config = WorkerConfig(
-        "t_1", "owner-1", 1, session_dir=tmp_path, rate_per_min=0, reconnect_base_s=0.01
-    )
-    bot = Bot(config, Settings(), saved, fake, store, clock=clock)
+    config = WorkerConfig(session_dir=tmp_path, rate_per_min=0, reconnect_base_s=0.01)
+    bot = Session(LEASE, config, Settings(), saved, fake, store, clock=clock)
     return World(bot, fake, store, saved, clock)
 
 
@@ -226,7 +225,7 @@ def test_catch_up_answers_what_came_after_the_link_not_the_history(tmp_path: Pat
     ]
     # The page was away (a reload, a relaunch) and comes back ready.
     w.store.statuses = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.RUNNING)
-    w.bot.session = SessionState.DISCONNECTED
+    w.bot.session_state = SessionState.DISCONNECTED
     w.handle(StateChanged(READY))
     assert [chat for chat, _t, _id in w.engine.sends] == ["15550008@c.us"]
 
@@ -333,7 +332,7 @@ def test_a_failed_catch_up_is_tried_again(tmp_path: Path) -> None:
     assert linked_at is not None
     w.engine.history = [Inbound("3A05", "15550008@c.us", "missed", linked_at + 5_000)]
     w.store.statuses = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.RUNNING)
-    w.bot.session = SessionState.DISCONNECTED
+    w.bot.session_state = SessionState.DISCONNECTED
     w.handle(StateChanged(READY))
     assert w.engine.recent_failures == 0
     assert [chat for chat, _t, _id in w.engine.sends] == ["15550008@c.us"]
@@ -362,6 +361,6 @@ def test_catch_up_without_a_known_link_time_starts_from_the_newest_logged_messag
         Inbound("3A05", "15550008@c.us", "while away", now - 60_000),
     ]
     w.store.statuses = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.RUNNING)
-    w.bot.session = SessionState.DISCONNECTED
+    w.bot.session_state = SessionState.DISCONNECTED
     w.handle(StateChanged(READY))
     assert [chat for chat, _t, _id in w.engine.sends][1:] == ["15550008@c.us"]

@@ -8,7 +8,8 @@ from chalicelib.domain import templates
 from chalicelib.domain.clock import ManualClock
 from chalicelib.domain.errors import ConfigError
 from chalicelib.domain.statuses import TemplateType
-from worker_container.config import WorkerConfig
+from chalicelib.settings import write_env
+from worker_container.config import HostConfig, WorkerConfig
 from worker_container.rate_limit import TokenBucket
 from worker_container.reconnect import Backoff
 
@@ -56,31 +57,55 @@ def test_backoff_doubles_is_capped_jittered_and_gives_up() -> None:
     assert backoff.delay(7) is None
 
 
-LEASE_ENV = {
-    "WAFLEET_TENANT_ID": "t_1",
-    "WAFLEET_LEASE_OWNER": "o",
-    "WAFLEET_LEASE_EPOCH": "3",
-    "WAFLEET_SESSION_DIR": "/tmp/s",
-}
+HOST_ENV = {"WAFLEET_SESSION_DIR": "/tmp/s"}
 
 
-def test_worker_config_reads_the_lease_and_defaults() -> None:
-    config = WorkerConfig.from_env(LEASE_ENV)
-    assert (config.tenant_id, config.owner_id, config.epoch) == ("t_1", "o", 3)
+def test_worker_config_defaults_and_a_round_trip_through_the_task_environment() -> None:
+    config = WorkerConfig.from_env(HOST_ENV)
     assert config.conflict == "takeover" and config.reconnect_max == 10
+    changed = WorkerConfig.from_env(
+        {**HOST_ENV, "WAFLEET_QR_FIRST_S": "1.5", "WAFLEET_RATE_BURST": "3"}
+    )
+    assert (changed.qr_first_s, changed.rate_burst) == (1.5, 3)
+    assert WorkerConfig.from_env(write_env(changed)) == changed
 
 
 @pytest.mark.parametrize(
     ("change", "names"),
     [
-        ({"WAFLEET_TENANT_ID": ""}, "WAFLEET_TENANT_ID"),
-        ({"WAFLEET_LEASE_EPOCH": "x"}, "WAFLEET_LEASE_EPOCH"),
-        ({"WAFLEET_LEASE_EPOCH": "0"}, "WAFLEET_LEASE_EPOCH"),
+        ({"WAFLEET_QR_FIRST_S": "soon"}, "WAFLEET_QR_FIRST_S"),
+        ({"WAFLEET_RECONNECT_MAX": "0"}, "WAFLEET_RECONNECT_MAX"),
+        ({"WAFLEET_RECONNECT_MAX": "2.5"}, "WAFLEET_RECONNECT_MAX"),
         ({"WAFLEET_CONFLICT": "fight"}, "WAFLEET_CONFLICT"),
         ({"WAFLEET_RATE_PER_MIN": "-1"}, "WAFLEET_RATE_PER_MIN"),
+        ({"WAFLEET_PAGE_PROBE_S": "inf"}, "WAFLEET_PAGE_PROBE_S"),
+        ({"WAFLEET_WA_HTML": "/no/such/page.html"}, "WAFLEET_WA_HTML"),
+        ({"WAFLEET_WAJS_BUNDLE": "/no/such/wa.js"}, "WAFLEET_WAJS_BUNDLE"),
         ({"WAFLEET_SESSION_DIR": ""}, "WAFLEET_SESSION_BUCKET"),
     ],
 )
 def test_worker_config_errors_name_the_variable(change: dict[str, str], names: str) -> None:
     with pytest.raises(ConfigError, match=names):
-        WorkerConfig.from_env({**LEASE_ENV, **change})
+        WorkerConfig.from_env({**HOST_ENV, **change})
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({}, "WAFLEET_HOST_ID"),
+        ({"WAFLEET_HOST_ID": "h_1", "WAFLEET_HOST_MEMORY_MB": "lots"}, "WAFLEET_HOST_MEMORY_MB"),
+        ({"WAFLEET_HOST_ID": "h_1", "WAFLEET_HOST_POLL_S": "0"}, "WAFLEET_HOST_POLL_S"),
+    ],
+)
+def test_host_config_errors_name_the_variable(env: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError, match=names):
+        HostConfig.from_env(env)
+
+
+def test_host_config_memory_is_megabytes_not_seconds() -> None:
+    with pytest.raises(ConfigError, match="megabytes"):
+        HostConfig.from_env({"WAFLEET_HOST_ID": "h_1", "WAFLEET_HOST_MEMORY_MB": "x"})
+    assert (
+        HostConfig.from_env({"WAFLEET_HOST_ID": "h_1", "WAFLEET_HOST_MEMORY_MB": "4096"}).memory_mb
+        == 4096
+    )

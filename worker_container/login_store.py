@@ -1,4 +1,5 @@
-"""Where the browser login (the profile archive, ``profile.py``) lives between worker runs.
+"""Where a tenant's WhatsApp login (its profile archive, ``profile.py``) lives between runs of
+its session.
 
 AWS: S3 with SSE-KMS under ``sessions/<tenant>/``. Local: a folder, one file per tenant.
 A conflict ("open elsewhere") never deletes it; only a logout does.
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 
-class SessionStore(Protocol):
+class LoginStore(Protocol):
     """Load, save and forget one tenant's profile archive (bytes)."""
 
     def load(self) -> bytes | None:
@@ -28,7 +29,7 @@ class SessionStore(Protocol):
         ...
 
 
-class FolderStore:
+class FolderLogins:
     """``<folder>/<tenant>.tar.gz``, written atomically, readable by the owner only."""
 
     def __init__(self, folder: Path, tenant_id: str) -> None:
@@ -55,7 +56,7 @@ class FolderStore:
         self.path.unlink(missing_ok=True)
 
 
-class S3Store:
+class S3Logins:
     """``s3://<bucket>/sessions/<tenant>/profile.tar.gz`` with SSE-KMS."""
 
     def __init__(self, client: Any, bucket: str, tenant_id: str, kms_key: str | None) -> None:

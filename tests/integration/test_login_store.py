@@ -9,11 +9,11 @@ import boto3
 
 from chalicelib.settings import Settings
 from worker_container import profile
-from worker_container.session_store import FolderStore, S3Store
+from worker_container.login_store import FolderLogins, S3Logins
 
 
 def test_folder_store_round_trip_private_and_atomic(tmp_path: Path) -> None:
-    store = FolderStore(tmp_path, "t_1")
+    store = FolderLogins(tmp_path, "t_1")
     assert store.load() is None
     store.save(b"archive")
     assert store.load() == b"archive"
@@ -28,7 +28,7 @@ def test_s3_store_encrypts_with_kms_under_the_tenant_prefix(aws: Settings) -> No
     kms = boto3.client("kms", region_name=aws.region)
     key = kms.create_key()["KeyMetadata"]["KeyId"]
     s3.create_bucket(Bucket="wafleet-sessions")
-    store = S3Store(s3, "wafleet-sessions", "t_9", key)
+    store = S3Logins(s3, "wafleet-sessions", "t_9", key)
     assert store.load() is None
     store.save(b"state")
     head = s3.head_object(Bucket="wafleet-sessions", Key="sessions/t_9/profile.tar.gz")

@@ -1,4 +1,6 @@
-"""The Fargate launcher against moto's ECS: the task carries the lease and its tags."""
+"""ECS runs the hosts (against moto's ECS): a host task carries its host id and tag, and
+starts on Fargate Spot, on Fargate when Spot has no capacity; an ECS "task stopped" event
+moves a host's tenants."""
 
 from __future__ import annotations
 
@@ -8,8 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.domain.values import Lease
-from chalicelib.launch.ecs import EPOCH_ENV, OWNER_ENV, TENANT_ENV, EcsLauncher
+from chalicelib.launch.ecs import HOST_ENV, EcsHosts
 from chalicelib.settings import Settings
 
 
@@ -41,24 +42,28 @@ def ecs(aws: Settings) -> tuple[Any, Settings]:
     return client, settings
 
 
-def test_run_task_is_tagged_with_tenant_and_epoch_and_carries_the_lease(
-    ecs: tuple[Any, Settings],
-) -> None:
+def test_a_host_task_on_moto_carries_its_host_id_and_stops(ecs: tuple[Any, Settings]) -> None:
     client, settings = ecs
-    launcher = EcsLauncher(settings, client=client)
-    lease = Lease("t_abc", "owner-123", 7)
-    arn = launcher.launch(lease)
+    runner = EcsHosts(settings, client=client)
+    arn = runner.start_host("h_2")
     task = client.describe_tasks(cluster="wafleet-workers", tasks=[arn], include=["TAGS"])["tasks"][
         0
     ]
-    tags = {t["key"]: t["value"] for t in task.get("tags", [])}
-    assert tags == {"wafleet:tenant": "t_abc", "wafleet:epoch": "7"}
+    assert {t["key"]: t["value"] for t in task.get("tags", [])} == {"wafleet:host": "h_2"}
     env = {e["name"]: e["value"] for e in task["overrides"]["containerOverrides"][0]["environment"]}
-    assert env == {TENANT_ENV: "t_abc", OWNER_ENV: "owner-123", EPOCH_ENV: "7"}
-    launcher.stop(arn, "stopped by operator")
+    assert env == {HOST_ENV: "h_2"}  # everything else is the task definition's: one runtime
+    runner.stop_host(arn, "scale-in")
     stopped = client.describe_tasks(cluster="wafleet-workers", tasks=[arn])["tasks"][0]
     assert stopped["desiredStatus"] == "STOPPED"
-    assert stopped["stoppedReason"] == "stopped by operator"
+    assert stopped["stoppedReason"] == "scale-in"
+    runner.stop_host(arn, "again")  # a task already gone: no error
+
+
+def test_a_stopped_event_of_a_task_that_is_not_a_host_is_ignored() -> None:
+    from chalicelib.control.ecs_events import handle_task_stopped
+
+    detail = {"overrides": {"containerOverrides": [{"environment": [{"name": "X", "value": "1"}]}]}}
+    assert handle_task_stopped(detail).startswith("ignored")
 
 
 class SpotShortage:
@@ -78,23 +83,12 @@ class SpotShortage:
 def test_a_host_starts_on_spot_and_falls_back_to_on_demand_when_spot_has_no_capacity(
     ecs: tuple[Any, Settings],
 ) -> None:
-    from chalicelib.launch.ecs import HOST_ENV
-
     _, settings = ecs
     client = SpotShortage()
-    arn = EcsLauncher(settings, client=client).start_host("h_1")
+    arn = EcsHosts(settings, client=client).start_host("h_1")
     assert arn.endswith("/abc")
     providers = [c["capacityProviderStrategy"][0]["capacityProvider"] for c in client.calls]
     assert providers == ["FARGATE_SPOT", "FARGATE"]
     assert all("launchType" not in c for c in client.calls)  # not allowed with a strategy
     env = client.calls[-1]["overrides"]["containerOverrides"][0]["environment"]
     assert env == [{"name": HOST_ENV, "value": "h_1"}]
-
-
-def test_a_host_task_on_moto_carries_its_host_id(ecs: tuple[Any, Settings]) -> None:
-    client, settings = ecs
-    arn = EcsLauncher(settings, client=client).start_host("h_2")
-    task = client.describe_tasks(cluster="wafleet-workers", tasks=[arn], include=["TAGS"])["tasks"][
-        0
-    ]
-    assert {t["key"]: t["value"] for t in task.get("tags", [])} == {"wafleet:host": "h_2"}

@@ -1,5 +1,5 @@
-"""The launcher for packed workers: places a tenant on a live host with room, or starts a
-new host (ECS task or local process) when none has room.
+"""The launcher: places a tenant's session on a live host with room, or starts a new host (ECS
+task or local process) when none has room.
 
 ``launch`` returns ``host:<host id>:<tenant id>``; ``stop`` takes that placement away, and
 the host stops the session on its next read of its placements.
@@ -8,29 +8,16 @@ the host stops the session on its next read of its placements.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
 
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.errors import ConcurrentUpdateError
 from chalicelib.domain.values import Lease
-from chalicelib.launch.base import LaunchError
+from chalicelib.launch.base import HostRunner, LaunchError
 from chalicelib.settings import Settings
 from chalicelib.store import hosts
 from chalicelib.store.models import HostModel
 
 logger = logging.getLogger(__name__)
-
-
-class HostRunner(Protocol):
-    """Starts and stops host tasks."""
-
-    def start_host(self, host_id: str) -> str:
-        """Start the task that runs host ``host_id``; returns its reference (ARN, pid)."""
-        ...
-
-    def stop_host(self, ref: str, reason: str) -> None:
-        """Stop it (SIGTERM, then SIGKILL after the stop timeout); best effort."""
-        ...
 
 
 class NoRoomError(LaunchError):

@@ -1,10 +1,11 @@
-"""The per-tenant worker: keeps WhatsApp Web linked, answers messages, reports health.
+"""A session: one tenant's link to WhatsApp on a host, with its lease, login and replies.
 
-It wires the parts: the engine (the page, ``engine.py``/``wajs.py``), the reactions (what a
-page state or a message means, ``reactions.py``), the replies (exactly-once answers,
-``replies.py``) and the store port (``store_port.py``). Every status change goes through the
-transition table; every write carries the lease, so a replaced worker learns it on its next
-write and exits.
+It keeps WhatsApp Web linked, answers messages and reports health, wiring the parts: the
+engine (the page, ``engine.py``/``wajs.py``), the reactions (what a page state or a message
+means, ``reactions.py``), the replies (exactly-once answers, ``replies.py``), its login
+(``login_store.py``) and its store port (``ports.py``). Every status change goes through the
+transition table; every write carries the lease, so a replaced session learns it on its next
+write and ends. The host (``host.py``) runs many sessions and owns the process's signals.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import contextlib
 import dataclasses
 import logging
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -43,12 +43,12 @@ from worker_container.engine import (
     PageState,
     StateChanged,
 )
+from worker_container.login_store import LoginStore
+from worker_container.ports import StorePort, TenantConfig
 from worker_container.rate_limit import TokenBucket
 from worker_container.reactions import Health, Verdict, answerable, verdict
 from worker_container.reconnect import Backoff
 from worker_container.replies import Replies
-from worker_container.session_store import SessionStore
-from worker_container.store_port import StorePort, TenantConfig
 
 logger = logging.getLogger("wafleet.worker")
 
@@ -57,38 +57,39 @@ T = TypeVar("T")
 
 
 class ExitCode(IntEnum):
-    """How a worker ended; the launcher reports non-zero exits as crashes."""
+    """How a session (or a host) ended; anything but STOPPED is recorded as a crash."""
 
     STOPPED = 0
     UNEXPECTED = 1
     CONFIG = 2
-    REPLACED = 3  # another worker (or the reaper) holds the tenant now
+    REPLACED = 3  # another session (or the reaper) holds the tenant now
     HEARTBEAT_LOST = 4  # no successful heartbeat for too long: the reaper has us as dead
     FATAL = 5  # logged out or reconnect exhausted; ERROR is recorded
 
 
-class Bot:
-    """One tenant's worker."""
+class Session:
+    """One tenant's session, handed its lease, config, login store, engine and store port."""
 
     def __init__(
         self,
+        lease: Lease,
         config: WorkerConfig,
         settings: Settings,
-        sessions: SessionStore,
+        logins: LoginStore,
         engine: Engine,
         store: StorePort,
         clock: Clock | None = None,
     ) -> None:
+        self.lease = lease
         self.cfg = config
         self.store = store
         self.settings = settings
-        self.sessions = sessions
+        self.logins = logins
         self.engine = engine
         self.clock = clock or SystemClock()
-        self.lease = Lease(config.tenant_id, config.owner_id, config.epoch)
-        self.log = {"tenant_id": config.tenant_id, "epoch": config.epoch}
-        self.worker = WorkerStatus.STARTING
-        self.session = SessionState.DISCONNECTED
+        self.log = {"tenant_id": lease.tenant_id, "epoch": lease.epoch}
+        self.worker_status = WorkerStatus.STARTING
+        self.session_state = SessionState.DISCONNECTED
         self.page = PageState()
         self.events: asyncio.Queue[PageEvent] = asyncio.Queue()
         self.done = asyncio.Event()
@@ -113,9 +114,10 @@ class Bot:
         self.closing = False
         self.login_forgotten = False  # after a logout nothing may save the login again
         self.profile_lock = asyncio.Lock()
-        self.profile_dir = Path(tempfile.mkdtemp(prefix=f"wafleet-{config.tenant_id}-"))
+        self.profile_dir = Path(tempfile.mkdtemp(prefix=f"wafleet-{lease.tenant_id}-"))
         self.recovering = False
-        self.browser_mb = 0.0  # the browser's PSS at the last heartbeat (a host reads it too)
+        self.browser_mb = 0.0  # the browser's PSS at the last heartbeat (the host reads it)
+        self.host_share_mb: float | None = None  # its share of the host process (host sets)
         self.reconnect_task: asyncio.Task[None] | None = None
         self.recovery_task: asyncio.Task[None] | None = None
         self.catch_up_task: asyncio.Task[None] | None = None
@@ -124,19 +126,14 @@ class Bot:
     # --- lifecycle ----------------------------------------------------------------------
 
     def finish(self, code: ExitCode, reason: str) -> None:
-        """End the worker (first reason wins)."""
+        """End the session (first reason wins)."""
         if not self.done.is_set():
             self.exit_code, self.exit_reason = code, reason
             logger.info("finishing", extra={**self.log, "reason": reason, "code": int(code)})
             self.done.set()
 
-    async def run(self, *, signals: bool = True) -> ExitCode:
-        """Run until stopped, replaced or failed; returns the exit code. A host handles the
-        signals itself (``signals=False``) and stops its bots one by one."""
-        loop = asyncio.get_running_loop()
-        if signals:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, self.finish, ExitCode.STOPPED, f"received {sig.name}")
+    async def run(self) -> ExitCode:
+        """Run until stopped, replaced or failed; returns the exit code."""
         item = await self._db(self.store.tenant)
         if item.owner_id != self.lease.owner_id or item.lease_epoch != self.lease.epoch:
             logger.warning("lease not held at start", extra=self.log)
@@ -163,7 +160,7 @@ class Bot:
     async def _shutdown(self) -> None:
         self.closing = True
         if self.exit_code is ExitCode.STOPPED:
-            was_connected = self.session is SessionState.CONNECTED
+            was_connected = self.session_state is SessionState.CONNECTED
             with contextlib.suppress(StaleOwnerError, IllegalTransitionError):
                 await asyncio.wait_for(self._event(Event.STOPPED, self.exit_reason), timeout=3)
             # Close first, so the archive is of a profile Chromium has finished writing.
@@ -191,7 +188,7 @@ class Bot:
     async def _open(self) -> None:
         """Restore the saved profile (if any) and open WhatsApp Web on it."""
         started = time.monotonic()
-        saved = await asyncio.to_thread(self.sessions.load)
+        saved = await asyncio.to_thread(self.logins.load)
         shutil.rmtree(self.profile_dir, ignore_errors=True)
         if saved:
             await asyncio.to_thread(profile.unpack, saved, self.profile_dir)
@@ -213,7 +210,7 @@ class Bot:
         first, so it comes back without a new code."""
         if self.closing or self.recovering or self.done.is_set():
             return
-        if self.session is SessionState.CONNECTED:
+        if self.session_state is SessionState.CONNECTED:
             with contextlib.suppress(Exception):
                 await self._save_profile()
         self._crashed(reason)
@@ -230,7 +227,7 @@ class Bot:
         """Reopen the browser from the saved profile; statuses say DISCONNECTED meanwhile."""
         logger.warning("browser recovery", extra={**self.log, "reason": reason})
         try:
-            if self.session is not SessionState.DISCONNECTED:
+            if self.session_state is not SessionState.DISCONNECTED:
                 await self._event(Event.DISCONNECTED, f"browser: {reason}; relaunching")
             self.connected.clear()
             await self.engine.close()
@@ -248,13 +245,13 @@ class Bot:
             if self.login_forgotten:
                 return
             data = await asyncio.to_thread(profile.pack, self.profile_dir)
-            await asyncio.to_thread(self.sessions.save, data)
+            await asyncio.to_thread(self.logins.save, data)
             logger.info("login saved", extra={**self.log, "archive_bytes": len(data)})
 
     async def _forget_login(self) -> None:
         async with self.profile_lock:  # waits for a save in flight, then forgets for good
             self.login_forgotten = True
-            await asyncio.to_thread(self.sessions.delete)
+            await asyncio.to_thread(self.logins.delete)
 
     # --- reacting to the page -------------------------------------------------------------
 
@@ -297,7 +294,7 @@ class Bot:
         elif isinstance(event, Linked):
             logger.info("linked", extra=self.log)
         elif isinstance(event, MessageArrived):
-            if answerable(event.message) and self.session is SessionState.CONNECTED:
+            if answerable(event.message) and self.session_state is SessionState.CONNECTED:
                 await self._answer(event.message)
         elif isinstance(event, Acked):
             await self.replies.acked(event)
@@ -333,12 +330,12 @@ class Bot:
                 logger.info("conflict: taking the session back", extra=self.log)
                 await self.engine.take_over()
         elif health is Health.DISCONNECTED:
-            if self.session is not SessionState.DISCONNECTED:
+            if self.session_state is not SessionState.DISCONNECTED:
                 await self._event(Event.DISCONNECTED, seen.cause)
                 self.connected.clear()
             self._start_reconnect()
         elif health is Health.CONNECTED:
-            if self.session is not SessionState.CONNECTED:
+            if self.session_state is not SessionState.CONNECTED:
                 await self._on_ready()
             await self.replies.retry_unsent()
 
@@ -449,7 +446,7 @@ class Bot:
         while not self.done.is_set():
             link_phone = self.link_phone
             try:
-                if self.worker is WorkerStatus.STARTING:
+                if self.worker_status is WorkerStatus.STARTING:
                     await self._event(Event.HEARTBEAT)
                 else:
                     self.browser_mb = await asyncio.to_thread(
@@ -458,8 +455,8 @@ class Bot:
                     item = await self._db(
                         self.store.heartbeat,
                         now_ms=self.clock.now_ms(),
-                        connected=self.session is SessionState.CONNECTED,
-                        rss_mb=memory.worker_rss_mb(),
+                        connected=self.session_state is SessionState.CONNECTED,
+                        host_share_mb=self.host_share_mb,
                         browser_mb=self.browser_mb,
                     )
                     link_phone = item.link_phone
@@ -485,7 +482,11 @@ class Bot:
         self.link_phone = link_phone
         self.code_attempt.pop("pairing", None)
         self.pairing_requested = False
-        if link_phone and "qr" in self.code_attempt and self.session is not SessionState.CONNECTED:
+        if (
+            link_phone
+            and "qr" in self.code_attempt
+            and self.session_state is not SessionState.CONNECTED
+        ):
             logger.info("pairing code requested", extra=self.log)
             try:
                 await self.engine.request_pairing_code(link_phone)
@@ -510,14 +511,16 @@ class Bot:
                 if not self.recovering:
                     self._crashed("page not responding")
                 continue
-            if state.loaded and (state.authenticated or self.session is SessionState.CONNECTED):
+            if state.loaded and (
+                state.authenticated or self.session_state is SessionState.CONNECTED
+            ):
                 self.events.put_nowait(StateChanged(state))
 
     async def _saver(self) -> None:
         while not self.done.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.done.wait(), timeout=self.cfg.save_s)
-            if not self.done.is_set() and self.session is SessionState.CONNECTED:
+            if not self.done.is_set() and self.session_state is SessionState.CONNECTED:
                 with contextlib.suppress(Exception):
                     await self._save_profile()
 
@@ -573,7 +576,7 @@ class Bot:
         after = await self._db(
             self.store.apply, event, now_ms=self.clock.now_ms(), detail=detail, qr=qr
         )
-        self.worker, self.session = after.worker, after.session
+        self.worker_status, self.session_state = after.worker, after.session
         if after.tenant is TenantStatus.PAUSED:
             logger.info("tenant paused", extra=self.log)
 
