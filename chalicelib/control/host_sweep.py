@@ -33,9 +33,8 @@ def check_hosts() -> HostReport:
         if host.status == hosts.HostStatus.GONE.value:
             continue
         if not hosts.is_live(host, now_ms=now, settings=rt.settings):
-            workers.host_lost(host.host_id, "heartbeat stale")
+            lose(host, "heartbeat stale")
             report.lost.append(host.host_id)
-            _stop_task(host.task_ref, "heartbeat stale")
     # Read again: the lost hosts' tenants went somewhere.
     empty: list[str] = []
     for host in hosts.all_hosts():
@@ -52,10 +51,14 @@ def check_hosts() -> HostReport:
     return report
 
 
-def _stop_task(ref: str | None, reason: str) -> None:
+def lose(host: hosts.HostModel, reason: str) -> None:
+    """The host is lost: its tenants move (``workers.host_lost``) and its task is stopped,
+    best effort (a hung task never acts on it; ECS or the local runner kills it after the
+    stop timeout)."""
+    workers.host_lost(host.host_id, reason)
     runner = getattr(workers.launcher(), "runner", None)
-    if ref and runner is not None:
+    if host.task_ref and runner is not None:
         try:
-            runner.stop_host(ref, reason)
+            runner.stop_host(host.task_ref, reason)
         except Exception:
-            logger.warning("stop of a lost host's task failed", extra={"task": ref})
+            logger.warning("stop of a lost host's task failed", extra={"task": host.task_ref})

@@ -83,11 +83,9 @@ def _mark_stale(item: TenantModel, now: int, cutoff: int, report: ReapReport) ->
         report.lost_race.append(item.tenant_id)
         return
     report.reaped.append(item.tenant_id)
-    if item.task_ref:
-        try:  # best effort: the old task may still be running, hung
-            workers.launcher().stop(item.task_ref, "heartbeat stale")
-        except Exception:
-            logger.warning("stop of stale task failed", extra={"tenant_id": item.tenant_id})
+    # Its placement stays: the revoked lease ends the session at its next write, and its host
+    # takes it off then; if the host has gone silent too, the host sweep finds the placement
+    # and moves the tenant (taking it off here would leave a lost host nothing to move).
 
 
 def _maybe_alert(item: TenantModel, now: int, settings: Any) -> None:
@@ -117,7 +115,6 @@ def _maybe_restart(item: TenantModel, now: int, report: ReapReport) -> None:
     )
     if decision is None:
         return
-    from chalicelib.control import workers
 
     try:
         workers.start(

@@ -51,8 +51,37 @@ def test_reaper_marks_only_stale_workers(control: FakeLauncher, clock: ManualClo
     assert state(alive) == ("ACTIVE", "CONNECTED", "RUNNING")
     assert events(dead)[-1] == ("stale", "reaper", "heartbeat stale")
     assert tenants.get_tenant(dead).owner_id is None  # lease revoked
-    assert f"fake:{dead}" in control.stopped
     assert reaper.reap().reaped == []  # nothing twice
+
+
+def test_a_stale_session_stays_placed_so_its_host_falling_silent_next_still_moves_it(
+    control: FakeLauncher, clock: ManualClock
+) -> None:
+    """A session and its host heartbeat at the same pace but not in step: the reaper may see
+    the session stale one run before its host. Its tenant must still move with the host."""
+    from chalicelib.store import hosts
+
+    beat = {"capacity": 4, "pss_mb": 300.0, "limit_mb": 4096.0, "tenant_mb": {}}
+
+    def on_host(name: str) -> tuple[str, str]:
+        tid, lease = running(clock, name)
+        host = hosts.new_host(capacity=4, now_ms=clock.now_ms()).host_id
+        hosts.heartbeat(host, now_ms=clock.now_ms(), first=True, **beat)  # RUNNING
+        hosts.place(host, lease, now_ms=clock.now_ms())
+        tenants.set_task_ref(lease, hosts.task_ref(host, tid))
+        return tid, host
+
+    tid, host = on_host("Falling silent")
+    clock.advance(STALE_MS + 1)
+    hosts.heartbeat(host, now_ms=clock.now_ms(), **beat)  # the host beat just in time
+    assert tid in reaper.reap().reaped  # the session is stale first
+    # The placement stays: the session ends itself at its next write (its lease is revoked)
+    # and its host takes it off then.
+    assert [p.lease.tenant_id for p in hosts.placements(host)[1]] == [tid]
+    assert control.launched == []
+    clock.advance(STALE_MS + 1)  # ... but the host falls silent too
+    assert host in reaper.reap().hosts.lost
+    assert [lease.tenant_id for lease in control.launched] == [tid]  # moved elsewhere
 
 
 def test_a_heartbeat_between_scan_and_write_wins(
