@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from chalicelib.control import runtime, workers
 from chalicelib.domain.errors import WafleetError
 from chalicelib.store import hosts
+from chalicelib.store.models import HostModel
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def check_hosts() -> HostReport:
     return report
 
 
-def lose(host: hosts.HostModel, reason: str) -> None:
+def lose(host: HostModel, reason: str) -> None:
     """The host is lost: its tenants move (``workers.host_lost``) and its task is stopped,
     best effort (a hung task never acts on it; ECS or the local runner kills it after the
     stop timeout)."""
