@@ -121,6 +121,10 @@ class Session:
         self.reconnect_task: asyncio.Task[None] | None = None
         self.recovery_task: asyncio.Task[None] | None = None
         self.catch_up_task: asyncio.Task[None] | None = None
+        # Answers in flight: one chat at a time in order, chats side by side (a reply's
+        # "typing…" in one chat holds up no other chat).
+        self.answering: set[asyncio.Task[None]] = set()
+        self.chat_turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # lock, answers queued
         self.settling_since: int | None = None  # authenticated, not yet connected, since (ms)
 
     # --- lifecycle ----------------------------------------------------------------------
@@ -148,10 +152,16 @@ class Session:
                 asyncio.create_task(self._saver(), name="saver"),
             ]
             await self.done.wait()
-            for task in [*tasks, self.reconnect_task, self.recovery_task, self.catch_up_task]:
+            for task in [
+                *tasks,
+                *self.answering,
+                self.reconnect_task,
+                self.recovery_task,
+                self.catch_up_task,
+            ]:
                 if task is not None:
                     task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*tasks, *self.answering, return_exceptions=True)
             await self._shutdown()
         finally:
             shutil.rmtree(self.profile_dir, ignore_errors=True)
@@ -295,7 +305,7 @@ class Session:
             logger.info("linked", extra=self.log)
         elif isinstance(event, MessageArrived):
             if answerable(event.message) and self.session_state is SessionState.CONNECTED:
-                await self._answer(event.message)
+                self._answer_soon(event.message)
         elif isinstance(event, Acked):
             await self.replies.acked(event)
         elif isinstance(event, PageLost):
@@ -415,6 +425,25 @@ class Session:
     def _load_config(self, item: TenantConfig) -> None:
         self.replies.tenant = item
         self.link_phone = item.link_phone
+
+    def _answer_soon(self, message: Inbound) -> None:
+        turn, queued = self.chat_turns.setdefault(message.chat, (asyncio.Lock(), [0]))
+        queued[0] += 1
+
+        async def answer() -> None:
+            try:
+                async with turn:
+                    await self._answer(message)
+            except StaleOwnerError:
+                self.finish(ExitCode.REPLACED, "lease lost")
+            finally:
+                queued[0] -= 1
+                if not queued[0]:
+                    self.chat_turns.pop(message.chat, None)
+
+        task = asyncio.get_running_loop().create_task(answer())
+        self.answering.add(task)
+        task.add_done_callback(self.answering.discard)
 
     async def _answer(self, message: Inbound) -> None:
         """Answer one message; a failure is recorded as the worker's last error."""

@@ -45,6 +45,7 @@ class FakeEngine:
     history: list[Inbound] = field(default_factory=list)
     took_over: int = 0
     typing: list[int] = field(default_factory=list)
+    held: dict[str, asyncio.Event] = field(default_factory=dict)  # chat -> sends wait for it
     recent_failures: int = 0
     reloads: int = 0
 
@@ -64,6 +65,8 @@ class FakeEngine:
 
     async def send(self, chat: str, text: str, message_id: str, typing_ms: int = 0) -> Sent:
         self.typing.append(typing_ms)
+        if chat in self.held:
+            await self.held[chat].wait()  # e.g. a long "typing…" in this chat
         if self.refuse_sends:
             self.refuse_sends -= 1
             raise RuntimeError("session open elsewhere")
@@ -110,6 +113,7 @@ class World:
         async def run() -> None:
             for event in events:
                 await self.bot._handle(event)
+                await asyncio.gather(*self.bot.answering)
             if self.bot.catch_up_task is not None:
                 await self.bot.catch_up_task
 
@@ -364,3 +368,33 @@ def test_catch_up_without_a_known_link_time_starts_from_the_newest_logged_messag
     w.bot.session_state = SessionState.DISCONNECTED
     w.handle(StateChanged(READY))
     assert [chat for chat, _t, _id in w.engine.sends][1:] == ["15550008@c.us"]
+
+
+def test_chats_are_answered_side_by_side_each_chat_in_order(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    linked(w)
+    slow, quick = "15550001@c.us", "15550002@c.us"
+
+    async def run() -> None:
+        w.engine.held[slow] = asyncio.Event()
+        for event in (
+            message("3A01", "hours", chat=slow),
+            message("3A02", "prices", chat=slow),
+            message("3B01", "menu", chat=quick),
+        ):
+            await w.bot._handle(event)
+        quick_done = [t for t in w.bot.answering if not t.done()]
+        await asyncio.wait(quick_done, return_when=asyncio.FIRST_COMPLETED)
+        # The other chat was answered while the first one's reply is still being typed.
+        assert [chat for chat, _t, _id in w.engine.sends] == [quick]
+        w.engine.held[slow].set()
+        await asyncio.gather(*w.bot.answering)
+
+    asyncio.run(run())
+    sent = [(chat, text) for chat, text, _id in w.engine.sends]
+    assert sent == [
+        (quick, templates.reply(None, "Roma", "menu")),
+        (slow, templates.reply(None, "Roma", "hours")),
+        (slow, templates.reply(None, "Roma", "prices")),  # in order within the chat
+    ]
+    assert w.bot.chat_turns == {}  # nothing kept per chat once answered
