@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: dev test lint typecheck bench screenshots bootstrap uv chromium sync wajs clean
+.PHONY: dev test test-fast lint typecheck bench screenshots bootstrap uv chromium sync wajs clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --quiet --user uv
@@ -45,8 +45,14 @@ typecheck: sync
 	$(UV) run --frozen mypy
 
 # pytest exits 5 when it collected no tests; that is a failure here, like any other non-zero exit.
+# Two workers (pytest-xdist), one per core: the tests are independent (each its own tables,
+# ports, processes); the 25 slowest are listed at the end.
 test: bootstrap lint
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n 2 --durations=25 $(PYTEST_ARGS)
+
+# Unit, integration, infra and contract tests: no worker host, no make dev (about a minute).
+test-fast: bootstrap
+	$(UV) run --frozen pytest -n 2 -m "not process" --durations=10 $(PYTEST_ARGS)
 
 # Re-take the README's screenshots (docs/screenshots) with the portal's browser test.
 screenshots: bootstrap

@@ -117,16 +117,19 @@ class Replies:
         next time the page is connected (``retry_unsent``). ``typing``: show "typing…" first,
         as a person would (a resend does not)."""
         self.awaiting_ack[wa_id] = key
-        self.unsent[wa_id] = (chat, text, key)
-        sent = await self.engine.send(chat, text, wa_id, self.typing_ms(text) if typing else 0)
-        self.unsent.pop(wa_id, None)
+        try:
+            sent = await self.engine.send(chat, text, wa_id, self.typing_ms(text) if typing else 0)
+        except BaseException:
+            self.unsent[wa_id] = (chat, text, key)  # only a send that failed goes again
+            raise
         if sent.ack >= ACK_SERVER:
             await self._confirm(wa_id)
         logger.info("replied", extra={**self.log, "reply_id": key, "ack": sent.ack})
 
     async def retry_unsent(self) -> None:
-        """Send again what the page refused before."""
-        for wa_id, (chat, text, key) in list(self.unsent.items()):
+        """Send again what the page refused before (each once: another retry may run)."""
+        while self.unsent:
+            wa_id, (chat, text, key) = self.unsent.popitem()
             logger.info("sending again", extra={**self.log, "reply_id": key})
             await self.send(chat, text, key, wa_id)
 

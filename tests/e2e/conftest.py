@@ -80,6 +80,16 @@ def dev_stack(folder: Path, *args: str) -> Iterator[dict[str, str]]:
     assert leftovers.stdout.strip() == ""
 
 
+def creds() -> dict[str, str]:
+    """make dev's moto credentials, as boto3 client arguments."""
+    c = fake_credentials()
+    return {
+        "aws_access_key_id": c["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": c["AWS_SECRET_ACCESS_KEY"],
+        "aws_session_token": c["AWS_SESSION_TOKEN"],
+    }
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's Chromium through Playwright (never a downloaded browser)."""

@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, expect
 
 from chalicelib.notify import signing
 from devstack.local_aws import fake_credentials
-from tests.e2e.conftest import ROOT, dev_stack, eventually, sign_in
+from tests.e2e.conftest import ROOT, creds, dev_stack, eventually, sign_in
 from tests.e2e.test_dev_data import Api
 
 pytestmark = pytest.mark.process
@@ -176,12 +176,3 @@ def test_status_changes_reach_every_receiver_signed_exactly_once(
     finally:
         flaky.close()
         silent.close()
-
-
-def creds() -> dict[str, str]:
-    c = fake_credentials()
-    return {
-        "aws_access_key_id": c["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": c["AWS_SECRET_ACCESS_KEY"],
-        "aws_session_token": c["AWS_SESSION_TOKEN"],
-    }

@@ -398,3 +398,25 @@ def test_chats_are_answered_side_by_side_each_chat_in_order(tmp_path: Path) -> N
         (slow, templates.reply(None, "Roma", "prices")),  # in order within the chat
     ]
     assert w.bot.chat_turns == {}  # nothing kept per chat once answered
+
+
+def test_a_connected_report_during_a_reply_in_flight_does_not_send_it_again(
+    tmp_path: Path,
+) -> None:
+    """The watchdog reports a connected page every probe; a reply still showing "typing…" is
+    in flight, not refused: it goes out once."""
+    w = world(tmp_path)
+    linked(w)
+    chat = "15550001@c.us"
+
+    async def run() -> None:
+        w.engine.held[chat] = asyncio.Event()
+        await w.bot._handle(message("3A01", "hours", chat=chat))
+        await asyncio.sleep(0)  # the answer starts and waits in its send
+        await w.bot._handle(StateChanged(READY))  # a probe of the connected page
+        w.engine.held[chat].set()
+        await asyncio.gather(*w.bot.answering)
+
+    asyncio.run(run())
+    assert [mid for _c, _t, mid in w.engine.sends] == [reply_id("3A01")]
+    assert w.engine.typing == [w.bot.cfg.typing_ms(w.sent_texts()[0])]  # one send attempt
