@@ -23,7 +23,6 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from chalicelib.notify import signing
-from devstack.local_aws import fake_credentials
 from tests.e2e.conftest import ROOT, creds, dev_stack, eventually, sign_in
 from tests.e2e.test_dev_data import Api
 
