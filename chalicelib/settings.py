@@ -37,6 +37,7 @@ class Var:
     check: Callable[[str, Any], None] | None = None  # raises ConfigError naming the variable
     required: str = ""  # what it is, when there is no default
     fallback: str = ""  # another variable read when ``env`` is unset
+    what: str = ""  # what it means, for the README's table (``settings_table``)
 
 
 def setting(env: str, default: Any = dataclasses.MISSING, **rules: Any) -> Any:
@@ -81,6 +82,32 @@ def write_env(obj: Any) -> dict[str, str]:
         if text is not None:
             out[var.env] = text
     return out
+
+
+def settings_table(*classes: type) -> str:
+    """The settings of ``classes`` as a Markdown table (the README's, checked by a test)."""
+    rows = ["| variable | default | bounds | meaning |", "|---|---|---|---|"]
+    for cls in classes:
+        for f, var, _kind in _vars(cls):
+            value = f.default
+            if isinstance(value, Path) and "node_modules" in value.parts:
+                value = Path(*value.parts[value.parts.index("node_modules") :])
+            default = "(required)" if var.required else (_spell(value) or "unset")
+            if isinstance(value, float):
+                default = f"{value:g}"
+            bounds = ", ".join(
+                part
+                for part in (
+                    f"≥ {var.low:g}" if var.low is not None else "",
+                    f"> {var.above:g}" if var.above is not None else "",
+                    f"≤ {var.high:g}" if var.high is not None else "",
+                    " or ".join(var.choices),
+                )
+                if part
+            )
+            unit = f" {var.unit}" if var.unit and default != "unset" else ""
+            rows.append(f"| `{var.env}` | {default}{unit} | {bounds} | {var.what} |")
+    return "\n".join(rows)
 
 
 def env_for(cls: type, **values: Any) -> dict[str, str]:
@@ -168,7 +195,8 @@ def url_or_file(env: str, value: str) -> None:
 
 
 def _table(env: str, default: str) -> Any:
-    return setting(env, default, check=table_name)
+    holds = default.removeprefix("wafleet-").replace("-", " ")
+    return setting(env, default, check=table_name, what=f"the {holds} table")
 
 
 LAUNCHERS = ("local", "ecs")
@@ -188,44 +216,88 @@ class Settings:
     hosts_table: str = _table("WAFLEET_HOSTS_TABLE", "wafleet-hosts")
     region: str = setting(
         "AWS_REGION", "us-east-1", fallback="AWS_DEFAULT_REGION",
-        required="the AWS region of the tables",
+        required="the AWS region of the tables", what="the region of the tables",
     )  # fmt: skip
-    dynamodb_endpoint: str | None = setting("WAFLEET_DYNAMODB_ENDPOINT", None, check=url)
-    heartbeat_s: float = setting("WAFLEET_HEARTBEAT_S", 15.0, unit="s", above=0)
-    stale_s: float = setting("WAFLEET_STALE_S", 45.0, unit="s", above=0)
-    reaper_s: float = setting("WAFLEET_REAPER_S", 60.0, unit="s", above=0)
-    jwt_issuer: str | None = setting("WAFLEET_JWT_ISSUER", None)
-    jwt_audience: str | None = setting("WAFLEET_JWT_AUDIENCE", None)
-    jwks_url: str | None = setting("WAFLEET_JWKS_URL", None, check=url_or_file)
-    cursor_key: str | None = setting("WAFLEET_CURSOR_KEY", None)  # HMAC key of page cursors
-    # The reaper restarts crashed workers (crash-loop backoff).
-    auto_restart: bool = setting("WAFLEET_AUTO_RESTART", False)
-    # Where hosts run: child processes here, or ECS tasks.
-    launcher: str = setting("WAFLEET_LAUNCHER", "local", choices=LAUNCHERS)
-    # Tenants per worker host (one task, one Python and Playwright, a Chromium per tenant).
-    host_tenants: int = setting("WAFLEET_HOST_TENANTS", 20, low=1, high=100)
-    # A host not heartbeating yet counts as starting this long.
-    host_start_s: float = setting("WAFLEET_HOST_START_S", 180.0, unit="s", above=0)
-    ecs_cluster: str | None = setting("WAFLEET_ECS_CLUSTER", None)
-    ecs_task_definition: str | None = setting("WAFLEET_ECS_TASK_DEFINITION", None)
-    ecs_container: str = setting("WAFLEET_ECS_CONTAINER", "worker")
-    ecs_subnets: tuple[str, ...] = setting("WAFLEET_ECS_SUBNETS", ())
-    ecs_security_groups: tuple[str, ...] = setting("WAFLEET_ECS_SECURITY_GROUPS", ())
-    # SQS and SES endpoint (moto in make dev).
-    aws_endpoint: str | None = setting("WAFLEET_AWS_ENDPOINT", None, check=url)
-    webhook_queue_url: str | None = setting("WAFLEET_WEBHOOK_QUEUE_URL", None)
-    webhook_dlq_url: str | None = setting("WAFLEET_WEBHOOK_DLQ_URL", None)
-    # make dev only: loopback and plain http receivers.
-    webhook_allow_private: bool = setting("WAFLEET_WEBHOOK_ALLOW_PRIVATE", False)
-    # Retry for a day, then the dead-letter queue.
-    webhook_give_up_s: float = setting("WAFLEET_WEBHOOK_GIVE_UP_S", 24 * 3600.0, unit="s", above=0)
-    # First retry delay; doubles, with full jitter, capped at 1 h.
-    webhook_retry_s: float = setting("WAFLEET_WEBHOOK_RETRY_S", 2.0, unit="s", above=0)
-    webhook_timeout_s: float = setting("WAFLEET_WEBHOOK_TIMEOUT_S", 5.0, unit="s", above=0)
-    alert_from: str | None = setting("WAFLEET_ALERT_FROM", None)  # SES identity of alerts
-    # ERROR this long before the owner is mailed.
-    alert_error_after_s: float = setting("WAFLEET_ALERT_ERROR_AFTER_S", 300.0, unit="s", above=0)
-    portal_url: str = setting("WAFLEET_PORTAL_URL", "http://127.0.0.1:8000", check=url)
+    dynamodb_endpoint: str | None = setting(
+        "WAFLEET_DYNAMODB_ENDPOINT", None, check=url, what="a local DynamoDB (moto)"
+    )
+    heartbeat_s: float = setting(
+        "WAFLEET_HEARTBEAT_S", 15.0, unit="s", above=0, what="sessions and hosts write a heartbeat"
+    )
+    stale_s: float = setting(
+        "WAFLEET_STALE_S", 45.0, unit="s", above=0, what="a heartbeat older than this is stale"
+    )
+    reaper_s: float = setting(
+        "WAFLEET_REAPER_S", 60.0, unit="s", above=0, what="the reaper runs (make dev's loop)"
+    )
+    jwt_issuer: str | None = setting("WAFLEET_JWT_ISSUER", None, what="tokens' issuer")
+    jwt_audience: str | None = setting("WAFLEET_JWT_AUDIENCE", None, what="tokens' audience")
+    jwks_url: str | None = setting(
+        "WAFLEET_JWKS_URL", None, check=url_or_file, what="the issuer's signing keys"
+    )
+    cursor_key: str | None = setting(
+        "WAFLEET_CURSOR_KEY", None, what="HMAC key of page cursors (random per process if unset)"
+    )
+    auto_restart: bool = setting(
+        "WAFLEET_AUTO_RESTART", False, what="the reaper restarts crashed bots (crash-loop backoff)"
+    )
+    launcher: str = setting(
+        "WAFLEET_LAUNCHER", "local", choices=LAUNCHERS,
+        what="where hosts run: child processes here, or ECS tasks",
+    )  # fmt: skip
+    host_tenants: int = setting(
+        "WAFLEET_HOST_TENANTS", 20, low=1, high=100,
+        what="tenants per worker host (AWS: 34, from bench/packing.py)",
+    )  # fmt: skip
+    host_start_s: float = setting(
+        "WAFLEET_HOST_START_S", 180.0, unit="s", above=0,
+        what="a host not heartbeating yet counts as starting this long",
+    )  # fmt: skip
+    ecs_cluster: str | None = setting("WAFLEET_ECS_CLUSTER", None, what="ECS: the cluster")
+    ecs_task_definition: str | None = setting(
+        "WAFLEET_ECS_TASK_DEFINITION", None, what="ECS: the host's task definition"
+    )
+    ecs_container: str = setting("WAFLEET_ECS_CONTAINER", "worker", what="ECS: its container")
+    ecs_subnets: tuple[str, ...] = setting(
+        "WAFLEET_ECS_SUBNETS", (), what="ECS: subnets (comma-separated)"
+    )
+    ecs_security_groups: tuple[str, ...] = setting(
+        "WAFLEET_ECS_SECURITY_GROUPS", (), what="ECS: security groups (comma-separated)"
+    )
+    aws_endpoint: str | None = setting(
+        "WAFLEET_AWS_ENDPOINT", None, check=url, what="SQS and SES endpoint (moto in make dev)"
+    )
+    webhook_queue_url: str | None = setting(
+        "WAFLEET_WEBHOOK_QUEUE_URL", None, what="the webhook delivery queue"
+    )
+    webhook_dlq_url: str | None = setting(
+        "WAFLEET_WEBHOOK_DLQ_URL", None, what="its dead-letter queue"
+    )
+    webhook_allow_private: bool = setting(
+        "WAFLEET_WEBHOOK_ALLOW_PRIVATE", False,
+        what="make dev only: plain http and loopback receivers",
+    )  # fmt: skip
+    webhook_give_up_s: float = setting(
+        "WAFLEET_WEBHOOK_GIVE_UP_S", 24 * 3600.0, unit="s", above=0,
+        what="a delivery is retried this long, then dead-lettered",
+    )  # fmt: skip
+    webhook_retry_s: float = setting(
+        "WAFLEET_WEBHOOK_RETRY_S", 2.0, unit="s", above=0,
+        what="first retry delay; doubles, with full jitter, up to 1 h",
+    )  # fmt: skip
+    webhook_timeout_s: float = setting(
+        "WAFLEET_WEBHOOK_TIMEOUT_S", 5.0, unit="s", above=0, what="a delivery attempt's timeout"
+    )
+    alert_from: str | None = setting(
+        "WAFLEET_ALERT_FROM", None, what="owner e-mails' SES sender (none sent without it)"
+    )
+    alert_error_after_s: float = setting(
+        "WAFLEET_ALERT_ERROR_AFTER_S", 300.0, unit="s", above=0,
+        what="an error lasts this long before the owner is mailed",
+    )  # fmt: skip
+    portal_url: str = setting(
+        "WAFLEET_PORTAL_URL", "http://127.0.0.1:8000", check=url, what="the link in e-mails"
+    )
 
     @property
     def stale_ms(self) -> int:

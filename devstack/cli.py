@@ -381,6 +381,15 @@ def host(max_tenants: int) -> None:
     sys.exit(worker_host.run())
 
 
+@main.command("settings")
+def settings_command() -> None:
+    """Every setting, as the README's Configuration table (declared once in the code)."""
+    from chalicelib.settings import settings_table
+    from worker_container.config import HostConfig, WorkerConfig
+
+    click.echo(settings_table(Settings, HostConfig, WorkerConfig))
+
+
 @main.command()
 @click.option("--port", default=7000, show_default=True)
 @click.option("--qr-first-s", default=60.0, show_default=True)

@@ -79,36 +79,78 @@ def _bundle(env: str, value: Path) -> None:
 class WorkerConfig:
     """How every session on this host behaves."""
 
-    whatsapp_url: str = setting("WAFLEET_WHATSAPP_URL", "https://web.whatsapp.com/", check=url)
-    chromium: str = setting("WAFLEET_CHROMIUM", BROWSER)
-    session_dir: Path | None = setting("WAFLEET_SESSION_DIR", None)  # logins, locally
-    session_bucket: str | None = setting("WAFLEET_SESSION_BUCKET", None)  # logins, in AWS
-    session_kms_key: str | None = setting("WAFLEET_SESSION_KMS_KEY", None)
-    rate_per_min: float = setting("WAFLEET_RATE_PER_MIN", 30.0, low=0)  # 0: no limit
-    rate_burst: int = setting("WAFLEET_RATE_BURST", 10, low=1)
-    reconnect_base_s: float = setting("WAFLEET_RECONNECT_BASE_S", 2.0, unit="s", low=0.01)
-    reconnect_cap_s: float = setting("WAFLEET_RECONNECT_CAP_S", 60.0, unit="s", low=0.01)
-    reconnect_max: int = setting("WAFLEET_RECONNECT_MAX", 10, low=1)
-    # Opened on another computer: take the session back, or stop (keeping the login).
-    conflict: str = setting("WAFLEET_CONFLICT", "takeover", choices=("takeover", "stop"))
-    probe_s: float = setting("WAFLEET_PAGE_PROBE_S", 10.0, unit="s", low=0.05)
-    save_s: float = setting("WAFLEET_SESSION_SAVE_S", 300.0, unit="s", low=0.1)
-    qr_first_s: float = setting("WAFLEET_QR_FIRST_S", 60.0, unit="s", low=0.1)
-    qr_next_s: float = setting("WAFLEET_QR_NEXT_S", 20.0, unit="s", low=0.1)
-    qr_count: int = setting("WAFLEET_QR_COUNT", 6, low=1)
-    # No successful heartbeat this long: the session gives up (default: the stale threshold).
-    heartbeat_grace_s: float | None = setting("WAFLEET_HEARTBEAT_GRACE_S", None, unit="s", above=0)
-    wajs_bundle: Path = setting("WAFLEET_WAJS_BUNDLE", DEFAULT_BUNDLE)
-    page_load_s: float = setting("WAFLEET_PAGE_LOAD_S", 60.0, unit="s", low=1)
-    page_call_s: float = setting("WAFLEET_PAGE_CALL_S", 15.0, unit="s", low=0.5)
-    page_locale: str = setting("WAFLEET_PAGE_LOCALE", "en-US")
-    # A pinned WhatsApp Web version's page (wa-version's html/).
-    wa_html: Path | None = setting("WAFLEET_WA_HTML", None, check=_file)
-    # Authenticated but not connected longer than this: reload.
-    settle_s: float = setting("WAFLEET_SETTLE_S", 120.0, unit="s", low=0.1)
-    # "typing…" before a reply, scaled by its length.
-    typing_ms_per_char: float = setting("WAFLEET_TYPING_MS_PER_CHAR", 30.0, unit="ms", low=0)
-    typing_max_ms: int = setting("WAFLEET_TYPING_MAX_MS", 1500, unit="ms", low=0)
+    whatsapp_url: str = setting(
+        "WAFLEET_WHATSAPP_URL", "https://web.whatsapp.com/", check=url,
+        what="the site (make dev: the simulator)",
+    )  # fmt: skip
+    chromium: str = setting("WAFLEET_CHROMIUM", BROWSER, what="Debian's Chromium")
+    session_dir: Path | None = setting(
+        "WAFLEET_SESSION_DIR", None, what="logins in a folder (local; or the bucket)"
+    )
+    session_bucket: str | None = setting(
+        "WAFLEET_SESSION_BUCKET", None, what="logins in S3 (AWS; or the folder)"
+    )
+    session_kms_key: str | None = setting("WAFLEET_SESSION_KMS_KEY", None, what="their KMS key")
+    rate_per_min: float = setting(
+        "WAFLEET_RATE_PER_MIN", 30.0, low=0, what="replies a minute per tenant (0: no limit)"
+    )
+    rate_burst: int = setting("WAFLEET_RATE_BURST", 10, low=1, what="replies in a burst")
+    reconnect_base_s: float = setting(
+        "WAFLEET_RECONNECT_BASE_S", 2.0, unit="s", low=0.01, what="reconnect backoff: first"
+    )
+    reconnect_cap_s: float = setting(
+        "WAFLEET_RECONNECT_CAP_S", 60.0, unit="s", low=0.01, what="reconnect backoff: longest"
+    )
+    reconnect_max: int = setting(
+        "WAFLEET_RECONNECT_MAX", 10, low=1, what="reconnect attempts before ERROR"
+    )
+    conflict: str = setting(
+        "WAFLEET_CONFLICT", "takeover", choices=("takeover", "stop"),
+        what="opened on another computer: take the session back, or stop (login kept)",
+    )  # fmt: skip
+    probe_s: float = setting(
+        "WAFLEET_PAGE_PROBE_S", 10.0, unit="s", low=0.05, what="the watchdog asks the page"
+    )
+    save_s: float = setting(
+        "WAFLEET_SESSION_SAVE_S", 300.0, unit="s", low=0.1, what="the login is saved"
+    )
+    qr_first_s: float = setting(
+        "WAFLEET_QR_FIRST_S", 60.0, unit="s", low=0.1, what="the site's first code lasts"
+    )
+    qr_next_s: float = setting(
+        "WAFLEET_QR_NEXT_S", 20.0, unit="s", low=0.1, what="each next code lasts"
+    )
+    qr_count: int = setting("WAFLEET_QR_COUNT", 6, low=1, what="codes in a rotation")
+    heartbeat_grace_s: float | None = setting(
+        "WAFLEET_HEARTBEAT_GRACE_S", None, unit="s", above=0,
+        what="no successful heartbeat this long: the session ends (unset: the stale threshold)",
+    )  # fmt: skip
+    wajs_bundle: Path = setting(
+        "WAFLEET_WAJS_BUNDLE", DEFAULT_BUNDLE,
+        what="the pinned wa-js bundle (image: /opt/wafleet/wppconnect-wa.js)",
+    )  # fmt: skip
+    page_load_s: float = setting(
+        "WAFLEET_PAGE_LOAD_S", 60.0, unit="s", low=1, what="wa-js must be ready within"
+    )
+    page_call_s: float = setting(
+        "WAFLEET_PAGE_CALL_S", 15.0, unit="s", low=0.5, what="any page call must answer within"
+    )
+    page_locale: str = setting("WAFLEET_PAGE_LOCALE", "en-US", what="the page's language")
+    wa_html: Path | None = setting(
+        "WAFLEET_WA_HTML", None, check=_file,
+        what="a pinned WhatsApp Web version's page (wa-version's html/)",
+    )  # fmt: skip
+    settle_s: float = setting(
+        "WAFLEET_SETTLE_S", 120.0, unit="s", low=0.1,
+        what="linked but short of connected (syncing, resuming) longer than this: reload",
+    )  # fmt: skip
+    typing_ms_per_char: float = setting(
+        "WAFLEET_TYPING_MS_PER_CHAR", 30.0, unit="ms", low=0,
+        what='"typing…" before a reply, per character of it',
+    )  # fmt: skip
+    typing_max_ms: int = setting(
+        "WAFLEET_TYPING_MAX_MS", 1500, unit="ms", low=0, what='"typing…" at the longest'
+    )
 
     def __post_init__(self) -> None:
         _bundle("WAFLEET_WAJS_BUNDLE", self.wajs_bundle)
@@ -131,12 +173,20 @@ class WorkerConfig:
 class HostConfig:
     """Who this host is and its limits (its tenant count is ``Settings.host_tenants``)."""
 
-    host_id: str = setting("WAFLEET_HOST_ID", required="a host is started by the placer")
-    # The task's memory; 0: read the container's limit.
-    memory_mb: float = setting("WAFLEET_HOST_MEMORY_MB", 0.0, unit="MB", low=0)
-    poll_s: float = setting("WAFLEET_HOST_POLL_S", 2.0, unit="s", above=0)
-    # A tenant's browser above this is relaunched from its saved login.
-    tenant_memory_mb: float = setting("WAFLEET_TENANT_MEMORY_MB", 1500.0, unit="MB", above=0)
+    host_id: str = setting(
+        "WAFLEET_HOST_ID", required="a host is started by the placer", what="which host this is"
+    )
+    memory_mb: float = setting(
+        "WAFLEET_HOST_MEMORY_MB", 0.0, unit="MB", low=0,
+        what="the task's memory (0: read the container's limit)",
+    )  # fmt: skip
+    poll_s: float = setting(
+        "WAFLEET_HOST_POLL_S", 2.0, unit="s", above=0, what="the host reads its placements"
+    )
+    tenant_memory_mb: float = setting(
+        "WAFLEET_TENANT_MEMORY_MB", 1500.0, unit="MB", above=0,
+        what="a tenant's browser above this is relaunched from its login",
+    )  # fmt: skip
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **given: Any) -> HostConfig:

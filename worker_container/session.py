@@ -126,6 +126,7 @@ class Session:
         self.answering: set[asyncio.Task[None]] = set()
         self.chat_turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # lock, answers queued
         self.settling_since: int | None = None  # authenticated, not yet connected, since (ms)
+        self.page_reported = asyncio.Event()  # a page (re)loaded said where it stands
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -285,6 +286,7 @@ class Session:
 
     async def _handle(self, event: PageEvent) -> None:
         if isinstance(event, StateChanged):
+            self.page_reported.set()
             new = event.state
             if new.logout_reason is None:
                 # A report of where the page stands; a logout is kept until acted on.
@@ -590,8 +592,14 @@ class Session:
                 # replace the code being scanned.
                 return
             logger.info("reconnect attempt", extra={**self.log, "attempt": attempt})
+            self.page_reported.clear()
             with contextlib.suppress(Exception):
                 await self.engine.reload()
+            # The next attempt counts from when the reloaded page has said where it stands
+            # (wa-js ready, the socket resuming): reloading a page still on its way up would
+            # never let it connect.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.page_reported.wait(), timeout=self.cfg.page_load_s)
 
     def page_cause(self) -> str:
         """Why the page is not connected, in a tenant's words."""

@@ -108,16 +108,19 @@ def create_tables(scope: Construct) -> Tables:
 
 def table_env(tables: Tables) -> dict[str, str]:
     """The table names as the code reads them (``chalicelib/settings.py``)."""
-    return {
-        "WAFLEET_TENANTS_TABLE": tables.tenants.table_name,
-        "WAFLEET_HISTORY_TABLE": tables.history.table_name,
-        "WAFLEET_MESSAGES_TABLE": tables.messages.table_name,
-        "WAFLEET_SETUP_TABLE": tables.setup.table_name,
-        "WAFLEET_EVENTS_TABLE": tables.events.table_name,
-        "WAFLEET_USERS_TABLE": tables.users.table_name,
-        "WAFLEET_HOOKS_TABLE": tables.hooks.table_name,
-        "WAFLEET_HOSTS_TABLE": tables.hosts.table_name,
-    }
+    from chalicelib.settings import Settings, env_for
+
+    return env_for(
+        Settings,
+        tenants_table=tables.tenants.table_name,
+        history_table=tables.history.table_name,
+        messages_table=tables.messages.table_name,
+        setup_table=tables.setup.table_name,
+        events_table=tables.events.table_name,
+        users_table=tables.users.table_name,
+        hooks_table=tables.hooks.table_name,
+        hosts_table=tables.hosts.table_name,
+    )
 
 
 def grant(role: iam.IRole, tables: Tables, actions: list[str]) -> None:

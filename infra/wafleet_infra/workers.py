@@ -14,7 +14,9 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from chalicelib.settings import Settings, env_for
 from wafleet_infra.tables import Tables, grant
+from worker_container.config import HostConfig, WorkerConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSET_EXCLUDES = [
@@ -107,13 +109,16 @@ class Workers(Construct):
                 str(ROOT), file="worker_container/Dockerfile", exclude=ASSET_EXCLUDES
             ),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="worker", log_group=log_group),
+            # Generated from the settings' one declaration (chalicelib/settings.py,
+            # worker_container/config.py); a host task adds only its WAFLEET_HOST_ID.
             environment=env
-            | {
-                "WAFLEET_SESSION_BUCKET": self.sessions.bucket_name,
-                "WAFLEET_SESSION_KMS_KEY": self.sessions_key.key_arn,
-                "WAFLEET_HOST_TENANTS": str(HOST_TENANTS),
-                "WAFLEET_HOST_MEMORY_MB": str(HOST_MEMORY_MIB),
-            },
+            | env_for(Settings, host_tenants=HOST_TENANTS)
+            | env_for(HostConfig, memory_mb=HOST_MEMORY_MIB)
+            | env_for(
+                WorkerConfig,
+                session_bucket=self.sessions.bucket_name,
+                session_kms_key=self.sessions_key.key_arn,
+            ),
             stop_timeout=Duration.seconds(STOP_TIMEOUT_S),
         )
         grant(self.task.task_role, tables, WORKER_TABLE_ACTIONS)
@@ -132,15 +137,16 @@ class Workers(Construct):
         """What the API's ECS launcher needs to start a worker."""
         from aws_cdk import Fn
 
-        return {
-            "WAFLEET_LAUNCHER": "ecs",
-            "WAFLEET_ECS_CLUSTER": self.cluster.cluster_arn,
-            "WAFLEET_ECS_TASK_DEFINITION": self.task.task_definition_arn,
-            "WAFLEET_ECS_CONTAINER": "worker",
-            "WAFLEET_ECS_SUBNETS": Fn.join(",", [s.subnet_id for s in self.vpc.private_subnets]),
-            "WAFLEET_ECS_SECURITY_GROUPS": self.security_group.security_group_id,
-            "WAFLEET_HOST_TENANTS": str(HOST_TENANTS),
-        }
+        return env_for(
+            Settings,
+            launcher="ecs",
+            ecs_cluster=self.cluster.cluster_arn,
+            ecs_task_definition=self.task.task_definition_arn,
+            ecs_container="worker",
+            ecs_subnets=Fn.join(",", [s.subnet_id for s in self.vpc.private_subnets]),
+            ecs_security_groups=self.security_group.security_group_id,
+            host_tenants=HOST_TENANTS,
+        )
 
     def grant_launch(self, role: iam.IRole, partition: str, region: str, account: str) -> None:
         """Let ``role`` run and stop worker tasks (and pass their roles), nothing else."""

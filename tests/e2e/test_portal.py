@@ -193,7 +193,7 @@ def test_from_sign_in_to_a_linked_bot_that_survives_a_crash(
         return "Bot crashed" in owner.locator("#history").inner_text()
 
     eventually(history_says_crashed, what="the crash in the history")
-    owner.get_by_role("link", name="Status").click()
+    owner.goto(f"{base}/status.html")
     expect(owner.locator("#next-step")).to_contain_text("You're all set!", timeout=30_000)
     owner.get_by_role("link", name="History").click()
     expect(owner.locator("#history")).to_contain_text("Bot crashed")

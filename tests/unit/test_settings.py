@@ -59,3 +59,31 @@ def test_auto_restart_is_a_setting_read_once() -> None:
     off = Settings.from_env({"AWS_REGION": "eu-west-1"})
     assert on.auto_restart and not off.auto_restart
     assert Settings.from_env(on.as_env()).auto_restart
+
+
+def test_the_readmes_configuration_table_is_the_declared_settings() -> None:
+    """One declaration per setting: the README's table is generated from it (``wafleet
+    settings``), so a setting added, renamed or re-defaulted shows there or fails here."""
+    from pathlib import Path
+
+    from chalicelib.settings import settings_table
+    from worker_container.config import HostConfig, WorkerConfig
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    shown = readme.split("<!-- settings:start -->\n", 1)[1].split("\n<!-- settings:end -->", 1)[0]
+    assert shown == settings_table(Settings, HostConfig, WorkerConfig)
+
+
+def test_every_setting_says_what_it_means_and_names_its_variable_once() -> None:
+    import dataclasses
+
+    from worker_container.config import HostConfig, WorkerConfig
+
+    names = [
+        f.metadata["var"]
+        for cls in (Settings, HostConfig, WorkerConfig)
+        for f in dataclasses.fields(cls)
+    ]
+    assert all(var.what for var in names)
+    envs = [var.env for var in names]
+    assert len(envs) == len(set(envs))
