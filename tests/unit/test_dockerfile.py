@@ -19,7 +19,7 @@ def test_copies_exist_and_the_command_is_the_worker_module() -> None:
 
 
 def test_uses_debian_chromium_never_a_browser_download() -> None:
-    assert "apt-get install" in DOCKERFILE and " chromium " in DOCKERFILE
+    assert "apt-get install" in DOCKERFILE and "chromium=${CHROMIUM_VERSION}" in DOCKERFILE
     assert "playwright install" not in DOCKERFILE
     assert "WAFLEET_CHROMIUM=/usr/bin/chromium" in DOCKERFILE
 
@@ -51,3 +51,9 @@ def test_chromium_keeps_its_sandbox_and_site_isolation_unless_root() -> None:
         "disable-web-security",
     ):
         assert weakening not in flags, weakening
+
+
+def test_base_images_are_pinned_by_digest_and_current() -> None:
+    bases = re.findall(r"^FROM (\S+)", DOCKERFILE, flags=re.M)
+    assert bases and all(re.search(r"@sha256:[0-9a-f]{64}$", b) for b in bases), bases
+    assert not any(b.startswith("node:20") for b in bases)  # end of life
