@@ -45,10 +45,10 @@ typecheck: sync
 	$(UV) run --frozen mypy
 
 # pytest exits 5 when it collected no tests; that is a failure here, like any other non-zero exit.
-# Two workers (pytest-xdist), one per core: the tests are independent (each its own tables,
-# ports, processes); the 25 slowest are listed at the end.
+# Four workers (pytest-xdist) on two cores: the process tests mostly wait on real processes,
+# and every test is independent (its own tables, ports, processes). The 25 slowest are listed.
 test: bootstrap lint
-	$(UV) run --frozen pytest -n 2 --durations=25 $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n 4 --durations=25 $(PYTEST_ARGS)
 
 # Unit, integration, infra and contract tests: no worker host, no make dev (about a minute).
 test-fast: bootstrap

@@ -201,7 +201,7 @@ def test_from_sign_in_to_a_linked_bot_that_survives_a_crash(
 
     admin.reload()
     admin.get_by_role("button", name="restart worker of Demo Pizzeria").click()
-    owner.reload()
+    owner.goto(f"{base}/status.html")
     expect(owner.locator("#next-step")).to_contain_text("You're all set!", timeout=30_000)
     owner.get_by_role("link", name="History").click()
     expect(owner.locator("#history")).to_contain_text("Bot crashed")
