@@ -4,6 +4,7 @@ every session on the host is handed the same ``WorkerConfig`` object."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -37,17 +38,19 @@ def sandbox_args(euid: int | None = None) -> list[str]:
     return ["--no-sandbox"] if (os.geteuid() if euid is None else euid) == 0 else []
 
 
-# Every Chromium here starts with these: the sandbox unless root, nothing that phones home.
-BASE_CHROMIUM_ARGS = [
-    *sandbox_args(),
+# Nothing that phones home.
+QUIET_ARGS = [
     "--disable-gpu",
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
 ]
-CHROMIUM_ARGS = [
-    *BASE_CHROMIUM_ARGS,
+# A browser the tests or the dev tools drive themselves: the sandbox unless root.
+BASE_CHROMIUM_ARGS = [*sandbox_args(), *QUIET_ARGS]
+# A session's browser (its sandbox is decided by ``WorkerConfig.sandbox``).
+WORKER_ARGS = [
+    *QUIET_ARGS,
     # Look like a browser: no navigator.webdriver (the user agent is set per context).
     "--disable-blink-features=AutomationControlled",
     "--disable-dev-shm-usage",
@@ -61,6 +64,7 @@ CHROMIUM_ARGS = [
     "--enable-features=NetworkServiceInProcess2,NetworkServiceInProcess",
     "--in-process-gpu",
 ]
+CHROMIUM_ARGS = [*sandbox_args(), *WORKER_ARGS]
 
 
 def _file(env: str, value: Path) -> None:
@@ -151,6 +155,13 @@ class WorkerConfig:
     typing_max_ms: int = setting(
         "WAFLEET_TYPING_MAX_MS", 1500, unit="ms", low=0, what='"typing…" at the longest'
     )
+    # Chromium's sandbox: on wherever the process is not root (the image runs unprivileged);
+    # not a setting anyone can turn off, only what the process can do.
+    sandbox: bool = dataclasses.field(default_factory=lambda: os.geteuid() != 0)
+
+    def chromium_args(self) -> list[str]:
+        """A session's browser flags (``--no-sandbox`` only where the sandbox cannot run)."""
+        return [*([] if self.sandbox else ["--no-sandbox"]), *WORKER_ARGS]
 
     def __post_init__(self) -> None:
         _bundle("WAFLEET_WAJS_BUNDLE", self.wajs_bundle)

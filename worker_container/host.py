@@ -34,7 +34,7 @@ from chalicelib.domain.errors import ConcurrentUpdateError, ConfigError
 from chalicelib.domain.values import Lease
 from chalicelib.settings import Settings
 from worker_container import memory
-from worker_container.config import CHROMIUM_ARGS, HostConfig, WorkerConfig
+from worker_container.config import HostConfig, WorkerConfig
 from worker_container.engine import Engine
 from worker_container.login_store import LoginStore
 from worker_container.ports import DRAINING, GONE, HostOrders, HostPort, StorePort
@@ -357,7 +357,7 @@ def run(env: Mapping[str, str] | None = None) -> int:
     # Moving a drained tenant places it on a host with room; starting hosts is not the
     # host's job (the control plane does it once this one's exit is reported).
     runtime.configure(settings, clock=clock, launcher=HostPlacer(settings, clock, runner=None))
-    sandboxed = "--no-sandbox" not in CHROMIUM_ARGS
+    sandboxed = worker.sandbox
     log = logger.info if sandboxed else logger.warning
     log(
         "host starting",

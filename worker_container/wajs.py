@@ -34,7 +34,7 @@ from typing import Any
 from playwright.async_api import BrowserContext, Page, Playwright, Route
 from playwright.async_api import Error as PlaywrightError
 
-from worker_container.config import CHROMIUM_ARGS, WorkerConfig
+from worker_container.config import WorkerConfig
 from worker_container.engine import (
     Acked,
     CodeShown,
@@ -223,6 +223,7 @@ class WaJsEngine:
         load_timeout_s: float = 60.0,
         locale: str = "en-US",
         pinned_html: Path | None = None,
+        sandbox: bool,
         playwright: Playwright,
     ) -> None:
         self.url = url
@@ -233,6 +234,7 @@ class WaJsEngine:
         self.load_timeout_s = load_timeout_s
         self.locale = locale
         self.pinned_html = pinned_html
+        self.sandbox = sandbox
         self._pw = playwright  # the host's one Playwright driver, shared by its sessions
         self.context: BrowserContext | None = None
         self.page: Page | None = None
@@ -246,7 +248,8 @@ class WaJsEngine:
         return cls(
             url=config.whatsapp_url,
             chromium=config.chromium,
-            args=CHROMIUM_ARGS,
+            args=config.chromium_args(),
+            sandbox=config.sandbox,
             bundle=config.wajs_bundle,
             call_timeout_s=config.page_call_s,
             load_timeout_s=config.page_load_s,
@@ -266,9 +269,9 @@ class WaJsEngine:
             str(profile),
             executable_path=self.chromium,
             headless=True,
-            # Playwright adds --no-sandbox unless asked for the sandbox: it renders what
-            # strangers send. Only as root (a developer's machine, CI) is it off, by the args.
-            chromium_sandbox="--no-sandbox" not in self.args,
+            # Playwright adds --no-sandbox unless asked for the sandbox: the page renders what
+            # strangers send. Off only as root (a developer's machine, CI).
+            chromium_sandbox=self.sandbox,
             args=self.args,
             user_agent=user_agent(self.chromium),
             locale=self.locale,
