@@ -157,7 +157,7 @@ class WorkerConfig:
     )
     # Chromium's sandbox: on wherever the process is not root (the image runs unprivileged);
     # not a setting anyone can turn off, only what the process can do.
-    sandbox: bool = dataclasses.field(default_factory=lambda: os.geteuid() != 0)
+    sandbox: bool = dataclasses.field(default_factory=lambda: not sandbox_args())
 
     def chromium_args(self) -> list[str]:
         """A session's browser flags (``--no-sandbox`` only where the sandbox cannot run)."""
