@@ -15,6 +15,8 @@ os.environ.setdefault("AWS_REGION", "us-east-1")
 from chalicelib.domain.clock import ManualClock
 from chalicelib.settings import Settings
 
+pytest_plugins = ["tests.processes"]
+
 FAST = Settings(heartbeat_s=0.2, stale_s=1.0, reaper_s=0.5)
 
 

@@ -21,7 +21,7 @@ from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.errors import LeaseHeldError
 from chalicelib.store import messages, tenants, views
 from chalicelib.store.models import HistoryModel
-from tests.e2e.conftest import PHONE, Sim, Stack, eventually
+from tests.processes import PHONE, Sim, Stack, eventually
 
 pytestmark = pytest.mark.process
 FAULTS = str(Path(__file__).parent / "faults")

@@ -18,7 +18,7 @@ from chalicelib.control import workers
 from chalicelib.domain.clock import SystemClock
 from chalicelib.store import hosts, tenants
 from chalicelib.store.models import HistoryModel
-from tests.e2e.conftest import Sim, Stack, eventually
+from tests.processes import Sim, Stack, eventually
 
 pytestmark = pytest.mark.process
 

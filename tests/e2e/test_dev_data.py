@@ -24,7 +24,7 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from chalicelib.domain import templates
-from tests.e2e.conftest import ROOT, dev_stack, eventually, sign_in
+from tests.processes import ROOT, dev_stack, eventually, sign_in
 
 pytestmark = pytest.mark.process
 PHONE = "+4915112340000"

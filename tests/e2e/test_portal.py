@@ -26,7 +26,7 @@ import requests
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from devstack.local_aws import fake_credentials
-from tests.e2e.conftest import creds, dev_stack, eventually, sign_in
+from tests.processes import creds, dev_stack, eventually, sign_in
 
 pytestmark = pytest.mark.process
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from chalicelib.settings import Settings
-from tests.e2e.conftest import Sim
+from tests.processes import Sim
 from worker_container.config import WorkerConfig, default_browser
 from worker_container.engine import CodeShown, PageEvent
 from worker_container.host import aws_wiring

@@ -23,8 +23,8 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from chalicelib.notify import signing
-from tests.e2e.conftest import ROOT, creds, dev_stack, eventually, sign_in
 from tests.e2e.test_dev_data import Api
+from tests.processes import ROOT, creds, dev_stack, eventually, sign_in
 
 pytestmark = pytest.mark.process
 

@@ -1,5 +1,8 @@
 """Real processes: a moto server, the simulator on loopback, worker hosts with real Chromium,
-started by the placer exactly as ``make dev`` and ECS start them."""
+started by the placer exactly as ``make dev`` and ECS start them.
+
+A plugin of the root conftest, so the e2e and chaos suites share one moto server per test
+process (a conftest of each would start two, and a table name stays bound to one endpoint)."""
 
 from __future__ import annotations
 
@@ -26,10 +29,12 @@ from chalicelib.settings import Settings, env_for
 from devstack.local_aws import MotoProcess, fake_credentials, start_moto
 from devstack.simulator.server import make_server
 from devstack.simulator.state import QrTiming, Simulator
+from tests import aws_requests
 
 T = TypeVar("T")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 PHONE = "+4915100000001"
+WORKER_KEY = "wafleet-worker-host"
 
 
 def eventually(check: Callable[[], T | None], *, timeout: float = 20.0, what: str = "") -> T:
@@ -151,8 +156,10 @@ class Sim:
 
 
 @pytest.fixture(scope="session")
-def moto() -> Iterator[MotoProcess]:
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoProcess]:
     os.environ.update(fake_credentials())
+    # Recorded only while a test asks (recording()): what the worker hosts asked of AWS.
+    os.environ["MOTO_RECORDER_FILEPATH"] = str(tmp_path_factory.mktemp("moto") / "recording")
     server = start_moto()
     try:
         yield server
@@ -237,6 +244,20 @@ class Stack:
         self.placer = HostPlacer(self.settings, SystemClock(), runner=self.runner)
         runtime.configure(self.settings, launcher=self.placer)
 
+    def host_calls(self) -> list[aws_requests.Call]:
+        """What the worker hosts have asked of AWS so far (the moto server's recording)."""
+        endpoint = self.settings.dynamodb_endpoint
+        text = requests.get(f"{endpoint}/moto-api/recorder/download-recording", timeout=30).text
+        return [c for c in aws_requests.calls(text) if c.caller == WORKER_KEY]
+
+    def tables(self) -> dict[str, str]:
+        """Table name -> the settings field that names it."""
+        return {
+            getattr(self.settings, f.name): f.name
+            for f in dataclasses.fields(self.settings)
+            if f.name.endswith("_table")
+        }
+
     def host_of(self, tenant_id: str) -> str:
         """The host the tenant is placed on."""
         from chalicelib.store import hosts, tenants
@@ -267,6 +288,7 @@ def stack(stack_settings: Settings, sim: Sim, tmp_path: Path) -> Iterator[Stack]
     env = {
         **stack_settings.as_env(),
         **fake_credentials(),
+        "AWS_ACCESS_KEY_ID": WORKER_KEY,  # the hosts' requests, told apart in the recording
         **env_for(
             WorkerConfig,
             whatsapp_url=sim.url + "/",
@@ -281,9 +303,25 @@ def stack(stack_settings: Settings, sim: Sim, tmp_path: Path) -> Iterator[Stack]
         **env_for(HostConfig, poll_s=0.2),
     }
     result = Stack(stack_settings, env, tmp_path / "sessions")
-    result.configure()
-    yield result
-    result.runner.stop_all(timeout=10)
+    with recording(stack_settings.dynamodb_endpoint):
+        result.configure()
+        yield result
+        result.runner.stop_all(timeout=10)
+        # Least privilege on the real path: everything the hosts asked of AWS, the worker
+        # role allows (the template test holds the role to the same declaration).
+        refused = aws_requests.refused_by_the_worker_role(result.host_calls(), result.tables())
+        assert not refused, f"the worker role would refuse: {sorted(set(refused), key=str)[:5]}"
+
+
+@contextlib.contextmanager
+def recording(endpoint: str) -> Iterator[None]:
+    """The moto server records every request it receives during the block."""
+    requests.post(f"{endpoint}/moto-api/recorder/reset-recording", timeout=5)
+    requests.post(f"{endpoint}/moto-api/recorder/start-recording", timeout=5)
+    try:
+        yield
+    finally:
+        requests.post(f"{endpoint}/moto-api/recorder/stop-recording", timeout=5)
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:
