@@ -86,7 +86,6 @@ class Replies:
     async def _reply(self, inbound_id: str, chat: str, to_number: str, text_in: str) -> None:
         # Whether the tenant is paused is decided by the claim's condition, not by a cached
         # flag: a resume must take effect for the very next message.
-        await self.rate_limit()
         text = templates.reply(self.tenant.template_type, self.tenant.name, text_in)
         key, wa_id = f"re-{inbound_id}", reply_id(inbound_id)
         try:
@@ -106,6 +105,9 @@ class Replies:
             self.handled.add(inbound_id)
             return
         if claimed:
+            # The limit spaces what WhatsApp sees: taken right before the send, and only
+            # for a reply that will be sent.
+            await self.rate_limit()
             await self.send(chat, text, key, wa_id, typing=True)
         self.handled.add(inbound_id)
 
