@@ -47,29 +47,32 @@ class QrTiming:
 
 @dataclass
 class Rotation:
-    """The codes one page shows, in order, from ``started_ms`` (QR payloads or pairing codes)."""
+    """The codes one page shows, one after another (QR refs or pairing codes). The real site
+    hands the page its refs in one batch and the page shows each for its time, the first
+    longer: a page whose timer fires late shows the next code late, it never skips one."""
 
-    started_ms: int
+    shown_ms: int  # when the current code appeared
     codes: list[str]
     phone: str | None = None  # pairing codes are for one phone number
+    index: int = 0  # the code on screen; len(codes) once the rotation ran out
 
-    def index_at(self, now_ms: int, timing: QrTiming) -> int | None:
-        """Which code is valid at ``now_ms``; None once the rotation has run out."""
-        elapsed = now_ms - self.started_ms
-        index = (
-            0 if elapsed < timing.first_ms else 1 + (elapsed - timing.first_ms) // timing.next_ms
-        )
-        return index if index < len(self.codes) else None
+    def expires_ms(self, timing: QrTiming) -> int:
+        """When the code on screen stops being valid."""
+        return self.shown_ms + (timing.first_ms if self.index == 0 else timing.next_ms)
 
-    def made_at(self, index: int, timing: QrTiming) -> int:
-        """When code ``index`` appeared."""
-        return self.started_ms + (
-            0 if index == 0 else timing.first_ms + (index - 1) * timing.next_ms
-        )
+    def current(self, now_ms: int, timing: QrTiming) -> int | None:
+        """The code a phone may link with at ``now_ms`` (None: expired or ran out)."""
+        if self.index >= len(self.codes) or now_ms >= self.expires_ms(timing):
+            return None
+        return self.index
 
-    def expires_at(self, index: int, timing: QrTiming) -> int:
-        """When code ``index`` stops being valid."""
-        return self.started_ms + timing.first_ms + index * timing.next_ms
+    def advance(self, now_ms: int, timing: QrTiming) -> int | None:
+        """The page asks what to show: the code on screen, or once it expired the next one,
+        from now (None once the last one expired)."""
+        if self.index < len(self.codes) and now_ms >= self.expires_ms(timing):
+            self.index += 1
+            self.shown_ms = now_ms
+        return self.index if self.index < len(self.codes) else None
 
 
 # Message types (wa-js MSG_TYPE) that carry what a person wrote: the text, or a caption.
@@ -365,7 +368,7 @@ class Simulator:
             if (
                 rotation is None
                 or rotation.phone != digits(phone)
-                or (rotation.index_at(now, self.timing) is None)
+                or rotation.advance(now, self.timing) is None
             ):
                 device.pairing = Rotation(
                     now, [_pairing_code() for _ in range(self.timing.count)], digits(phone)
@@ -381,7 +384,7 @@ class Simulator:
             return self._code_view(device.pairing, self.clock(), device)
 
     def _code_view(self, rotation: Rotation, now: int, device: Device) -> dict[str, Any]:
-        index = rotation.index_at(now, self.timing)
+        index = rotation.advance(now, self.timing)
         if index is None:
             return {"idle": True}
         raw = rotation.codes[index]
@@ -389,15 +392,15 @@ class Simulator:
         # what the phone types.
         code = raw if rotation.phone else f"{raw},{device.link_keys}"
         self.served_ms.setdefault(code, now)
-        expires = rotation.expires_at(index, self.timing)
-        self.valid[code] = (rotation.made_at(index, self.timing), expires)
+        expires = rotation.expires_ms(self.timing)
+        self.valid[code] = (rotation.shown_ms, expires)
         return {
             "code": code,
             **({} if rotation.phone else {"ref": raw}),
             "now": now,
             "attempt": index + 1,
             "attemptsMax": len(rotation.codes),
-            "madeAt": rotation.made_at(index, self.timing),
+            "madeAt": rotation.shown_ms,
             "expiresAt": expires,
             "refreshInMs": max(expires - now, 20),
         }
@@ -544,7 +547,7 @@ class Simulator:
             for device in self.devices.values():
                 if device.qr is None or ref not in device.qr.codes:
                     continue
-                index = device.qr.index_at(now, self.timing)
+                index = device.qr.current(now, self.timing)
                 if index is None or device.qr.codes[index] != ref:
                     raise LinkError(410, "this QR code has expired")
                 if keys != device.link_keys:
@@ -563,7 +566,7 @@ class Simulator:
                     continue
                 if rotation.phone != digits(number):
                     raise LinkError(403, "this code was made for another phone number")
-                index = rotation.index_at(now, self.timing)
+                index = rotation.current(now, self.timing)
                 if index is None or rotation.codes[index] != wanted:
                     raise LinkError(410, "this code has expired")
                 return self._link(device, number)

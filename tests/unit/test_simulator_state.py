@@ -67,10 +67,23 @@ def test_a_code_says_when_the_site_made_it_and_when_it_expires(
     token = page(sim)
     start = clock.now_ms()
     first = sim.current_qr(token)
-    clock.advance(65_000)
+    clock.advance(65_000)  # the page's timer fired 5 s late
     second = sim.current_qr(token)
     assert (first["madeAt"], first["expiresAt"]) == (start, start + 60_000)
-    assert (second["madeAt"], second["expiresAt"]) == (start + 60_000, start + 80_000)
+    # The next code, shown from when the page asked for it, for its 20 s.
+    assert (second["madeAt"], second["expiresAt"]) == (start + 65_000, start + 85_000)
+
+
+def test_a_late_page_shows_every_code_of_the_rotation_in_turn(
+    sim: Simulator, clock: ManualClock
+) -> None:
+    token = page(sim)
+    shown = [sim.current_qr(token)["attempt"]]
+    for _ in range(6):
+        clock.advance(200_000)  # far past every code's time
+        view = sim.current_qr(token)
+        shown.append(view.get("attempt", "idle"))
+    assert shown == [1, 2, 3, 4, 5, 6, "idle"]
 
 
 def test_only_the_code_on_screen_links(sim: Simulator, clock: ManualClock) -> None:
