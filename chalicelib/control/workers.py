@@ -11,7 +11,7 @@ from chalicelib.domain.statuses import LIVE_WORKER, WorkerStatus
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.domain.values import Lease
 from chalicelib.launch.base import HostRunner, Launcher, LaunchError
-from chalicelib.store import hosts, tenants
+from chalicelib.store import hosts, setup_requests, tenants
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ def start(tenant_id: str, *, detail: str | None = None, actor: Actor = Actor.OPE
     """Take the lease (409 if a live worker holds it) and launch a worker that carries it."""
     rt = runtime.get()
     now = rt.clock.now_ms()
+    if actor is Actor.OPERATOR:  # an operator's start lifts an operator's stop
+        tenants.set_desired(tenant_id, "RUN", now_ms=now)
     lease = tenants.acquire_lease(
         tenant_id, now_ms=now, stale_after_ms=rt.settings.stale_ms, actor=actor, detail=detail
     )
@@ -117,6 +119,12 @@ def worker_exited(tenant_id: str, epoch: int, reason: str) -> None:
             return
         except ConcurrentUpdateError:
             continue
+
+
+def session_linked(tenant_id: str) -> bool:
+    """A worker reported READY (its history entry, from the stream): the control plane's part
+    of it. An APPROVED setup request becomes ACTIVE; True if this call did it."""
+    return setup_requests.activate(tenant_id, now_ms=runtime.get().clock.now_ms())
 
 
 # --- hosts: every move is the ordinary start of a worker (a new lease through the transition

@@ -52,7 +52,6 @@ class Effect(StrEnum):
     CLEAR_QR = "clear_qr"
     RECORD_ERROR = "record_error"
     CLEAR_ERROR = "clear_error"
-    ACTIVATE_SETUP = "activate_setup"  # an APPROVED setup request becomes ACTIVE
     RESET_RECONNECT = "reset_reconnect"
     TOUCH_HEARTBEAT = "touch_heartbeat"
     TOUCH_LAST_SEEN = "touch_last_seen"
@@ -114,7 +113,6 @@ TABLE: Final[dict[Event, Rule]] = {
             {
                 Effect.CLEAR_QR,
                 Effect.CLEAR_ERROR,
-                Effect.ACTIVATE_SETUP,
                 Effect.RESET_RECONNECT,
                 Effect.TOUCH_HEARTBEAT,
                 Effect.TOUCH_LAST_SEEN,

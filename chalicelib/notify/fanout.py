@@ -1,4 +1,5 @@
-"""Stream records -> deliveries for every subscribed endpoint, and owner alerts.
+"""Stream records -> deliveries for every subscribed endpoint, owner alerts, and the control
+plane's part of a worker's READY (an approved setup request becomes ACTIVE).
 
 Runs as the stream function in AWS (one per streamed table, each batch in order) and as a
 poller thread in ``make dev``. A replayed batch changes nothing: deliveries are keyed by
@@ -12,7 +13,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.control import runtime
+from chalicelib.control import runtime, workers
+from chalicelib.domain.transitions import Event
 from chalicelib.notify import alerts, events, queue
 from chalicelib.notify.events import WebhookEvent
 from chalicelib.store import hooks
@@ -30,6 +32,7 @@ class Report:
     queued: int = 0
     replayed: int = 0
     mails: int = 0
+    activated: int = 0  # setup requests made ACTIVE
     ids: list[str] = field(default_factory=list)
 
 
@@ -64,7 +67,17 @@ def handle_records(records: Iterable[dict[str, Any]]) -> Report:
                     _queue(endpoint, event, report)
         if table == history_table and record.get("eventName") == "INSERT":
             report.mails += _alert(record)
+            report.activated += _linked(record)
     return report
+
+
+def _linked(record: dict[str, Any]) -> int:
+    """A READY entry: the setup request becomes ACTIVE (idempotent: a replay finds it done;
+    an error fails the batch, which the stream delivers again)."""
+    entry = events.plain(record["dynamodb"].get("NewImage"))
+    if entry["event"] != Event.READY.value:
+        return 0
+    return int(workers.session_linked(entry["tid"]))
 
 
 def _queue(endpoint: HookModel, event: WebhookEvent, report: Report) -> None:

@@ -9,7 +9,13 @@ from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.errors import ConcurrentUpdateError, NotFoundError
-from chalicelib.domain.statuses import SETUP_OPEN, SetupStatus, TemplateType, setup_decision
+from chalicelib.domain.statuses import (
+    SETUP_NEXT,
+    SETUP_OPEN,
+    SetupStatus,
+    TemplateType,
+    setup_decision,
+)
 from chalicelib.store.connection import condition_failed, connection
 from chalicelib.store.models import SetupRequestModel, TenantModel
 
@@ -151,3 +157,36 @@ def decide(
     request.decided_by = admin_id
     request.reason = reason
     return request
+
+
+def activate(tenant_id: str, *, now_ms: int) -> bool:
+    """The tenant's bot came up linked: its APPROVED setup request becomes ACTIVE (request and
+    tenant item in one transaction). False if there is none to activate (done already, or
+    never approved). The control plane does this, not the worker: setup statuses are out of
+    the worker role's reach."""
+    tenant = TenantModel.get(tenant_id, consistent_read=True)
+    if tenant.setup_status != SetupStatus.APPROVED.value or not tenant.setup_id:
+        return False
+    required = SetupStatus.APPROVED
+    assert SetupStatus.ACTIVE in SETUP_NEXT[required]
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.update(
+                SetupRequestModel(tenant.setup_id),
+                actions=[SetupRequestModel.status.set(SetupStatus.ACTIVE.value)],
+                condition=SetupRequestModel.status == required.value,
+            )
+            tx.update(
+                TenantModel(tenant_id),
+                actions=[
+                    TenantModel.setup_status.set(SetupStatus.ACTIVE.value),
+                    TenantModel.updated_at.set(now_ms),
+                ],
+                condition=(TenantModel.setup_id == tenant.setup_id)
+                & (TenantModel.setup_status == required.value),
+            )
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            return False  # decided or activated meanwhile
+        raise
+    return True

@@ -30,7 +30,6 @@ from chalicelib.domain.liveness import is_stale, stale_cutoff
 from chalicelib.domain.statuses import (
     LIVE_WORKER,
     SessionState,
-    SetupStatus,
     TenantStatus,
     WorkerStatus,
 )
@@ -44,7 +43,6 @@ from chalicelib.store.models import (
     MAX_QR_PAYLOAD,
     MAX_TASK_REF,
     HistoryModel,
-    SetupRequestModel,
     TenantModel,
 )
 
@@ -163,7 +161,6 @@ def transition(
     now_ms: int,
     detail: str | None = None,
     qr: QrCode | None = None,
-    activate_setup_id: str | None = None,
     task_ref: str | None = None,
 ) -> Outcome:
     """Decide ``event`` from ``guard.expected`` and write it in one conditional request.
@@ -172,25 +169,15 @@ def transition(
     item no longer matches what the caller saw (re-read and decide again).
     """
     decision = decide(guard.expected, event, actor)
-    activate = activate_setup_id if Effect.ACTIVATE_SETUP in decision.effects else None
-    actions, lease = _actions(
-        tenant_id, decision, guard, now_ms, detail, qr, task_ref, activate is not None
-    )
+    actions, lease = _actions(tenant_id, decision, guard, now_ms, detail, qr, task_ref)
     condition = _condition(guard)
     item = TenantModel(tenant_id)
     try:
-        if decision.changes_status or activate:
+        if decision.changes_status:
             with TransactWrite(connection=connection()) as tx:
                 tx.update(item, actions=actions, condition=condition)
-                if decision.changes_status:
-                    entry = _history_entry(tenant_id, decision, actor, guard, lease, now_ms, detail)
-                    tx.save(entry, condition=HistoryModel.sk.does_not_exist())
-                if activate:
-                    tx.update(
-                        SetupRequestModel(activate),
-                        actions=[SetupRequestModel.status.set(SetupStatus.ACTIVE.value)],
-                        condition=SetupRequestModel.status == SetupStatus.APPROVED.value,
-                    )
+                entry = _history_entry(tenant_id, decision, actor, guard, lease, now_ms, detail)
+                tx.save(entry, condition=HistoryModel.sk.does_not_exist())
         else:
             item.update(actions=actions, condition=condition)
     except (TransactWriteError, UpdateError) as exc:
@@ -233,18 +220,8 @@ def apply_event(
         ):
             raise StaleOwnerError(f"tenant {tenant_id}: lease epoch {lease.epoch} was replaced")
         guard = guard_of(item, owner_id=lease.owner_id if lease else None)
-        setup = item.setup_id if item.setup_status == SetupStatus.APPROVED.value else None
         try:
-            return transition(
-                tenant_id,
-                event,
-                actor,
-                guard,
-                now_ms=now_ms,
-                detail=detail,
-                qr=qr,
-                activate_setup_id=setup,
-            )
+            return transition(tenant_id, event, actor, guard, now_ms=now_ms, detail=detail, qr=qr)
         except ConcurrentUpdateError:
             if attempt == attempts - 1:
                 raise
@@ -425,7 +402,6 @@ def _actions(
     detail: str | None,
     qr: QrCode | None,
     task_ref: str | None,
-    activate_setup: bool,
 ) -> tuple[list[Action], Lease | None]:
     after, effects = decision.after, decision.effects
     t = TenantModel
@@ -445,7 +421,6 @@ def _actions(
             t.owner_id.set(lease.owner_id),
             t.lease_epoch.set(lease.epoch),
             t.started_at.set(now_ms),
-            t.desired.set("RUN"),
             t.host_share_mb.remove(),
             t.browser_mb.remove(),
         ]
@@ -478,9 +453,6 @@ def _actions(
         actions += [t.last_error.set(text), t.last_error_at.set(now_ms)]
     if Effect.CLEAR_ERROR in effects:
         actions += [t.last_error.remove(), t.last_error_at.remove()]
-    if activate_setup:
-        # The setup request item itself is updated in the same transaction (see transition).
-        actions.append(t.setup_status.set(SetupStatus.ACTIVE.value))
     if Effect.RESET_RECONNECT in effects:
         actions += [t.reconnect_attempts.remove(), t.next_retry_at.remove()]
     if Effect.TOUCH_HEARTBEAT in effects:

@@ -15,9 +15,7 @@ from chalicelib.domain.errors import (
 )
 from chalicelib.domain.liveness import stale_cutoff
 from chalicelib.domain.statuses import (
-    SetupStatus,
     TemplateType,
-    TenantStatus,
     WorkerStatus,
 )
 from chalicelib.domain.transitions import Actor, Event
@@ -289,24 +287,6 @@ def test_reaper_write_loses_to_a_heartbeat_that_lands_after_its_read(
     with pytest.raises(ConcurrentUpdateError):
         tenants.transition(tenant, Event.STALE, Actor.REAPER, guard, now_ms=clock.now_ms())
     assert tenants.get_tenant(tenant, consistent=True).worker_status == "RUNNING"
-
-
-def test_ready_activates_an_approved_setup_request(tenant: str, clock: ManualClock) -> None:
-    request = setup_requests.submit(
-        tenant,
-        "u1",
-        template=TemplateType.RESTAURANT,
-        whatsapp_number="+391234567",
-        business_name="Pizza Roma",
-        notes=None,
-        now_ms=clock.now_ms(),
-    )
-    setup_requests.decide(request.request_id, approve=True, admin_id="a1", now_ms=clock.now_ms())
-    lease = launch(tenant, clock)
-    tenants.apply_event(tenant, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease)
-    assert setup_requests.get(request.request_id).status == SetupStatus.ACTIVE.value
-    item = tenants.get_tenant(tenant)
-    assert (item.setup_status, item.tenant_status) == ("ACTIVE", TenantStatus.ACTIVE.value)
 
 
 def test_one_open_setup_request_at_a_time(tenant: str, clock: ManualClock) -> None:

@@ -17,13 +17,14 @@ from boto3.dynamodb.types import TypeSerializer
 
 from chalicelib.control import runtime
 from chalicelib.domain.clock import ManualClock
+from chalicelib.domain.statuses import SetupStatus, TemplateType
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.domain.values import QrCode
 from chalicelib.domain.words import LOGGED_OUT
 from chalicelib.notify import delivery, fanout, signing
 from chalicelib.notify.delivery import Answer
 from chalicelib.settings import Settings
-from chalicelib.store import hooks, tenants
+from chalicelib.store import hooks, setup_requests, tenants
 from tests.integration.conftest import Account
 
 ALERT_FROM = "alerts@wafleet.test"
@@ -166,6 +167,34 @@ def test_a_status_change_becomes_one_signed_delivery_even_when_the_batch_is_repl
         body,
         now_s=clock.now_ms() // 1000,
     )
+
+
+def test_a_linked_session_activates_its_approved_setup_request_once(
+    pipe: Pipe, alice: Account, clock: ManualClock
+) -> None:
+    request = setup_requests.submit(
+        alice.tenant_id,
+        "u1",
+        template=TemplateType.RESTAURANT,
+        whatsapp_number="+391234567",
+        business_name="Alice Bakery",
+        notes=None,
+        now_ms=clock.now_ms(),
+    )
+    setup_requests.decide(request.request_id, approve=True, admin_id="a1", now_ms=clock.now_ms())
+    lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
+    for event in (Event.HEARTBEAT, Event.READY):
+        tenants.apply_event(
+            alice.tenant_id, event, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
+        )
+    # The worker's write leaves the setup alone: setup statuses are out of its role's reach.
+    assert tenants.get_tenant(alice.tenant_id).setup_status == SetupStatus.APPROVED.value
+
+    ready = [record(pipe.settings.history_table, newest_history(pipe.settings, alice.tenant_id))]
+    assert fanout.handle_records(ready).activated == 1
+    assert fanout.handle_records(ready).activated == 0  # the stream delivers a batch again
+    assert setup_requests.get(request.request_id).status == SetupStatus.ACTIVE.value
+    assert tenants.get_tenant(alice.tenant_id).setup_status == SetupStatus.ACTIVE.value
 
 
 def test_a_failing_receiver_is_retried_with_backoff_then_dead_lettered(

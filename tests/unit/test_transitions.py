@@ -30,10 +30,10 @@ def test_qr_puts_tenant_in_qr_pending_and_stores_payload() -> None:
     assert Effect.STORE_QR in d.effects
 
 
-def test_ready_connects_activates_and_clears_error() -> None:
+def test_ready_connects_and_clears_error() -> None:
     d = decide(Statuses(T.QR_PENDING, S.QR_READY, W.RUNNING), Event.READY, Actor.WORKER)
     assert d.after == RUNNING_CONNECTED
-    assert {Effect.CLEAR_ERROR, Effect.ACTIVATE_SETUP, Effect.CLEAR_QR} <= d.effects
+    assert {Effect.CLEAR_ERROR, Effect.CLEAR_QR} <= d.effects
 
 
 def test_disconnect_keeps_worker_running_for_reconnect_but_tenant_sees_error() -> None:
