@@ -11,6 +11,7 @@ from aws_cdk import aws_ses as ses
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from chalicelib.store.access import ACTIVATION_REQUEST_ATTRIBUTES, ACTIVATION_TENANT_ATTRIBUTES
 from wafleet_infra.alarms import emitted
 from wafleet_infra.tables import Tables
 
@@ -45,7 +46,8 @@ class Notify(Construct):
         )
         self.alert_from = alert_from
         # The two functions' own role: the hooks table, reading what a delivery needs, the
-        # streams, the queues and the SES identity; nothing of the workers or the launcher.
+        # streams, the queues, the SES identity and the setup activation; nothing of the
+        # workers or the launcher.
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         self.role.add_managed_policy(
             iam.ManagedPolicy.from_aws_managed_policy_name(
@@ -66,6 +68,24 @@ class Notify(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["dynamodb:Scan"], resources=[tables.users.table_arn])
         )
+        # A worker's READY makes the tenant's approved setup request ACTIVE
+        # (workers.session_linked): the setup status on both items, nothing else.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[tables.tenants.table_arn])
+        )
+        for table, names in (
+            (tables.tenants, ACTIVATION_TENANT_ATTRIBUTES),
+            (tables.setup, ACTIVATION_REQUEST_ATTRIBUTES),
+        ):
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["dynamodb:UpdateItem"],
+                    resources=[table.table_arn],
+                    conditions={
+                        "ForAllValues:StringEquals": {"dynamodb:Attributes": sorted(names)}
+                    },
+                )
+            )
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=[

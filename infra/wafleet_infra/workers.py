@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, Fn, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
@@ -15,7 +15,12 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from chalicelib.settings import Settings, env_for
-from wafleet_infra.tables import Tables, grant
+from chalicelib.store.access import (
+    TENANT_WRITES,
+    WORKER_TABLE_ACTIONS,
+    WORKER_TENANT_ATTRIBUTES,
+)
+from wafleet_infra.tables import Tables
 from worker_container.config import HostConfig, WorkerConfig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,16 +42,6 @@ ASSET_EXCLUDES = [
     "bench",
     "portal_static",
 ]
-WORKER_TABLE_ACTIONS = [
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:Query",
-]
-# A host also takes tenants off itself (DeleteItem) and, when it drains, looks for a host
-# with room to move them to (a Scan of the small hosts table).
-HOST_TABLE_ACTIONS = ["dynamodb:DeleteItem", "dynamodb:Scan"]
 
 # The host task, sized by bench/packing.py for the real WhatsApp Web page (~400 MB a
 # tenant): the cheapest Fargate size per tenant with 85 % of its memory planned for (34 at
@@ -57,6 +52,66 @@ HOST_MEMORY_MIB = 16384
 HOST_TENANTS = 34
 # Fargate's longest: a Spot interruption gives 2 minutes; a drain needs a few seconds a tenant.
 STOP_TIMEOUT_S = 120
+
+
+def worker_statements(
+    tables: Tables, sessions: s3.IBucket, key: kms.IKey
+) -> list[iam.PolicyStatement]:
+    """The worker task role (``chalicelib/store/access.py``): its four tables, on the tenant
+    item only the attributes a worker owns, its saved logins under ``sessions/`` through S3."""
+    found = []
+    for setting, actions in WORKER_TABLE_ACTIONS.items():
+        table = getattr(tables, setting.removesuffix("_table"))
+        found.append(
+            iam.PolicyStatement(
+                actions=[f"dynamodb:{a}" for a in actions],
+                resources=[table.table_arn, f"{table.table_arn}/index/*"],
+            )
+        )
+    # IAM checks each item of a transaction as its own UpdateItem / ConditionCheckItem, with
+    # the attributes it names (update, condition and key). Reads are not limited by attribute
+    # (the worker reads its tenant's name, number and template to answer), so limiting
+    # ReturnValues would hide nothing it cannot read anyway.
+    found.append(
+        iam.PolicyStatement(
+            actions=[f"dynamodb:{a}" for a in TENANT_WRITES],
+            resources=[tables.tenants.table_arn],
+            conditions={
+                "ForAllValues:StringEquals": {
+                    "dynamodb:Attributes": sorted(WORKER_TENANT_ATTRIBUTES)
+                }
+            },
+        )
+    )
+    found.append(
+        iam.PolicyStatement(
+            actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            resources=[sessions.arn_for_objects("sessions/*")],
+        )
+    )
+    # Without ListBucket, S3 answers a missing object with 403 instead of 404: a tenant with
+    # no saved login yet could not start. Only the sessions/ prefix may be listed.
+    found.append(
+        iam.PolicyStatement(
+            actions=["s3:ListBucket"],
+            resources=[sessions.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": ["sessions/*"]}},
+        )
+    )
+    # The key only through S3, for this bucket (S3 Bucket Keys: the context is the bucket).
+    found.append(
+        iam.PolicyStatement(
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=[key.key_arn],
+            conditions={
+                "StringEquals": {
+                    "kms:ViaService": Fn.sub("s3.${AWS::Region}.amazonaws.com"),
+                    "kms:EncryptionContext:aws:s3:arn": sessions.bucket_arn,
+                }
+            },
+        )
+    )
+    return found
 
 
 class Workers(Construct):
@@ -121,22 +176,11 @@ class Workers(Construct):
             ),
             stop_timeout=Duration.seconds(STOP_TIMEOUT_S),
         )
-        grant(self.task.task_role, tables, WORKER_TABLE_ACTIONS)
-        self.task.task_role.add_to_principal_policy(
-            iam.PolicyStatement(actions=HOST_TABLE_ACTIONS, resources=[tables.hosts.table_arn])
-        )
-        self.task.task_role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                resources=[self.sessions.arn_for_objects("sessions/*")],
-            )
-        )
-        self.sessions_key.grant_encrypt_decrypt(self.task.task_role)
+        for statement in worker_statements(tables, self.sessions, self.sessions_key):
+            self.task.task_role.add_to_principal_policy(statement)
 
     def launcher_env(self) -> dict[str, str]:
         """What the API's ECS launcher needs to start a worker."""
-        from aws_cdk import Fn
-
         return env_for(
             Settings,
             launcher="ecs",

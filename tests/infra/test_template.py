@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from chalicelib.store.models import TenantModel
 from tests.infra.conftest import resources
 
 
@@ -77,30 +79,112 @@ def test_no_wildcard_resource_where_a_table_bucket_or_cluster_can_be_named(
         assert "*" not in targets, statement
 
 
-def test_worker_may_touch_only_its_tables_and_the_session_prefix(
+def _role_statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if role_id in json.dumps(policy["Properties"]["Roles"]):
+            found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _tables_of(statement: dict[str, Any]) -> set[str]:
+    """The tables a statement names, by the construct id that starts their logical id."""
+    text = json.dumps(statement["Resource"])
+    return {t for t in ALL_TABLES if re.search(rf'"{t}[0-9A-F]{{8}}"', text)}
+
+
+ALL_TABLES = (
+    "Tenants",
+    "History",
+    "Messages",
+    "SetupRequests",
+    "PortalEvents",
+    "Users",
+    "Hooks",
+    "Hosts",
+)
+
+
+def test_the_worker_role_reaches_four_tables_and_only_its_own_tenant_attributes(
     template: dict[str, Any],
 ) -> None:
-    roles = resources(template, "AWS::IAM::Role")
-    task_role = next(
-        k
-        for k, r in roles.items()
-        if "ecs-tasks.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
-        and "WorkerTaskRole" in k
+    from chalicelib.store.access import API_TENANT_ATTRIBUTES, WORKER_TENANT_ATTRIBUTES
+
+    role = next(k for k in resources(template, "AWS::IAM::Role") if "WorkerTaskRole" in k)
+    statements = _role_statements(template, role)
+    dynamo = [s for s in statements if any(a.startswith("dynamodb:") for a in _listed(s["Action"]))]
+    reached = set().union(*(_tables_of(s) for s in dynamo))
+    # No users (no "role=admin"), no webhook secrets, no portal events, no setup requests.
+    assert reached == {"Tenants", "History", "Messages", "Hosts"}
+
+    plain = {t: set() for t in reached}  # actions granted without a condition
+    for s in dynamo:
+        if "Condition" not in s:
+            for table in _tables_of(s):
+                plain[table] |= set(_listed(s["Action"]))
+    assert plain["Tenants"] == {"dynamodb:GetItem"}
+    assert plain["History"] == {"dynamodb:PutItem"}
+    assert {"dynamodb:Scan", "dynamodb:DeleteItem"} & (
+        plain["Messages"] | plain["History"]
+    ) == set()
+
+    (writes,) = [s for s in dynamo if "Condition" in s]
+    assert _tables_of(writes) == {"Tenants"}
+    assert set(_listed(writes["Action"])) == {"dynamodb:UpdateItem", "dynamodb:ConditionCheckItem"}
+    allowed = set(writes["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+    assert allowed == WORKER_TENANT_ATTRIBUTES
+    owned_by_the_api = (
+        TenantModel.setup_status,
+        TenantModel.setup_id,
+        TenantModel.phone,
+        TenantModel.name,
+        TenantModel.template_type,
+        TenantModel.desired,
+        TenantModel.link_phone,
+        TenantModel.restarts,
     )
-    policy = next(
-        p
-        for p in resources(template, "AWS::IAM::Policy").values()
-        if {"Ref": task_role} in p["Properties"]["Roles"]
+    names = {str(a.attr_name) for a in owned_by_the_api}
+    assert names <= API_TENANT_ATTRIBUTES and not names & allowed
+
+    storage = [s for s in statements if s not in dynamo]
+    objects = [s for s in storage if "s3:GetObject" in _listed(s["Action"])]
+    assert [json.dumps(s["Resource"]).endswith('"/sessions/*"]]}') for s in objects] == [True]
+    (listing,) = [s for s in storage if "s3:ListBucket" in _listed(s["Action"])]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["sessions/*"]}}
+    (key,) = [s for s in storage if any(a.startswith("kms:") for a in _listed(s["Action"]))]
+    assert set(_listed(key["Action"])) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    bound = key["Condition"]["StringEquals"]
+    assert bound["kms:ViaService"] == {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}
+    assert "Sessions" in json.dumps(bound["kms:EncryptionContext:aws:s3:arn"])
+    assert len(storage) == 3
+
+
+def test_the_stream_function_writes_only_the_setup_status(template: dict[str, Any]) -> None:
+    from chalicelib.store.access import (
+        ACTIVATION_REQUEST_ATTRIBUTES,
+        ACTIVATION_TENANT_ATTRIBUTES,
     )
-    statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    # Scan and DeleteItem only on the hosts table (a host takes tenants off itself, and
-    # looks for a host with room when it drains); never on tenants, history or messages.
-    (wide,) = [s for s in statements if "dynamodb:Scan" in json.dumps(s["Action"])]
-    assert sorted(wide["Action"]) == ["dynamodb:DeleteItem", "dynamodb:Scan"]
-    assert "HostsTable" in json.dumps(wide["Resource"]) or "Hosts" in json.dumps(wide["Resource"])
-    others = [s for s in statements if s is not wide]
-    assert "dynamodb:DeleteItem" not in json.dumps(others)
-    assert "/sessions/*" in json.dumps(statements)
+
+    role = resources(template, "AWS::Serverless::Function")["WebhookFanout"]["Properties"]["Role"]
+    statements = _role_statements(template, role["Fn::GetAtt"][0])
+    writes = {
+        table: s
+        for s in statements
+        for table in _tables_of(s)
+        if table in ("Tenants", "SetupRequests") and "dynamodb:UpdateItem" in _listed(s["Action"])
+    }
+    assert set(writes) == {"Tenants", "SetupRequests"}
+    for table, names in (
+        ("Tenants", ACTIVATION_TENANT_ATTRIBUTES),
+        ("SetupRequests", ACTIVATION_REQUEST_ATTRIBUTES),
+    ):
+        condition = writes[table]["Condition"]["ForAllValues:StringEquals"]
+        assert set(condition["dynamodb:Attributes"]) == names
+    assert not {"ph", "n", "own", "ep", "ws"} & ACTIVATION_TENANT_ATTRIBUTES
 
 
 def test_worker_host_task_drains_within_the_spot_warning_and_logs(
