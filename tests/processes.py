@@ -58,7 +58,8 @@ def dev_stack(folder: Path, *args: str) -> Iterator[dict[str, str]]:
     it left no process behind."""
     env = {**os.environ, **fake_credentials(), "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "devstack.cli", "dev", "--folder", str(folder)]
-    command += ["--port", "0", "--simulator-port", "0", "--moto-port", "0", *args]
+    command += ["--port", "0", "--simulator-port", "0", "--moto-port", "0", "--receiver-port", "0"]
+    command += args
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True, start_new_session=True
     )

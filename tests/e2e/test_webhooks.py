@@ -84,7 +84,7 @@ def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
     monkeypatch.setenv("WAFLEET_WEBHOOK_GIVE_UP_S", "4")
     monkeypatch.setenv("WAFLEET_WEBHOOK_RETRY_S", "0.1")
     monkeypatch.setenv("WAFLEET_WEBHOOK_TIMEOUT_S", "1")
-    with dev_stack(tmp_path / "dev", "--receiver-port", "0") as ready:
+    with dev_stack(tmp_path / "dev") as ready:
         yield ready
 
 
