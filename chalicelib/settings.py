@@ -273,9 +273,10 @@ class Settings:
     webhook_dlq_url: str | None = setting(
         "WAFLEET_WEBHOOK_DLQ_URL", None, what="its dead-letter queue"
     )
-    webhook_allow_private: bool = setting(
-        "WAFLEET_WEBHOOK_ALLOW_PRIVATE", False,
-        what="make dev only: plain http and loopback receivers",
+    webhook_local_receivers: tuple[str, ...] = setting(
+        "WAFLEET_WEBHOOK_LOCAL_RECEIVERS", (),
+        what="make dev only: origins of its own loopback receivers (comma-separated), the only "
+        "plain-http or non-public endpoints accepted",
     )  # fmt: skip
     webhook_give_up_s: float = setting(
         "WAFLEET_WEBHOOK_GIVE_UP_S", 24 * 3600.0, unit="s", above=0,
@@ -286,8 +287,9 @@ class Settings:
         what="first retry delay; doubles, with full jitter, up to 1 h",
     )  # fmt: skip
     webhook_timeout_s: float = setting(
-        "WAFLEET_WEBHOOK_TIMEOUT_S", 5.0, unit="s", above=0, what="a delivery attempt's timeout"
-    )
+        "WAFLEET_WEBHOOK_TIMEOUT_S", 5.0, unit="s", above=0,
+        what="a delivery attempt's whole time: connect, TLS, headers and body",
+    )  # fmt: skip
     alert_from: str | None = setting(
         "WAFLEET_ALERT_FROM", None, what="owner e-mails' SES sender (none sent without it)"
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import shutil
 import signal
@@ -150,6 +151,8 @@ def run(
     issuer = LocalIssuer.load_or_create(base / "issuer")
     queue_url, dlq_url = notify_local.create_queues(moto.endpoint, "us-east-1")
     notify_local.verify_sender(moto.endpoint, "us-east-1")
+    receiver = notify_local.DemoReceiver()
+    receiver_url = receiver.start(receiver_port)
     settings = Settings(
         dynamodb_endpoint=moto.endpoint,
         jwks_url=issuer.jwks_url,
@@ -164,7 +167,9 @@ def run(
         aws_endpoint=moto.endpoint,
         webhook_queue_url=queue_url,
         webhook_dlq_url=dlq_url,
-        webhook_allow_private=True,  # the demo receiver is on loopback, plain http
+        # The one plain-http loopback endpoint accepted is the demo receiver (and any other
+        # a developer names in WAFLEET_WEBHOOK_LOCAL_RECEIVERS): never this stack's API or moto.
+        webhook_local_receivers=(receiver_url, *given.webhook_local_receivers),
         alert_from=notify_local.ALERT_FROM,
         alert_error_after_s=60,
         webhook_give_up_s=given.webhook_give_up_s,
@@ -233,8 +238,6 @@ def run(
 
     from chalicelib.notify import delivery, fanout
 
-    receiver = notify_local.DemoReceiver()
-    receiver_url = receiver.start(receiver_port)
     receiver.secret = notify_local.demo_endpoint(DEMO_TENANT, receiver_url, clock.now_ms())
     streamed = [model.Meta.table_name for model in models.STREAMED]
     poller = notify_local.StreamPoller(
@@ -242,7 +245,11 @@ def run(
     )
     threading.Thread(target=poller.run, name="webhook-streams", daemon=True).start()
     consumer = notify_local.QueueConsumer(
-        moto.endpoint, settings.region, queue_url, delivery.handle
+        moto.endpoint,
+        settings.region,
+        queue_url,
+        delivery.handle,
+        defer_s=math.ceil(settings.webhook_timeout_s),
     )
     consumer.start()
     resumed = resume() if restored else []  # before the reaper: it would restart them too

@@ -8,6 +8,7 @@ Verification runs inside the API function (Chalice middleware), so that a bad to
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -103,13 +104,20 @@ def verify_token(token: str, settings: Settings) -> dict[str, Any]:
         raise unauthorized(f"invalid token: {type(exc).__name__}") from None
     if claims.get("token_use") != "id":
         raise unauthorized("invalid token: an ID token is required")
+    # PyJWT reads a numeric string as a time; a token's times must be JSON numbers.
+    if not all(_is_time(claims[name]) for name in ("exp", "iat", "nbf") if name in claims):
+        raise unauthorized("invalid token: exp, iat and nbf must be numbers")
     issued = claims["iat"]
-    if not isinstance(issued, int | float) or (
+    if (
         time.time() - issued > MAX_TOKEN_AGE_S + LEEWAY_S
         or claims["exp"] - issued > MAX_TOKEN_AGE_S + LEEWAY_S
     ):
         raise unauthorized("invalid token: too old, sign in again")
     return claims
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class _MembershipCache:

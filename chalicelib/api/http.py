@@ -8,6 +8,7 @@ from typing import Any
 
 from chalice.app import Response
 
+from chalicelib.domain import validation
 from chalicelib.domain.errors import ValidationError
 
 MAX_BODY_BYTES = 64 * 1024
@@ -49,15 +50,12 @@ def conditional(
 def int_param(
     params: dict[str, str] | None, name: str, *, default: int, low: int, high: int
 ) -> int:
-    """An integer query parameter within [low, high]."""
+    """A whole-number query parameter within [low, high] (0 <= low), in ASCII digits."""
     raw = (params or {}).get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError(name, f"must be an integer from {low} to {high}") from None
-    if not low <= value <= high:
+    value = validation.ascii_int(raw, digits=len(str(high)))
+    if value is None or not low <= value <= high:
         raise ValidationError(name, f"must be an integer from {low} to {high}")
     return value
 

@@ -11,6 +11,14 @@ _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
 
 
+def ascii_int(text: str, *, digits: int) -> int | None:
+    """The number ``text`` spells in at most ``digits`` ASCII digits, else None (``isdigit``
+    and ``int`` also take "²", "١٢" or "1_000", and ``int`` refuses 4,301 digits)."""
+    if not re.fullmatch(rf"[0-9]{{1,{digits}}}", text):
+        return None
+    return int(text)
+
+
 def whatsapp_number(value: object, field: str = "whatsappNumber") -> str:
     """An E.164 phone number such as +4915112345678 (spaces and dashes are dropped)."""
     if not isinstance(value, str):
@@ -68,12 +76,13 @@ def mask_number(number: str | None) -> str | None:
 MAX_URL = 2048
 
 
-def webhook_url(value: object, *, allow_private: bool, field: str = "url") -> str:
-    """An endpoint a webhook may be sent to: HTTPS (plain HTTP only in ``make dev``), a host,
-    no credentials in it, and not an address of our own network (checked again after DNS
-    resolution at every delivery)."""
-    import ipaddress
+def webhook_url(value: object, *, local: tuple[str, ...] = (), field: str = "url") -> str:
+    """An endpoint a webhook may be sent to: HTTPS, a host, no credentials in it, and no
+    address of our own network in any spelling (checked again after DNS at every delivery).
+    ``local``: origins of make dev's own loopback receivers, the only exceptions."""
     from urllib.parse import urlsplit
+
+    from chalicelib.domain import addresses
 
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(field, "an https:// URL is required")
@@ -85,20 +94,14 @@ def webhook_url(value: object, *, allow_private: bool, field: str = "url") -> st
         port = parts.port
     except ValueError:
         raise ValidationError(field, "not a valid URL") from None
-    schemes = ("https", "http") if allow_private else ("https",)
-    if parts.scheme not in schemes:
-        raise ValidationError(field, "must start with https://")
     if not parts.hostname or parts.username or parts.password:
         raise ValidationError(field, "needs a host name and no user name or password")
     if port == 0:
         raise ValidationError(field, "port 0 is not valid")
-    if not allow_private:
-        try:
-            address = ipaddress.ip_address(parts.hostname)
-        except ValueError:
-            address = None
-        if address is not None and not address.is_global:
-            raise ValidationError(field, "must be a public address")
-        if parts.hostname.lower() in ("localhost",) or parts.hostname.endswith(".localhost"):
-            raise ValidationError(field, "must be a public address")
+    if parts.scheme in ("http", "https") and addresses.origin(url) in local:
+        return url
+    if parts.scheme != "https":
+        raise ValidationError(field, "must start with https://")
+    if not addresses.public_host(parts.hostname):
+        raise ValidationError(field, "must be a public address")
     return url

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.control import runtime
-from chalicelib.domain import validation
+from chalicelib.domain import addresses, validation
 from chalicelib.domain.errors import NotFoundError, ValidationError
 from chalicelib.notify import queue, signing
 from chalicelib.notify.events import EVENT_TYPES
@@ -26,7 +26,8 @@ def add_endpoint(
 ) -> tuple[HookModel, str]:
     """Register an endpoint; returns it and its signing secret (shown this once)."""
     rt = runtime.get()
-    checked = validation.webhook_url(url, allow_private=rt.settings.webhook_allow_private)
+    local = addresses.origins(rt.settings.webhook_local_receivers)
+    checked = validation.webhook_url(url, local=local)
     secret = signing.new_secret()
     item = hooks.add_endpoint(
         tenant_id, checked, event_types(events), secret, now_ms=rt.clock.now_ms()
@@ -59,10 +60,11 @@ def remove(tenant_id: str, user_id: str, endpoint: str) -> None:
 def resend(tenant_id: str, user_id: str, endpoint: str, delivery: str) -> HookModel:
     """Send a delivery again, as a new attempt series with the same event id."""
     hooks.get_endpoint(tenant_id, endpoint)  # 404 for another tenant's endpoint
-    at, _, event_id = delivery.partition("-")
-    if not at.isdigit() or not event_id.startswith("evt_"):
+    at = validation.ascii_int(delivery.partition("-")[0], digits=13)
+    event_id = delivery.partition("-")[2]
+    if at is None or not event_id.startswith("evt_"):
         raise NotFoundError("no such delivery")
-    key = hooks.delivery_key(endpoint, int(at), event_id)
+    key = hooks.delivery_key(endpoint, at, event_id)
     if hooks.get_delivery(tenant_id, key) is None:
         raise NotFoundError("no such delivery")
     item = hooks.reset_delivery(tenant_id, key, now_ms=runtime.get().clock.now_ms())

@@ -153,6 +153,20 @@ def test_tokens_without_a_subject_or_not_id_tokens_or_too_old_are_a_401(
         assert_error_shape(response)
 
 
+def test_token_times_that_are_not_json_numbers_are_a_401(client: Any, issuer: LocalIssuer) -> None:
+    now = int(time.time())
+    for claims in (
+        {"exp": str(now + 600)},  # PyJWT itself reads a numeric string as a time
+        {"exp": True},
+        {"iat": str(now)},
+        {"nbf": str(now - 5)},
+        {"nbf": [now]},
+    ):
+        response = client.http.get("/portal/me", headers=token_for(issuer, **claims))
+        assert response.status_code == 401, (claims, response.body)
+        assert_error_shape(response)
+
+
 def test_a_groups_claim_never_grants_admin(
     client: Any, issuer: LocalIssuer, alice: Account, clock: ManualClock
 ) -> None:

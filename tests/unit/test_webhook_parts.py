@@ -3,10 +3,12 @@ addresses a delivery may go to, and which stream changes are events."""
 
 from __future__ import annotations
 
+import ipaddress
 import random
 
 import pytest
 
+from chalicelib.domain import addresses
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.validation import webhook_url
 from chalicelib.notify import events, signing
@@ -44,6 +46,39 @@ def test_deliveries_never_go_to_our_own_network(host: str) -> None:
     assert resolve(host, 443, allow_private=True)  # make dev's demo receiver is on loopback
 
 
+LOOPBACK_SPELLINGS = ["2130706433", "0x7f000001", "0177.0.0.1", "127.1", "0", "localhost."]
+EMBEDDED = [
+    "::127.0.0.1",  # IPv4-compatible
+    "::ffff:169.254.169.254",  # IPv4-mapped
+    "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+    "64:ff9b:1::8.8.8.8",  # a network's own NAT64
+    "2002:7f00:1::",  # 6to4 of 127.0.0.1
+    "2002:a00:8::1",  # 6to4 of 10.0.0.8
+    "::ffff:0:a00:8",  # SIIT of 10.0.0.8
+]
+
+
+@pytest.mark.parametrize("host", LOOPBACK_SPELLINGS + EMBEDDED)
+def test_every_spelling_of_our_own_network_is_refused_at_registration_and_delivery(
+    host: str,
+) -> None:
+    bracketed = f"[{host}]" if ":" in host else host
+    with pytest.raises(ValidationError):
+        webhook_url(f"https://{bracketed}/hook")
+    if host != "localhost.":  # a name: what it resolves to is the resolver's business
+        with pytest.raises(Refused):
+            resolve(host, 443, allow_private=False)
+
+
+def test_public_addresses_and_names_pass_in_any_spelling() -> None:
+    assert addresses.canonical_host("0x08080808") == "8.8.8.8"
+    assert addresses.canonical_host("Hooks.Example.COM.") == "hooks.example.com"
+    assert addresses.canonical_host("1.2.3.4.5") == "1.2.3.4.5"  # no address: a name
+    for host in ("8.8.8.8", "134744072", "[2001:4860:4860::8888]", "[::ffff:8.8.8.8]"):
+        assert webhook_url(f"https://{host}/in")
+    assert addresses.is_public(ipaddress.ip_address("2002:808:808::1"))  # 6to4 of 8.8.8.8
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -59,16 +94,19 @@ def test_deliveries_never_go_to_our_own_network(host: str) -> None:
         "https://" + "a" * 2050 + ".com/",
     ],
 )
-def test_endpoint_urls_outside_make_dev_are_public_https(url: str) -> None:
+def test_endpoint_urls_are_public_https(url: str) -> None:
     with pytest.raises(ValidationError):
-        webhook_url(url, allow_private=False)
+        webhook_url(url)
 
 
-def test_make_dev_accepts_its_loopback_receiver() -> None:
-    assert webhook_url("http://127.0.0.1:7100/demo-receiver", allow_private=True)
-    assert webhook_url(" https://hooks.example.com/in ", allow_private=False) == (
-        "https://hooks.example.com/in"
-    )
+def test_make_dev_accepts_its_own_loopback_receivers_and_no_other() -> None:
+    demo = addresses.origins(("http://127.0.0.1:7100/demo-receiver",))
+    assert webhook_url("http://127.0.0.1:7100/demo-receiver", local=demo)
+    assert webhook_url("http://0x7f000001:7100/other-path", local=demo)  # the same origin
+    for other in ("http://127.0.0.1:5005/moto-api/reset", "http://127.0.0.1:8000/api/health"):
+        with pytest.raises(ValidationError):
+            webhook_url(other, local=demo)
+    assert webhook_url(" https://hooks.example.com/in ") == "https://hooks.example.com/in"
 
 
 def image(**values: object) -> dict[str, object]:
