@@ -4,8 +4,11 @@ runs (stream poller -> fan-out -> SQS -> delivering consumers).
 Latency: 30 status changes one after another (the next once the last was verified), from the
 history entry's write time to the moment the receiver has checked the signature. Then a
 burst: 10 tenants, 6 changes each; every tenant has a receiver that answers 2xx, half also
-one that fails a third of its requests at random, one tenant also one that never answers:
-throughput, duplicates, lost and dead-lettered. moto applies DynamoDB operations one at a
+one that fails a third of its requests at random, one tenant also one that never answers, another
+four that trickle their answers a byte at a time: throughput, duplicates, lost and
+dead-lettered, and how long the other tenants' events took meanwhile
+(``other_tenants_delivery_ms_p95``: each attempt has a deadline, and the consumers hand one
+tenant at most half their threads). moto applies DynamoDB operations one at a
 time and copies the tables on every transaction, so the burst measures moto more than the
 chain. Last line: one JSON object.
 """
@@ -13,6 +16,7 @@ chain. Last line: one JSON object.
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import statistics
@@ -33,6 +37,7 @@ from devstack.local_aws import fake_credentials, moto_server
 TENANTS = 10
 CHANGES = 6
 LATENCY_ROUNDS = 30
+SLOW_ENDPOINTS = int(os.environ.get("BENCH_SLOW_ENDPOINTS", "4"))
 
 
 class Receiver:
@@ -55,6 +60,15 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"])).decode()
                 if receiver.kind == "silent":
                     receiver.stop.wait(30)
+                    return
+                if receiver.kind == "trickle":  # a byte of its headers every 200 ms, forever
+                    try:
+                        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                        while not receiver.stop.wait(0.2):
+                            self.wfile.write(b"X")
+                            self.wfile.flush()
+                    except OSError:
+                        pass  # the sender gave up: its deadline
                     return
                 with receiver.lock:
                     fail = receiver.kind == "flaky" and receiver.rng.random() < 1 / 3
@@ -100,31 +114,36 @@ def main() -> None:
     clock = SystemClock()
     with moto_server() as moto:
         queue, dlq = notify_local.create_queues(moto.endpoint, "us-east-1")
+        good, flaky, silent = Receiver("good", 1), Receiver("flaky", 2), Receiver("silent", 3)
+        trickle = Receiver("trickle", 4)
+        receivers = (good, flaky, silent, trickle)
         settings = Settings(
             dynamodb_endpoint=moto.endpoint,
             aws_endpoint=moto.endpoint,
             webhook_queue_url=queue,
             webhook_dlq_url=dlq,
-            webhook_allow_private=True,
+            webhook_local_receivers=tuple(r.url for r in receivers),
             webhook_retry_s=0.1,
-            webhook_give_up_s=3.0,
+            webhook_give_up_s=10.0,
             webhook_timeout_s=5.0,  # as in production: a slow 2xx is not retried
         )
         models.bind(settings)
         models.create_tables(streams=True)
         runtime.configure(settings, clock=clock)
-        good, flaky, silent = Receiver("good", 1), Receiver("flaky", 2), Receiver("silent", 3)
         ids = []
         for n in range(TENANTS):
             tenant = tenants.create_tenant(f"Bench {n}", now_ms=clock.now_ms(), phone=None)
             ids.append(tenant.tenant_id)
-            chosen = [good] + ([flaky] if n % 2 == 0 else []) + ([silent] if n == 0 else [])
-            for receiver in chosen:
+            chosen = [good] + ([flaky] if n % 2 == 0 and n else []) + ([silent] if n == 1 else [])
+            # Tenant 0 also has four endpoints that trickle their answers: each attempt
+            # lasts its whole deadline.
+            chosen += [trickle] * (SLOW_ENDPOINTS if n == 0 else 0)
+            for k, receiver in enumerate(chosen):
                 secret = signing.new_secret()
                 receiver.secrets[tenant.tenant_id] = secret
                 hooks.add_endpoint(
                     tenant.tenant_id,
-                    receiver.url,
+                    f"{receiver.url}/{k}",
                     {"status.changed"},
                     secret,
                     now_ms=clock.now_ms(),
@@ -135,7 +154,12 @@ def main() -> None:
         )
         threading.Thread(target=poller.run, daemon=True).start()
         consumer = notify_local.QueueConsumer(
-            moto.endpoint, "us-east-1", queue, delivery.handle, threads=8
+            moto.endpoint,
+            "us-east-1",
+            queue,
+            delivery.handle,
+            threads=8,
+            defer_s=math.ceil(settings.webhook_timeout_s),
         )
         consumer.start()
 
@@ -181,7 +205,7 @@ def main() -> None:
                 break
             time.sleep(0.1)
         finished = max(t for _, t in good.ok) / 1000
-        # Let the silent receiver's deliveries run out (give-up 3 s, timeout 5 s).
+        # Let the silent receiver's deliveries run out (give-up 10 s, timeout 5 s).
         sqs = boto3.client("sqs", endpoint_url=moto.endpoint, region_name="us-east-1")
         dead = 0
         deadline = time.time() + 60
@@ -196,8 +220,9 @@ def main() -> None:
         poller.stop.set()
         consumer.stop.set()
         latencies = sorted(latency_ms)
+        others = sorted(t - written[e][1] for e, t in good.ok if written[e][0] != ids[0])
         per_receiver = [Counter(e for e, _ in r.ok) for r in (good, flaky)]
-        for receiver in (good, flaky, silent):
+        for receiver in receivers:
             receiver.close()
         result = {
             "benchmark": "webhooks",
@@ -207,12 +232,15 @@ def main() -> None:
             "delivery_ms_max": round(latencies[-1]),
             "events_per_s": round(len(good.ok) / max(finished - started, 0.001), 1),
             "burst_latency_ms_max": round(max(t - written[e][1] for e, t in good.ok)),
+            # Tenants other than the one whose receivers trickle, at the good receiver.
+            "other_tenants_delivery_ms_p95": round(others[int(len(others) * 0.95) - 1]),
             "duplicates": sum(c - 1 for counts in per_receiver for c in counts.values() if c > 1),
             "lost": len(expected_good - {e for e, _ in good.ok})
             + len(expected_flaky - {e for e, _ in flaky.ok}),
             "dead_lettered": dead,
             "write_s": round(wrote_s, 1),
             "target_delivery_ms_p95": 2000,
+            "target_other_tenants_delivery_ms_p95": 6000,
         }
         print(json.dumps(result))
 

@@ -4,6 +4,10 @@ Real DynamoDB applies each write (and each transaction) atomically; moto checks 
 and then writes without a lock, so two threads can both pass the same condition. Serialising
 moto's DynamoDB operations restores the guarantee wafleet's leases rely on.
 
+A failed transaction is rolled back by putting a copy of each table it touched in its place;
+the stream shard is made to survive that (``_keep_stream_shards``), or every stream reader of
+the table would go deaf.
+
 moto also keeps a reference to every model object it ever made (for its dashboard), and a
 transaction deep-copies each table it touches to roll back on failure: without dropping those
 references, every transaction on a 10,000-item table would leak 10,000 items.
@@ -53,14 +57,41 @@ def serialize_dynamodb() -> None:
             **kwargs: Any,
         ) -> Any:
             with _LOCK:
+                shards = {n: t.stream_shard for n, t in self.tables.items()} if _copies else {}
                 try:
                     return _original(self, *args, **kwargs)
                 finally:
                     if _copies:
+                        _keep_stream_shards(self, shards)
                         reset_model_data()  # forget the rollback copies (see module docstring)
 
         setattr(DynamoDBBackend, name, locked)
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    # Stream reads take the same lock: a transaction's partial writes are never read.
+    original_get_records = DynamoDBStreamsBackend.get_records
+
+    @functools.wraps(original_get_records)
+    def get_records(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _LOCK:
+            return original_get_records(self, *args, **kwargs)
+
+    DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]
     _patched = True
+
+
+def _keep_stream_shards(backend: Any, shards: dict[str, Any]) -> None:
+    """After a rolled-back transaction, each table keeps its stream shard object (a reader's
+    shard iterator holds it) with the records of the rolled-back copy: none of the undone
+    writes. moto puts a copy of the table, with a copy of the shard, in its place, and every
+    iterator handed out before reads a shard nobody writes to any more."""
+    for name, shard in shards.items():
+        table = backend.tables.get(name)
+        if shard is None or table is None or table.stream_shard is shard:
+            continue
+        shard.items = table.stream_shard.items
+        shard.table = table
+        table.stream_shard = shard
 
 
 MAILBOX_PATH = "/_wafleet/ses/messages"

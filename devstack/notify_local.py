@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -82,14 +83,44 @@ class StreamPoller:
 
 class QueueConsumer:
     """Receives deliveries one at a time and hands them to ``handle`` (``threads`` of them,
-    so that a receiver that never answers does not hold up the others)."""
+    so that a receiver that never answers does not hold up the others).
 
-    def __init__(self, endpoint: str, region: str, url: str, handle: Any, threads: int = 4):
+    Fair between tenants, as SQS fair queues are in AWS (``MessageGroupId`` = tenant): one
+    tenant has at most ``per_tenant`` deliveries in flight (a quarter of the threads); a
+    message of a tenant at its limit goes back on the queue for ``defer_s``. A tenant's slow
+    receivers hold at most that many threads, and the others' deliveries go on meanwhile."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        region: str,
+        url: str,
+        handle: Any,
+        threads: int = 8,
+        per_tenant: int | None = None,
+        defer_s: int = 1,
+    ):
         self.sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=region)
         self.url = url
         self.handle = handle
         self.threads = threads
+        self.per_tenant = per_tenant or max(1, threads // 4)
+        self.defer_s = defer_s
         self.stop = threading.Event()
+        self._lock = threading.Lock()
+        self._in_flight: Counter[str] = Counter()
+        self._threads: list[threading.Thread] = []
+
+    def _take(self, tenant: str) -> bool:
+        with self._lock:
+            if self._in_flight[tenant] >= self.per_tenant:
+                return False
+            self._in_flight[tenant] += 1
+            return True
+
+    def _done(self, tenant: str) -> None:
+        with self._lock:
+            self._in_flight[tenant] -= 1
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -97,21 +128,41 @@ class QueueConsumer:
                 got = self.sqs.receive_message(
                     QueueUrl=self.url, MaxNumberOfMessages=1, WaitTimeSeconds=1
                 ).get("Messages", [])
-            except Exception as exc:
+                for message in got:
+                    self._one(message)
+            except Exception as exc:  # the queue is unreachable: try again in a moment
                 print(f"webhook queue: {type(exc).__name__}", flush=True)
                 self.stop.wait(1.0)
-                continue
-            for message in got:
-                try:
-                    self.handle(json.loads(message["Body"]))
-                except Exception as exc:  # left on the queue: SQS redelivers it
-                    print(f"webhook delivery: {type(exc).__name__}: {exc}", flush=True)
-                    continue
-                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _one(self, message: dict[str, Any]) -> None:
+        body = json.loads(message["Body"])
+        tenant = str(body.get("tenant", ""))
+        receipt = message["ReceiptHandle"]
+        if not self._take(tenant):
+            self.sqs.change_message_visibility(
+                QueueUrl=self.url, ReceiptHandle=receipt, VisibilityTimeout=self.defer_s
+            )
+            return
+        try:
+            self.handle(body)
+        except Exception as exc:  # left on the queue: SQS redelivers it
+            print(f"webhook delivery: {type(exc).__name__}: {exc}", flush=True)
+            return
+        finally:
+            self._done(tenant)
+        self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=receipt)
 
     def start(self) -> None:
         for n in range(self.threads):
-            threading.Thread(target=self.run, name=f"webhook-deliver-{n}", daemon=True).start()
+            thread = threading.Thread(target=self.run, name=f"webhook-deliver-{n}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def close(self) -> None:
+        """Stop receiving; returns once every thread has finished what it was doing."""
+        self.stop.set()
+        for thread in self._threads:
+            thread.join()
 
 
 @dataclass

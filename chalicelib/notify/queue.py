@@ -41,6 +41,9 @@ def enqueue(message: dict[str, Any], *, delay_s: float = 0.0, dead: bool = False
         QueueUrl=url,
         MessageBody=json.dumps(message),
         DelaySeconds=max(0, min(MAX_DELAY_S, int(delay_s))),
+        # A fair queue (a standard queue with message groups): SQS hands out other tenants'
+        # messages first while one tenant's backlog is in flight.
+        MessageGroupId=str(message["tenant"]),
     )
 
 

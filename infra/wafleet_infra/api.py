@@ -15,6 +15,9 @@ from constructs import Construct
 from wafleet_infra.tables import Tables, grant
 
 ROOT = Path(__file__).resolve().parents[2]
+# Concurrent webhook deliveries: reserved for them, and the most the queue's poller starts.
+# A delivery lasts at most WAFLEET_WEBHOOK_TIMEOUT_S, so this is also deliveries per 5 s.
+DELIVERY_CONCURRENCY = 20
 TABLE_ACTIONS = [
     "dynamodb:GetItem",
     "dynamodb:PutItem",
@@ -110,6 +113,14 @@ class Api(Construct):
             for name in ("WebhookFanout", "WebhookDeliver"):
                 function: Any = app.get_resource(name)
                 function.add_property_override("Role", self.notify_role_arn)
+        deliver: Any = app.get_resource("WebhookDeliver")
+        # Deliveries get a pool of their own, and never more than it: slow receivers cannot
+        # take the account's concurrency from the API, nor the API theirs.
+        deliver.add_property_override("ReservedConcurrentExecutions", DELIVERY_CONCURRENCY)
+        deliver.add_property_override(
+            "Events.WebhookDeliverSqsEventSource.Properties.ScalingConfig",
+            {"MaximumConcurrency": DELIVERY_CONCURRENCY},
+        )
         rest_api: Any = app.get_resource("RestAPI")
         # API Gateway's own errors in the API's error shape, never echoing the request: its
         # default 403 for an unknown route repeats the Authorization header.

@@ -414,3 +414,18 @@ def test_webhook_functions_have_their_own_narrow_role(template: dict[str, Any]) 
     )
     assert "ecs:RunTask" not in text and "iam:PassRole" not in text and "s3:" not in text
     assert "dynamodb:GetRecords" in text and "sqs:SendMessage" in text
+
+
+def test_webhook_deliveries_have_a_reserved_pool_and_never_more(template: dict[str, Any]) -> None:
+    functions = resources(template, "AWS::Serverless::Function")
+    deliver = functions["WebhookDeliver"]["Properties"]
+    reserved = deliver["ReservedConcurrentExecutions"]
+    source = deliver["Events"]["WebhookDeliverSqsEventSource"]["Properties"]
+    assert source["BatchSize"] == 1  # one slow receiver holds one delivery, no batch
+    assert 2 <= source["ScalingConfig"]["MaximumConcurrency"] <= reserved
+    # The API keeps the account's unreserved pool: nothing else is reserved out of it.
+    assert all(
+        "ReservedConcurrentExecutions" not in f["Properties"]
+        for name, f in functions.items()
+        if name != "WebhookDeliver"
+    )
