@@ -36,7 +36,13 @@ class HttpError(Exception):
         self.message = message
 
 
-def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    retry_after_s: int | None = None,
+) -> Response:
     """The one shape every error takes."""
     body: dict[str, Any] = {"code": code, "message": message}
     if field:
@@ -47,6 +53,8 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     }
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="wafleet"'
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(retry_after_s)
     return Response(body={"error": body}, status_code=status, headers=headers)
 
 
@@ -60,6 +68,8 @@ def to_response(exc: Exception) -> Response:
         return error_response(exc.status, exc.code, exc.message)
     if isinstance(exc, errors.ValidationError):
         return error_response(400, exc.code, exc.message, exc.field)
+    if isinstance(exc, errors.RateLimitedError):
+        return error_response(429, exc.code, str(exc), retry_after_s=exc.retry_after_s)
     for kind, status in _STATUS:
         if isinstance(exc, kind):
             return error_response(status, exc.code, str(exc))

@@ -178,18 +178,22 @@ def _pause_or_resume(paused: bool) -> dict[str, Any]:
 @portal_routes.route(f"{BASE}/link-code", methods=["POST", "DELETE"])
 @json_errors
 def link_code() -> dict[str, Any]:
-    """POST {phone}: link by an 8-character pairing code shown in the portal instead of a QR.
-    DELETE: back to the QR. The worker follows within one heartbeat."""
+    """POST: link by an 8-character pairing code shown in the portal instead of a QR, for
+    the tenant's approved number (``phone``, if given, must be it; at most 5 an hour, then
+    429 with Retry-After). DELETE: back to the QR. The worker follows within one heartbeat."""
     from chalicelib.api import http
     from chalicelib.domain import validation
     from chalicelib.services import portal
 
     request = _request()
-    phone = None
-    if request.method == "POST":
-        phone = validation.whatsapp_number(http.json_body(request).get("phone"), "phone")
-    portal.choose_link_method(tenant_of(request), principal(request).user_id, phone=phone)
-    return {"linkPhone": phone, "method": "pairing" if phone else "qr"}
+    code, phone = request.method == "POST", None
+    if code:
+        given = http.json_body(request, required=False).get("phone")
+        phone = None if given is None else validation.whatsapp_number(given, "phone")
+    linked = portal.choose_link_method(
+        tenant_of(request), principal(request).user_id, code=code, phone=phone
+    )
+    return {"linkPhone": linked, "method": "pairing" if linked else "qr"}
 
 
 @portal_routes.route(f"{BASE}/pause", methods=["POST"])

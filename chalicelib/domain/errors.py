@@ -62,6 +62,16 @@ class ValidationError(WafleetError):
         self.message = message
 
 
+class RateLimitedError(WafleetError):
+    """Asked too often; ``retry_after_s`` says when it will be accepted again."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class ConfigError(WafleetError):
     """A setting is missing or malformed; the message names the environment variable."""
 

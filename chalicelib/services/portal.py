@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from chalicelib.control import runtime
+from chalicelib.domain import validation
+from chalicelib.domain.errors import RateLimitedError, ValidationError
 from chalicelib.domain.statuses import TemplateType
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.domain.views import HistoryView, MessageView, SetupRequestView, TenantView
@@ -67,12 +69,27 @@ def set_paused(tenant_id: str, user_id: str, *, paused: bool) -> TenantView:
     return views.tenant(tenants.get_tenant(tenant_id, consistent=True))
 
 
-def choose_link_method(tenant_id: str, user_id: str, *, phone: str | None) -> None:
-    """Link by pairing code for ``phone``, or by QR (None)."""
-    tenants.request_pairing_code(tenant_id, phone)
-    portal_events.record(
-        tenant_id,
-        user_id,
-        "tenant.link_code" if phone else "tenant.link_qr",
-        now_ms=runtime.get().clock.now_ms(),
-    )
+def choose_link_method(
+    tenant_id: str, user_id: str, *, code: bool, phone: str | None
+) -> str | None:
+    """Link by pairing code (``code``) or by QR. A code is only ever for the tenant's own
+    approved number (WhatsApp prompts that phone): ``phone``, if given, must be it. Each code
+    asked for is in the event log, and so is each refused for asking too often."""
+    now = runtime.get().clock.now_ms()
+    if not code:
+        tenants.request_pairing_code(tenant_id, None, now_ms=now)
+        portal_events.record(tenant_id, user_id, "tenant.link_qr", now_ms=now)
+        return None
+    approved = tenants.get_tenant(tenant_id, consistent=True).phone
+    if not approved:
+        raise ValidationError("phone", "your WhatsApp number is not approved yet: request setup")
+    if phone is not None and phone != approved:
+        masked = validation.mask_number(approved)
+        raise ValidationError("phone", f"a code can only be for your approved number {masked}")
+    try:
+        tenants.request_pairing_code(tenant_id, approved, now_ms=now)
+    except RateLimitedError:
+        portal_events.record(tenant_id, user_id, "tenant.link_code_refused", now_ms=now)
+        raise
+    portal_events.record(tenant_id, user_id, "tenant.link_code", now_ms=now)
+    return approved

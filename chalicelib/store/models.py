@@ -11,6 +11,7 @@ from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -62,6 +63,12 @@ class TenantModel(Model):
     qr_expires_at = NumberAttribute(null=True, attr_name="qx")
     qr_kind = UnicodeAttribute(null=True, attr_name="qk")  # "pairing" for a pairing code
     link_phone = UnicodeAttribute(null=True, attr_name="lp")  # link by pairing code for this number
+    # When pairing codes were asked for in the last hour (ms): at most LINK_CODES_PER_HOUR.
+    link_code_times: ListAttribute[float] = ListAttribute(
+        of=NumberAttribute,  # type: ignore[arg-type]
+        null=True,
+        attr_name="lct",
+    )
     linked_at = NumberAttribute(null=True, attr_name="lk")  # first ready since the last code
     reconnect_attempts = NumberAttribute(null=True, attr_name="ra")
     next_retry_at = NumberAttribute(null=True, attr_name="nr")

@@ -24,6 +24,7 @@ from chalicelib.domain.errors import (
     DuplicateError,
     LeaseHeldError,
     NotFoundError,
+    RateLimitedError,
     StaleOwnerError,
 )
 from chalicelib.domain.liveness import is_stale, stale_cutoff
@@ -351,11 +352,48 @@ def set_desired(tenant_id: str, desired: str, *, now_ms: int) -> None:
     )
 
 
-def request_pairing_code(tenant_id: str, phone: str | None) -> None:
+LINK_CODES_PER_HOUR = 5
+HOUR_MS = 3_600_000
+
+
+def request_pairing_code(tenant_id: str, phone: str | None, *, now_ms: int) -> None:
     """Link by pairing code for ``phone`` instead of a QR (None: back to the QR). The worker
-    reads it on its next heartbeat (no extra request)."""
-    action = TenantModel.link_phone.set(phone) if phone else TenantModel.link_phone.remove()
-    TenantModel(tenant_id).update(actions=[action], condition=TenantModel.tenant_id.exists())
+    reads it on its next heartbeat (no extra request). Each request makes WhatsApp prompt the
+    phone, so at most ``LINK_CODES_PER_HOUR`` in any hour (``RateLimitedError``); the count
+    is a conditional write on the tenant item, so concurrent requests cannot overrun it."""
+    if phone is None:
+        TenantModel(tenant_id).update(
+            actions=[TenantModel.link_phone.remove()], condition=TenantModel.tenant_id.exists()
+        )
+        return
+    for _ in range(5):
+        item = get_tenant(tenant_id, consistent=True)
+        recent = [int(t) for t in item.link_code_times or [] if int(t) > now_ms - HOUR_MS]
+        if len(recent) >= LINK_CODES_PER_HOUR:
+            wait_s = -(-(min(recent) + HOUR_MS - now_ms) // 1000)
+            raise RateLimitedError(
+                f"at most {LINK_CODES_PER_HOUR} pairing codes an hour: "
+                f"the next one in {-(-wait_s // 60)} min",
+                retry_after_s=wait_s,
+            )
+        unchanged = (
+            TenantModel.link_code_times == item.link_code_times
+            if item.link_code_times is not None
+            else TenantModel.link_code_times.does_not_exist()
+        )
+        try:
+            TenantModel(tenant_id).update(
+                actions=[
+                    TenantModel.link_phone.set(phone),
+                    TenantModel.link_code_times.set([*recent, now_ms]),
+                ],
+                condition=TenantModel.tenant_id.exists() & unchanged,
+            )
+            return
+        except UpdateError as exc:
+            if not condition_failed(exc):
+                raise
+    raise ConcurrentUpdateError(f"tenant {tenant_id}: pairing code requests kept colliding")
 
 
 def _worker_update(lease: Lease, actions: list[Action], condition: Condition) -> TenantModel:

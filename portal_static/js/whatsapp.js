@@ -21,18 +21,16 @@ function switcher(doc) {
     return el("button", { type: "button", id: "use-qr", text: "Scan a QR code instead",
       onclick: async () => { await api("/portal/tenant/current/link-code", { method: "DELETE" }); refresh.now(); } });
   }
-  const phone = el("input", { id: "link-phone", type: "tel", placeholder: "+4915112345678",
-    "aria-label": "Your WhatsApp number" });
+  // Only ever for the business's approved number: WhatsApp prompts that phone.
   return el("form", { id: "link-by-code", class: "inline" },
-    el("label", { for: "link-phone", text: "Cannot scan? Link with your phone number: " }), phone,
-    el("button", { type: "submit", text: "Get a code" }));
+    el("span", { text: "Cannot scan? " }),
+    el("button", { type: "submit", text: "Get a code to type on your phone" }));
 }
 
 content.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const phone = document.getElementById("link-phone")?.value || "";
   try {
-    await api("/portal/tenant/current/link-code", { method: "POST", body: { phone } });
+    await api("/portal/tenant/current/link-code", { method: "POST", body: {} });
     alerts.replaceChildren();
     refresh.now();
   } catch (error) { showError(alerts, error); }

@@ -463,7 +463,7 @@ def test_a_stalled_stream_is_seen_by_the_probe_and_recovered(stack: Stack, sim: 
 
 def test_link_by_pairing_code_instead_of_qr(stack: Stack, sim: Sim) -> None:
     tid = new_tenant()
-    tenants.request_pairing_code(tid, PHONE)
+    tenants.request_pairing_code(tid, PHONE, now_ms=SystemClock().now_ms())
     workers.start(tid)
     code = eventually(
         lambda: item(tid).qr_payload if item(tid).qr_kind == "pairing" else None,

@@ -11,7 +11,7 @@ import pytest
 
 from chalicelib.domain.clock import ManualClock
 from chalicelib.domain.transitions import Actor, Event
-from chalicelib.store import messages, tenants
+from chalicelib.store import messages, portal_events, tenants
 from devstack.issuer import LocalIssuer
 from tests.integration.conftest import Account, FakeLauncher
 
@@ -559,12 +559,17 @@ def test_a_tenant_can_link_by_pairing_code_and_go_back_to_the_qr(
     client: Any, alice: Account, bob: Account, clock: ManualClock
 ) -> None:
     path = "/portal/tenant/current/link-code"
-    refused = post(client, path, alice.headers, {"phone": "12"})
-    assert refused.status_code == 400 and body(refused)["error"]["field"] == "phone"
+    approved = tenants.get_tenant(alice.tenant_id).phone
+    assert approved == "+491511111111"
+    # WhatsApp prompts the number a code is for: never anyone's but the tenant's own.
+    for phone in ("12", "+4915112345678", bob_number := "+491522222222"):
+        refused = post(client, path, alice.headers, {"phone": phone})
+        assert refused.status_code == 400 and body(refused)["error"]["field"] == "phone"
+    assert bob_number not in refused.body.decode() and approved not in refused.body.decode()
     assert tenants.get_tenant(alice.tenant_id, consistent=True).link_phone is None
-    chosen = post(client, path, alice.headers, {"phone": "+49 151 1234 5678"})
-    assert body(chosen) == {"linkPhone": "+4915112345678", "method": "pairing"}
-    assert tenants.get_tenant(alice.tenant_id, consistent=True).link_phone == "+4915112345678"
+    chosen = post(client, path, alice.headers, {"phone": "+49 151 1111 111"})
+    assert body(chosen) == {"linkPhone": approved, "method": "pairing"}
+    assert tenants.get_tenant(alice.tenant_id, consistent=True).link_phone == approved
     assert tenants.get_tenant(bob.tenant_id, consistent=True).link_phone is None
     # The worker publishes the code it got: the portal shows it to type, not as an image.
     lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
@@ -577,3 +582,24 @@ def test_a_tenant_can_link_by_pairing_code_and_go_back_to_the_qr(
     back = client.http.delete(path, headers=alice.headers)
     assert body(back) == {"linkPhone": None, "method": "qr"}
     assert tenants.get_tenant(alice.tenant_id, consistent=True).link_phone is None
+
+
+def test_pairing_codes_are_five_an_hour_and_each_is_in_the_event_log(
+    client: Any, alice: Account, bob: Account, clock: ManualClock
+) -> None:
+    path = "/portal/tenant/current/link-code"
+    for _ in range(5):
+        assert post(client, path, alice.headers, {}).status_code == 200
+        clock.advance(60_000)
+    limited = post(client, path, alice.headers, {})
+    assert limited.status_code == 429
+    assert body(limited)["error"]["code"] == "rate_limited"
+    # The first of the five was 5 min ago: the next is accepted 55 min from now.
+    assert int(limited.headers["Retry-After"]) == 55 * 60
+    assert post(client, path, bob.headers, {}).status_code == 200  # per tenant
+    assert client.http.delete(path, headers=alice.headers).status_code == 200  # QR: no limit
+    clock.advance(55 * 60_000)
+    assert post(client, path, alice.headers, {}).status_code == 200
+    logged = [e.event_type for e in portal_events.list_events(alice.tenant_id, limit=20)]
+    assert logged.count("tenant.link_code") == 6
+    assert logged.count("tenant.link_code_refused") == 1
