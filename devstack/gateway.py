@@ -51,6 +51,16 @@ class Gateway:
 
 MAX_BODY = 1024 * 1024
 BODY_TIMEOUT_S = 10.0
+HEADER_TIMEOUT_S = 10.0  # between two reads of a request line or headers; then it is closed
+# What http.server itself answers (before any route) in the API's error shape, not its HTML.
+SERVER_ERRORS = {
+    400: "bad_request",
+    408: "request_timeout",
+    414: "uri_too_long",
+    431: "headers_too_large",
+    501: "not_implemented",
+    505: "http_version_not_supported",
+}
 
 
 def read_body(handler: Any) -> bytes | None:
@@ -69,7 +79,7 @@ def read_body(handler: Any) -> bytes | None:
     except TimeoutError:
         body = b""
     finally:
-        handler.connection.settimeout(None)
+        handler.connection.settimeout(handler.timeout)
     if len(body) != length:
         refuse(handler, 408, "request_timeout", "the request body did not arrive")
         return None
@@ -96,8 +106,11 @@ def start(
     static_dir: Path | None = None,
     api_prefix: str = "",
     extra: ExtraRoute | None = None,
+    header_timeout_s: float = HEADER_TIMEOUT_S,
 ) -> Gateway:
-    """Serve ``app`` (under ``api_prefix``) and ``static_dir`` on one origin, in a thread."""
+    """Serve ``app`` (under ``api_prefix``) and ``static_dir`` on one origin, in a thread.
+    A connection that stops sending its request line or headers is closed after
+    ``header_timeout_s`` (API Gateway and CloudFront do the same)."""
     config = Config.create(chalice_stage="dev", app_name="wafleet", chalice_app=app)
     routes = RouteMatcher(list(app.routes))
     # Chalice keeps the current request on the app object: like a Lambda container, the API
@@ -105,6 +118,15 @@ def start(
     one_at_a_time = threading.Lock()
 
     class Handler(ChaliceRequestHandler):
+        timeout = header_timeout_s  # socketserver applies it to every read of the connection
+
+        def send_error(
+            self, code: int, message: str | None = None, explain: str | None = None
+        ) -> None:
+            """http.server's own refusals (a request line too long, headers too large, an
+            unknown method) in the API's error shape."""
+            refuse(self, code, SERVER_ERRORS.get(code, "bad_request"), message or "bad request")
+
         def _generic_handle(self) -> None:
             # The body is read before anything else, with a time limit, and never while
             # holding the API's lock: a client that sends headers and no body stalls only

@@ -105,3 +105,40 @@ def test_an_unknown_route_is_a_404_that_echoes_nothing(client: Any) -> None:
         assert "SECRET" not in answer.text
     finally:
         server.stop()
+
+
+def test_what_the_server_refuses_itself_is_in_the_error_shape(client: Any) -> None:
+    from app import app
+    from devstack import gateway
+
+    server = gateway.start(app, static_dir=ROOT / "portal_static", api_prefix="/api")
+    try:
+        for request, status, code in (
+            (b"GET /api/" + b"x" * 70_000 + b" HTTP/1.1\r\n\r\n", b"414", b"uri_too_long"),
+            (b"GET /api/health HTTP/1.1\r\nX: " + b"y" * 70_000 + b"\r\n\r\n", b"431", None),
+            (b"BREW /api/health HTTP/1.1\r\nHost: x\r\n\r\n", b"501", b"not_implemented"),
+        ):
+            answer = _raw(server.url, request)
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.split(b" ")[1] == status, head
+            assert b"application/json" in head and b'"error"' in body, answer[:300]
+            assert code is None or code in body
+    finally:
+        server.stop()
+
+
+def test_a_connection_that_stops_sending_its_headers_is_closed(client: Any) -> None:
+    import socket
+    from urllib.parse import urlparse
+
+    from app import app
+    from devstack import gateway
+
+    server = gateway.start(app, api_prefix="/api", header_timeout_s=0.5)
+    parsed = urlparse(server.url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=10) as slow:
+            slow.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\n")  # and never the rest
+            assert slow.recv(1024) == b""  # the server hung up (the client would wait 10 s)
+    finally:
+        server.stop()
