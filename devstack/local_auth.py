@@ -25,6 +25,7 @@ from devstack.issuer import LocalIssuer
 
 AUTHORIZE_PATH = "/local-auth/authorize"
 TOKEN_PATH = "/local-auth/token"  # noqa: S105 (a path, not a password)
+CALLBACK_PATH = "/index.html"  # the portal page that trades the code (portal_static/js/index.js)
 CODE_TTL_S = 60
 TOKEN_TTL_S = 12 * 3600
 LOOPBACK = ("127.0.0.1", "localhost")
@@ -55,6 +56,12 @@ class LocalAuth:
         """The portal's own origins."""
         return {f"http://{host}:{self.port}" for host in LOOPBACK}
 
+    @property
+    def redirect_uris(self) -> set[str]:
+        """Where a code may be sent: the portal's sign-in page, exactly (as Cognito's
+        callback URLs are matched)."""
+        return {origin + CALLBACK_PATH for origin in self.origins}
+
     def handle(self, handler: Any) -> bool:
         """Answer the request if it is one of ours; False otherwise."""
         path = urlparse(handler.path).path
@@ -84,8 +91,8 @@ class LocalAuth:
             return "response_type must be code"
         if params.get("client_id") != self.issuer.audience:
             return "unknown client_id"
-        if f"{urlparse(redirect).scheme}://{urlparse(redirect).netloc}" not in self.origins:
-            return "redirect_uri must be the portal's own origin"
+        if redirect not in self.redirect_uris:
+            return "redirect_uri must be the portal's sign-in page, exactly"
         if (
             params.get("code_challenge_method") != "S256"
             or len(params.get("code_challenge", "")) < 43

@@ -117,6 +117,11 @@ def test_a_wrong_verifier_or_redirect_gets_nothing(portal: str) -> None:
     "change",
     [
         {"redirect_uri": "http://evil.example/index.html"},
+        # The portal's own origin, but not its sign-in page: an open redirect or a page
+        # that leaks the query string would get the code.
+        {"redirect_uri": "{portal}/logs.html"},
+        {"redirect_uri": "{portal}/index.html?next=x"},
+        {"redirect_uri": "{portal}/"},
         {"code_challenge_method": "plain"},
         {"state": ""},
         {"nonce": ""},
@@ -125,6 +130,7 @@ def test_a_wrong_verifier_or_redirect_gets_nothing(portal: str) -> None:
 )
 def test_unsafe_authorization_requests_are_refused(portal: str, change: dict[str, str]) -> None:
     _, challenge = pkce()
+    change = {k: v.replace("{portal}", portal) for k, v in change.items()}
     answer = requests.post(
         f"{portal}/local-auth/authorize",
         data=authorize(portal, challenge, **change),
