@@ -6,6 +6,7 @@ Through Chalice's test client against moto, with the local issuer's tokens.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 
@@ -262,3 +263,47 @@ def test_api_errors_are_counted_and_credentials_never_logged(
     metrics = [line for line in lines if "_aws" in line]
     assert [m.get("Api4xx") for m in metrics] == [[1.0]] and metrics[0]["service"] == "api"
     assert "nope" not in json.dumps(lines)
+
+
+def every_route() -> list[tuple[str, str]]:
+    """(method, path template) of every route the app serves."""
+    from app import app
+
+    return sorted((method, path) for path, entries in app.routes.items() for method in entries)
+
+
+PATH_VALUE = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_characters="/?#"), min_size=1, max_size=40),
+    st.sampled_from(["²", "١٢٣", "1_000", "9" * 4400, "x" * 10_000, "évt_1", "..", "%00"]),
+)
+
+
+@MANY
+@given(value=PATH_VALUE)
+def test_any_path_parameter_at_any_route_is_never_a_500(
+    client: Any, alice: Account, admin: dict[str, str], value: str
+) -> None:
+    from urllib.parse import quote
+
+    encoded = quote(value, safe="")
+    for method, template in every_route():
+        if "{" not in template:
+            continue
+        path = re.sub(r"\{[^}]+\}", encoded, template)
+        for headers in (alice.headers, admin):
+            assert_error_shape(client.http.request(method, path, headers=headers, body=b""))
+
+
+def test_a_resend_of_a_delivery_id_that_is_no_number_is_a_404(
+    client: Any, alice: Account, clock: ManualClock
+) -> None:
+    from chalicelib.store import hooks
+
+    item = hooks.add_endpoint(
+        alice.tenant_id, "https://hooks.example.com/in", {"status.changed"}, "s", now_ms=1
+    )
+    base = f"/portal/tenant/current/webhooks/{hooks.endpoint_id(item)}/deliveries"
+    for delivery in ("²-evt_1", "١٢-evt_1", "9" * 4400 + "-evt_1", "1_0-evt_1", "-evt_1"):
+        response = client.http.post(f"{base}/{delivery}/resend", headers=alice.headers, body=b"")
+        assert response.status_code == 404, (delivery[:20], response.body[:200])
+        assert_error_shape(response)
