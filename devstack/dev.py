@@ -138,8 +138,12 @@ def run(
     from devstack.simulator.state import Simulator
     from worker_container.config import HostConfig, WorkerConfig
 
+    # Everything make dev and its workers create (tables, logins, keys, browser profiles) is
+    # its user's alone: files 0600, folders 0700 from the moment they exist.
+    os.umask(0o077)
     base = Path(folder) if Path(folder).is_absolute() else (ROOT / folder).resolve()
-    base.mkdir(parents=True, exist_ok=True)
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    base.chmod(0o700)
     if reset:
         for name in (DATA_DIR, "sessions"):
             shutil.rmtree(base / name, ignore_errors=True)

@@ -5,6 +5,7 @@ starts. Crude on purpose (a whole-table Scan): it is a development stack with a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -18,10 +19,16 @@ SIMULATOR_FILE = "simulator.json"
 
 
 def _write(path: Path, value: Any) -> None:
-    """Write JSON atomically: a crash mid-write leaves the previous snapshot."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write JSON atomically (a crash mid-write leaves the previous snapshot), readable by
+    its owner only from the moment it exists: it holds message text and webhook secrets."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.chmod(0o700)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(value))
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # left by a crash, perhaps with an older mode
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(value))
     os.replace(tmp, path)
 
 

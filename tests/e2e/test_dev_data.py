@@ -14,6 +14,7 @@ import io
 import os
 import re
 import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -181,6 +182,12 @@ def test_codes_on_screen_are_always_valid_and_make_dev_keeps_its_data(
             lambda: [m["text"] for m in sent(sim)] == [reply, again],
             what="a reply after the restart, and the old one not sent again",
         )
+
+    # What it keeps (message text, webhook secrets, logins, keys) is its user's alone.
+    kept = [folder, *folder.rglob("*")]
+    assert kept and all(
+        stat.S_IMODE(p.lstat().st_mode) & 0o077 == 0 for p in kept if not p.is_symlink()
+    ), sorted(oct(p.stat().st_mode) + " " + str(p) for p in kept if p.stat().st_mode & 0o077)
 
     # --reset: a clean start.
     with dev_stack(folder, *SHORT, "--reset") as stack:
