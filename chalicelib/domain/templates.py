@@ -1,6 +1,11 @@
 """Reply templates: a keyword menu per business type and a default reply.
 
 Pure functions, so the portal can preview exactly what the worker will send.
+
+The answers state no fact about the business (hours, prices, address, policies): the platform
+does not know them, and an invented one is worse than none. Each says what the customer can do
+or that the business answers in person. Owner-written answers are not built yet (README,
+Limits).
 """
 
 from __future__ import annotations
@@ -34,11 +39,11 @@ TEMPLATES: dict[TemplateType, Template] = {
         topics=(
             Topic(
                 ("menu", "food", "dishes", "speisekarte"),
-                "Our menu: pizza, pasta and salads, made fresh. Ask for today's special.",
+                "Thanks for asking about our menu: we send it to you in person shortly.",
             ),
             Topic(
                 ("hours", "open", "opening", "time"),
-                "We are open Tuesday to Sunday, 12:00-15:00 and 18:00-23:00.",
+                "Thanks for asking: we reply with our opening hours in person shortly.",
             ),
             Topic(
                 ("book", "booking", "reserve", "reservation", "table"),
@@ -46,7 +51,7 @@ TEMPLATES: dict[TemplateType, Template] = {
             ),
             Topic(
                 ("where", "address", "location", "directions"),
-                "You find us in the city centre; tap our profile for the map.",
+                "Thanks for asking: we send you our address in person shortly.",
             ),
         ),
     ),
@@ -55,13 +60,16 @@ TEMPLATES: dict[TemplateType, Template] = {
         topics=(
             Topic(
                 ("prices", "price", "cost", "services"),
-                "Cut from 25, colour from 45, styling from 20. Ask us for a full price list.",
+                "Tell us which service you are interested in and we send you its price shortly.",
             ),
             Topic(
                 ("appointment", "book", "booking", "slot"),
                 "Send your preferred day and time and the service; we reply with a free slot.",
             ),
-            Topic(("hours", "open", "opening"), "Open Monday to Saturday, 9:00-19:00."),
+            Topic(
+                ("hours", "open", "opening"),
+                "Thanks for asking: we reply with our opening hours in person shortly.",
+            ),
             Topic(
                 ("cancel", "reschedule"),
                 "To cancel or move an appointment, send its date and your name.",
@@ -77,10 +85,11 @@ TEMPLATES: dict[TemplateType, Template] = {
             ),
             Topic(
                 ("return", "returns", "refund", "exchange"),
-                "Returns are free within 30 days; keep the receipt and the original packaging.",
+                "Send your order number and what you would like to return; we reply with how.",
             ),
             Topic(
-                ("hours", "open", "opening"), "Our shop is open Monday to Saturday, 10:00-20:00."
+                ("hours", "open", "opening"),
+                "Thanks for asking: we reply with our opening hours in person shortly.",
             ),
             Topic(
                 ("stock", "available", "availability"),
