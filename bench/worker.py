@@ -112,7 +112,7 @@ def main() -> None:
 
         until(lambda: codes("qr", 6))
         qr_ms = [first_seen[p] - sim.served_ms[p] for p in first_seen if p in sim.served_ms]
-        tenants.request_pairing_code(tid, PHONE)  # link by pairing code instead
+        tenants.request_pairing_code(tid, PHONE, now_ms=clock.now_ms())  # a code, not a QR
         until(lambda: codes("pairing", 2))
         pairing = [p for p in first_seen if len(p) == 8]
         pairing_ms = [first_seen[p] - sim.served_ms[p] for p in pairing]
