@@ -6,6 +6,8 @@ Heartbeat 0.2 s, stale threshold 1 s, 10 rounds each. Last line: one JSON object
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -123,7 +125,8 @@ def main() -> None:
             until(lambda: reaper.reap().hosts.lost)  # the silent host: its tenant moves
             running(tid, old_epoch)
             takeover_ms.append((time.perf_counter() - start) * 1000)
-            process.resume()
+            with contextlib.suppress(psutil.NoSuchProcess):  # ended by the placer already
+                process.resume()
             ref = f"local:{pid}"
             until(lambda r=ref: r in runner.exit_codes, timeout=30)
             entries = sorted(HistoryModel.query(tid), key=lambda h: h.sk)
@@ -171,7 +174,14 @@ def reaper_fleet() -> dict[str, Any]:
     # The paginated Scan DynamoDB bills on every item. AWS-default intervals, 1 in 100 workers
     # hung. (moto copies the whole table for each transaction, so the seconds measure moto.)
     with moto_server() as fleet_moto:
-        fleet = Settings(dynamodb_endpoint=fleet_moto.endpoint, heartbeat_s=15, stale_s=45)
+        # A second moto: its tables get names of their own (a table name stays bound to one
+        # endpoint for the life of a process).
+        names = {
+            f.name: "fleet-" + getattr(Settings(), f.name)
+            for f in dataclasses.fields(Settings)
+            if f.name.endswith("_table")
+        }
+        fleet = Settings(dynamodb_endpoint=fleet_moto.endpoint, heartbeat_s=15, stale_s=45, **names)
         runtime.configure(fleet, clock=clock)
         models.create_tables(wait=False)
         now = clock.now_ms()
@@ -204,10 +214,14 @@ def reaper_fleet() -> dict[str, Any]:
                 )
         items_bytes = sum(item_size(i.serialize()) for i in TenantModel.scan())
         sent: list[str] = []
-        client = models.shared_connection().client
-        client.meta.events.register(
-            "before-send.dynamodb", lambda event_name, **_: sent.append(event_name)
-        )
+        # Transactions go through the shared connection, the Scan through the model's own.
+        for client in (
+            models.shared_connection().client,
+            TenantModel._get_connection().connection.client,
+        ):
+            client.meta.events.register(
+                "before-send.dynamodb", lambda event_name, **_: sent.append(event_name)
+            )
         start = time.perf_counter()
         report = reaper.reap()
         reaper_s = time.perf_counter() - start

@@ -222,13 +222,14 @@ def main() -> None:
         def steady(phones: list[str], n: int) -> list[float]:
             phase = {p: i * PERIOD_S / len(phones) for i, p in enumerate(phones)}
             plan_ = sorted((r * PERIOD_S + phase[p], p) for p in phones for r in range(n))
+            # Each phone's replies come in the order its messages were sent, after the ones
+            # it had before this phase (earlier phases waited for all of theirs).
+            index = {p: len(replies(p)) for p in phones}
             start = time.monotonic()
             pending = []
             for offset, phone in plan_:
                 threading.Event().wait(max(0.0, start + offset - time.monotonic()))
                 pending.append((phone, len(replies(phone)), send(phone, "hours")))
-            # each phone's replies come in the order its messages were sent
-            index = {p: len(replies(p)) - sum(1 for q, _, _ in pending if q == p) for p in phones}
             out = []
             for phone, _, message_id in pending:
                 out.append(latency(phone, index[phone], message_id))
