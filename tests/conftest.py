@@ -56,3 +56,10 @@ def aws(_moto: Settings) -> Settings:
 
     models.bind(_moto)
     return _moto
+
+
+def new_number() -> str:
+    """A WhatsApp number no other test holds (one number, one tenant, in the shared moto)."""
+    import random
+
+    return "+4915" + "".join(random.choices("0123456789", k=9))

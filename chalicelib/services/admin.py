@@ -28,10 +28,11 @@ def fleet_page(
 
 
 def create_tenant(name: str, phone: str | None) -> TenantView:
-    """A tenant in status NEW."""
-    return views.tenant(
-        tenants.create_tenant(name, now_ms=runtime.get().clock.now_ms(), phone=phone)
-    )
+    """A tenant in status NEW; with a number, one no other tenant holds or asked for."""
+    now = runtime.get().clock.now_ms()
+    if phone:
+        return views.tenant(setup_requests.create_tenant_holding(name, phone=phone, now_ms=now))
+    return views.tenant(tenants.create_tenant(name, now_ms=now, phone=None))
 
 
 def tenant(tenant_id: str) -> TenantView:

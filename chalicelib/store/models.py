@@ -178,6 +178,25 @@ class SetupRequestModel(Model):
     by_status = SetupByStatus()
 
 
+class NumberModel(Model):
+    """Which tenant holds a WhatsApp number: one item per number, kept in the setup-requests
+    table under ``num#<E164>`` (no ``status``, so the admin queue's index never lists it) and
+    only ever written conditionally, so two tenants can never hold one number."""
+
+    class Meta:
+        table_name = "wafleet-setup-requests"
+        region = "us-east-1"
+
+    key = UnicodeAttribute(hash_key=True, attr_name="request_id")
+    tenant_id = UnicodeAttribute()
+    state = UnicodeAttribute()  # REQUESTED (a setup request is open) or APPROVED
+    at = NumberAttribute()
+
+
+def number_key(number: str) -> str:
+    return "num#" + number
+
+
 class PortalEventModel(Model):
     """What users did in the portal (audit trail): setup submitted, paused, worker restarted..."""
 
@@ -329,6 +348,7 @@ def bind(settings: Settings) -> None:
         HistoryModel: settings.history_table,
         MessageModel: settings.messages_table,
         SetupRequestModel: settings.setup_table,
+        NumberModel: settings.setup_table,
         PortalEventModel: settings.events_table,
         UserModel: settings.users_table,
         HookModel: settings.hooks_table,

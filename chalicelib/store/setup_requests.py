@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
@@ -16,8 +17,8 @@ from chalicelib.domain.statuses import (
     TemplateType,
     setup_decision,
 )
-from chalicelib.store.connection import condition_failed, connection
-from chalicelib.store.models import SetupRequestModel, TenantModel
+from chalicelib.store.connection import condition_failed, connection, failed_parts
+from chalicelib.store.models import NumberModel, SetupRequestModel, TenantModel, number_key
 
 OPEN = tuple(status.value for status in SETUP_OPEN)
 
@@ -26,6 +27,29 @@ class SetupConflictError(ConcurrentUpdateError):
     """The tenant has an open request already, or the request is not in the expected status."""
 
     code = "setup_conflict"
+
+
+class NumberTakenError(ConcurrentUpdateError):
+    """Another tenant holds the WhatsApp number, or has asked for it."""
+
+    code = "number_taken"
+
+
+TAKEN = "this WhatsApp number is already used or requested by another business"
+
+
+def _claim(tenant_id: str, number: str, state: str, now_ms: int) -> tuple[NumberModel, Any]:
+    """The number's item for ``tenant_id`` and the condition that it is free or ours."""
+    claim = NumberModel(number_key(number), tenant_id=tenant_id, state=state, at=now_ms)
+    return claim, NumberModel.key.does_not_exist() | (NumberModel.tenant_id == tenant_id)
+
+
+def _release(tx: TransactWrite, tenant_id: str, number: str) -> None:
+    """Give the number up, if it is ours (a number of someone else is left alone)."""
+    tx.delete(
+        NumberModel(number_key(number)),
+        condition=NumberModel.key.does_not_exist() | (NumberModel.tenant_id == tenant_id),
+    )
 
 
 def submit(
@@ -53,9 +77,11 @@ def submit(
         status=SetupStatus.PENDING.value,
         created_at=now_ms,
     )
+    claim, free = _claim(tenant_id, whatsapp_number, "REQUESTED", now_ms)
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.save(request, condition=SetupRequestModel.request_id.does_not_exist())
+            tx.save(claim, condition=free)  # one number, one tenant
             tx.save(
                 portal_events.entry(
                     tenant_id,
@@ -82,9 +108,44 @@ def submit(
             )
     except TransactWriteError as exc:
         if condition_failed(exc):
+            if 1 in failed_parts(exc):  # the puts come first, in the order added
+                raise NumberTakenError(TAKEN) from exc
             raise SetupConflictError("a setup request is already open for this tenant") from exc
         raise
     return request
+
+
+def create_tenant_holding(name: str, *, phone: str, now_ms: int) -> TenantModel:
+    """A NEW tenant that holds ``phone`` from the start (an admin creating it with its
+    number): the tenant item and the number's in one transaction."""
+    from chalicelib.store import tenants
+
+    item = tenants.new_item(name, now_ms=now_ms, phone=phone)
+    claim, free = _claim(item.tenant_id, phone, "APPROVED", now_ms)
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(item, condition=TenantModel.tenant_id.does_not_exist())
+            tx.save(claim, condition=free)
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            raise NumberTakenError(TAKEN) from exc
+        raise
+    return item
+
+
+def _is_ours(tenant_id: str, number: str) -> bool:
+    try:
+        return NumberModel.get(number_key(number), consistent_read=True).tenant_id == tenant_id
+    except DoesNotExist:
+        return True
+
+
+def holder(number: str) -> str | None:
+    """The tenant that holds or asked for ``number`` (one GetItem), or None."""
+    try:
+        return NumberModel.get(number_key(number), consistent_read=True).tenant_id
+    except DoesNotExist:
+        return None
 
 
 def get(request_id: str) -> SetupRequestModel:
@@ -134,6 +195,8 @@ def decide(
         SetupRequestModel.decided_by.set(admin_id),
         SetupRequestModel.reason.set(reason) if reason else SetupRequestModel.reason.remove(),
     ]
+    tenant_id, number = request.tenant_id, request.whatsapp_number
+    previous = TenantModel.get(tenant_id, consistent_read=True).phone
     try:
         with TransactWrite(connection=connection()) as tx:
             tx.update(
@@ -142,12 +205,21 @@ def decide(
                 condition=SetupRequestModel.status == required.value,
             )
             tx.update(
-                TenantModel(request.tenant_id),
+                TenantModel(tenant_id),
                 actions=tenant_actions,
                 condition=TenantModel.setup_id == request_id,
             )
+            if approve:  # the number is the tenant's now; the one it had is free again
+                claim, free = _claim(tenant_id, number, "APPROVED", now_ms)
+                tx.save(claim, condition=free)
+                if previous and previous != number:
+                    _release(tx, tenant_id, previous)
+            elif number != previous:  # a request for the number it has keeps it
+                _release(tx, tenant_id, number)
     except TransactWriteError as exc:
         if condition_failed(exc):
+            if approve and not _is_ours(tenant_id, number):
+                raise NumberTakenError(TAKEN) from exc
             raise SetupConflictError(
                 f"setup request {request_id} is {get(request_id).status}, not {required.value}"
             ) from exc

@@ -101,8 +101,20 @@ def new_tenant_id() -> str:
 def create_tenant(
     name: str, *, now_ms: int, phone: str | None = None, tenant_id: str | None = None
 ) -> TenantModel:
-    """Create a tenant in status NEW; refuses to overwrite an existing one."""
-    item = TenantModel(
+    """Create a tenant in status NEW; refuses to overwrite an existing one. The number is
+    taken as given (operator tools, tests); the API's path holds it for the tenant too
+    (``setup_requests.create_tenant_holding``)."""
+    item = new_item(name, now_ms=now_ms, phone=phone, tenant_id=tenant_id)
+    if not put_new(item):
+        raise DuplicateError(f"tenant {item.tenant_id} exists")
+    return item
+
+
+def new_item(
+    name: str, *, now_ms: int, phone: str | None = None, tenant_id: str | None = None
+) -> TenantModel:
+    """A NEW tenant's item, not yet written."""
+    return TenantModel(
         tenant_id or new_tenant_id(),
         name=name[:MAX_NAME],
         phone=phone[:MAX_PHONE] if phone else None,
@@ -113,9 +125,6 @@ def create_tenant(
         lease_epoch=0,
         updated_at=now_ms,
     )
-    if not put_new(item):
-        raise DuplicateError(f"tenant {item.tenant_id} exists")
-    return item
 
 
 def get_tenant(tenant_id: str, *, consistent: bool = False) -> TenantModel:
@@ -486,6 +495,8 @@ def _actions(
         ]
     if decision.event is Event.READY:
         actions.append(t.linked_at.set(t.linked_at | now_ms))
+    if decision.event is Event.AUTH_FAILURE:  # the login is gone: the next start needs a code
+        actions.append(t.linked_at.remove())
     if Effect.RECORD_ERROR in effects:
         text = (detail or decision.event.value)[:MAX_ERROR]
         actions += [t.last_error.set(text), t.last_error_at.set(now_ms)]

@@ -30,6 +30,7 @@ from chalicelib.store import (
     tenants,
 )
 from chalicelib.store import users as user_store
+from tests.conftest import new_number
 from tests.infra.conftest import resources
 
 SETTING_OF = {
@@ -80,7 +81,7 @@ def exercise_the_store() -> None:
         tid,
         "u1",
         template=TemplateType.SHOP,
-        whatsapp_number="+491511111111",
+        whatsapp_number=new_number(),
         business_name=None,
         notes=None,
         now_ms=now,

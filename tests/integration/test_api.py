@@ -13,6 +13,7 @@ from chalicelib.domain.clock import ManualClock
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.store import messages, portal_events, tenants
 from devstack.issuer import LocalIssuer
+from tests.conftest import new_number
 from tests.integration.conftest import Account, FakeLauncher
 
 PORTAL_GETS = [
@@ -174,7 +175,7 @@ def test_no_portal_route_shows_another_tenants_data(
         client,
         "/portal/tenant/current/setup-requests",
         alice.headers,
-        {"templateType": "SALON", "whatsappNumber": "+491511111111", "businessName": "Alice"},
+        {"templateType": "SALON", "whatsappNumber": new_number(), "businessName": "Alice"},
     )
     lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
     tenants.apply_event(
@@ -198,7 +199,7 @@ def test_no_portal_route_shows_another_tenants_data(
     )
     assert body(response)["tenant"]["id"] == bob.tenant_id
     for path in PORTAL_POSTS:
-        post(client, path, bob.headers, {"templateType": "SHOP", "whatsappNumber": "+491522222222"})
+        post(client, path, bob.headers, {"templateType": "SHOP", "whatsappNumber": new_number()})
     alice_item = tenants.get_tenant(alice.tenant_id)
     assert alice_item.tenant_status == "QR_PENDING"
     assert alice_item.template_type == "SALON"
@@ -410,24 +411,28 @@ def test_invalid_json_is_a_clear_400(client: Any, alice: Account) -> None:
 def test_setup_request_flow_with_admin_approval(
     client: Any, alice: Account, admin: dict[str, str]
 ) -> None:
+    number = new_number()
     created = post(
         client,
         "/portal/tenant/current/setup-requests",
         alice.headers,
-        {"templateType": "restaurant", "whatsappNumber": "+49 151 2222 3333"},
+        {
+            "templateType": "restaurant",
+            "whatsappNumber": f"{number[:3]} {number[3:6]} {number[6:]}",
+        },
     )
     assert created.status_code == 201
     request = body(created)["setupRequest"]
     assert (request["status"], request["templateType"], request["whatsappNumber"]) == (
         "PENDING",
         "RESTAURANT",
-        "+4915122223333",
+        number,
     )
     again = post(
         client,
         "/portal/tenant/current/setup-requests",
         alice.headers,
-        {"templateType": "SHOP", "whatsappNumber": "+4915122223333"},
+        {"templateType": "SHOP", "whatsappNumber": number},
     )
     assert again.status_code == 409
     queue = body(client.http.get("/admin/setup-requests", headers=admin))["items"]
@@ -441,7 +446,7 @@ def test_setup_request_flow_with_admin_approval(
     ]
     assert current["status"] == "APPROVED"
     status = body(client.http.get("/portal/tenant/current/status", headers=alice.headers))
-    assert status["tenant"]["phone"] == "+4915122223333"
+    assert status["tenant"]["phone"] == number
     assert status["setupRequest"]["status"] == "APPROVED"
 
 
@@ -603,3 +608,32 @@ def test_pairing_codes_are_five_an_hour_and_each_is_in_the_event_log(
     logged = [e.event_type for e in portal_events.list_events(alice.tenant_id, limit=20)]
     assert logged.count("tenant.link_code") == 6
     assert logged.count("tenant.link_code_refused") == 1
+
+
+def test_a_number_belongs_to_one_tenant_whoever_asks(
+    client: Any, alice: Account, admin: dict[str, str]
+) -> None:
+    number = new_number()
+    made = post(client, "/admin/tenants", admin, {"name": "Holder Cafe", "phone": number})
+    assert made.status_code == 201
+    for response in (
+        post(
+            client,
+            "/portal/tenant/current/setup-requests",
+            alice.headers,
+            {"templateType": "SHOP", "whatsappNumber": number},
+        ),
+        post(client, "/admin/tenants", admin, {"name": "Second Cafe", "phone": number}),
+    ):
+        assert response.status_code == 409
+        error = body(response)["error"]
+        assert error["code"] == "number_taken" and "another business" in error["message"]
+        assert "Holder Cafe" not in response.body.decode()  # who holds it is not said
+    # Alice's own request was not opened by the refusal: she can ask for her number.
+    mine = post(
+        client,
+        "/portal/tenant/current/setup-requests",
+        alice.headers,
+        {"templateType": "SHOP", "whatsappNumber": new_number()},
+    )
+    assert mine.status_code == 201

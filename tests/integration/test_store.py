@@ -22,6 +22,7 @@ from chalicelib.domain.transitions import Actor, Event
 from chalicelib.settings import Settings
 from chalicelib.store import history, messages, setup_requests, tenants
 from chalicelib.store.models import HistoryModel, TenantModel
+from tests.conftest import new_number
 
 STALE_MS = 1000
 
@@ -292,7 +293,7 @@ def test_reaper_write_loses_to_a_heartbeat_that_lands_after_its_read(
 def test_one_open_setup_request_at_a_time(tenant: str, clock: ManualClock) -> None:
     kwargs = dict(
         template=TemplateType.SALON,
-        whatsapp_number="+391234567",
+        whatsapp_number=new_number(),
         business_name=None,
         notes=None,
         now_ms=clock.now_ms(),
@@ -314,7 +315,7 @@ def test_a_setup_request_and_its_audit_entry_are_one_write(
 
     kwargs = dict(
         template=TemplateType.SALON,
-        whatsapp_number="+391234567",
+        whatsapp_number=new_number(),
         business_name=None,
         notes=None,
         now_ms=clock.now_ms(),
@@ -408,7 +409,7 @@ def test_state_item_stays_under_1kb_in_its_largest_form(tenant: str, clock: Manu
         tid,
         "u" * 36,
         template=TemplateType.RESTAURANT,
-        whatsapp_number="+491511234567890",
+        whatsapp_number=new_number(),
         business_name=None,
         notes=None,
         now_ms=clock.now_ms(),
@@ -446,3 +447,68 @@ def test_item_size_matches_dynamodb_rules() -> None:
     assert item_size({"ab": {"S": "héllo"}}) == 2 + 6
     assert item_size({"n": {"N": "12345"}}) == 1 + 4
     assert item_size({"b": {"BOOL": True}, "z": {"NULL": True}}) == 4
+
+
+def submit(tenant_id: str, number: str, clock: ManualClock) -> setup_requests.SetupRequestModel:
+    return setup_requests.submit(
+        tenant_id,
+        "u1",
+        template=TemplateType.SHOP,
+        whatsapp_number=number,
+        business_name=None,
+        notes=None,
+        now_ms=clock.now_ms(),
+    )
+
+
+def test_two_tenants_asking_for_one_number_at_once_one_gets_it(
+    aws: Settings, clock: ManualClock
+) -> None:
+    number = new_number()
+    ids = [tenants.create_tenant(f"T{n}", now_ms=1).tenant_id for n in range(8)]
+    won: list[str] = []
+    refused: list[str] = []
+    start = threading.Barrier(len(ids))
+
+    def ask(tenant_id: str) -> None:
+        start.wait()
+        try:
+            submit(tenant_id, number, clock)
+            won.append(tenant_id)
+        except setup_requests.NumberTakenError as exc:
+            assert "another business" in str(exc)
+            refused.append(tenant_id)
+
+    threads = [threading.Thread(target=ask, args=(t,)) for t in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(won) == 1 and len(refused) == 7
+    assert setup_requests.holder(number) == won[0]
+    # The others' tenant items were not touched: no open request, free to ask for another.
+    for tenant_id in refused:
+        assert tenants.get_tenant(tenant_id, consistent=True).setup_id is None
+
+
+def test_a_number_is_held_while_asked_for_and_once_approved_and_freed_by_a_rejection(
+    aws: Settings, clock: ManualClock
+) -> None:
+    first, second = (tenants.create_tenant(n, now_ms=1).tenant_id for n in ("A", "B"))
+    number, other = new_number(), new_number()
+    asked = submit(first, number, clock)
+    with pytest.raises(setup_requests.NumberTakenError):
+        submit(second, number, clock)
+    setup_requests.decide(asked.request_id, approve=False, admin_id="a", now_ms=2, reason="x")
+    assert setup_requests.holder(number) is None  # a rejection frees it
+    theirs = submit(second, number, clock)
+    setup_requests.decide(theirs.request_id, approve=True, admin_id="a", now_ms=3)
+    assert tenants.get_tenant(second).phone == number
+    with pytest.raises(setup_requests.NumberTakenError):
+        submit(first, number, clock)
+    # The holder moves to another number: the old one is free for anyone.
+    setup_requests.activate(second, now_ms=4)
+    moved = submit(second, other, clock)
+    setup_requests.decide(moved.request_id, approve=True, admin_id="a", now_ms=5)
+    assert setup_requests.holder(other) == second and setup_requests.holder(number) is None
+    assert submit(first, number, clock).whatsapp_number == number
