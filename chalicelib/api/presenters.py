@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.domain import words
 from chalicelib.domain.liveness import is_stale
 from chalicelib.domain.restart import restart_at
 from chalicelib.domain.statuses import SetupStatus, TenantStatus, WorkerStatus
@@ -19,7 +20,7 @@ from chalicelib.domain.views import (
     TenantView,
     UserView,
 )
-from chalicelib.domain.words import Explanation, Situation, explain, sentence
+from chalicelib.domain.words import Explanation, Situation, explain, logged_out, sentence
 
 
 def iso(ms: float | None) -> str | None:
@@ -61,7 +62,10 @@ def tenant_status(
         restart = max(
             now_ms,
             restart_at(
-                failed_at_ms=failed_at, started_at_ms=view.started_at, restarts=view.restarts
+                failed_at_ms=failed_at,
+                started_at_ms=view.started_at,
+                restarts=view.restarts,
+                logged_out=not stale and logged_out(view.last_event, view.last_error),
             ),
         )
     setup_status = setup.status if setup is not None else view.setup_status
@@ -76,6 +80,7 @@ def tenant_status(
             next_retry_at_ms=view.next_retry_at,
             next_restart_at_ms=restart,
             pairing=bool(view.link_phone),
+            saved_login=bool(view.linked_at),
         )
     )
     return {
@@ -194,6 +199,7 @@ def message(view: MessageView) -> dict[str, Any]:
         "text": view.text,
         "at": iso(view.at),
         "state": view.state,
+        "stateText": words.message_state(view.state),
         "replyTo": view.reply_to,
     }
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.control import runtime, workers
 from chalicelib.control.host_sweep import HostReport, check_hosts
+from chalicelib.domain import words
 from chalicelib.domain.errors import ConcurrentUpdateError, LeaseHeldError, WafleetError
 from chalicelib.domain.liveness import is_stale, stale_cutoff
 from chalicelib.domain.restart import restart_due
@@ -107,19 +108,21 @@ def _maybe_restart(item: TenantModel, now: int, report: ReapReport) -> None:
     """Crash-loop backoff; never for a paused tenant or one an operator stopped."""
     if item.desired == "STOP" or item.tenant_status == TenantStatus.PAUSED.value:
         return
+    logged_out = words.logged_out(item.last_event, item.last_error)
     decision = restart_due(
         now_ms=now,
         failed_at_ms=int(item.last_error_at or item.updated_at or 0),
         started_at_ms=int(item.started_at) if item.started_at is not None else None,
         restarts=int(item.restarts or 0),
+        logged_out=logged_out,
     )
     if decision is None:
         return
-
+    detail = (
+        "restarted to show a new code" if logged_out else f"automatic restart #{decision.attempt}"
+    )
     try:
-        workers.start(
-            item.tenant_id, detail=f"automatic restart #{decision.attempt}", actor=Actor.LAUNCHER
-        )
+        workers.start(item.tenant_id, detail=detail, actor=Actor.LAUNCHER)
     except (LeaseHeldError, WafleetError) as exc:
         logger.warning(
             "automatic restart failed",

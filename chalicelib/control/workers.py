@@ -121,6 +121,12 @@ def worker_exited(tenant_id: str, epoch: int, reason: str) -> None:
             continue
 
 
+def session_logged_out(tenant_id: str) -> None:
+    """WhatsApp logged the session out (its history entry, from the stream): linking starts
+    over from the QR code."""
+    tenants.request_pairing_code(tenant_id, None, now_ms=runtime.get().clock.now_ms())
+
+
 def session_linked(tenant_id: str) -> bool:
     """A worker reported READY (its history entry, from the stream): the control plane's part
     of it. An APPROVED setup request becomes ACTIVE; True if this call did it."""

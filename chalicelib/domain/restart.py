@@ -27,16 +27,32 @@ def _in_loop(failed_at_ms: int, started_at_ms: int | None, restarts: int) -> int
     return 0 if ran_ms >= HEALTHY_RESET_MS else restarts  # healthy long enough: a new loop
 
 
-def restart_at(*, failed_at_ms: int, started_at_ms: int | None, restarts: int) -> int:
-    """When a worker that failed at ``failed_at_ms`` is due for its automatic restart."""
+def restart_at(
+    *, failed_at_ms: int, started_at_ms: int | None, restarts: int, logged_out: bool = False
+) -> int:
+    """When a worker that failed at ``failed_at_ms`` is due for its automatic restart. A
+    logout is not a crash: the owner needs a new code now, not after earlier crashes' backoff."""
+    if logged_out:
+        return failed_at_ms
     return failed_at_ms + backoff_ms(_in_loop(failed_at_ms, started_at_ms, restarts))
 
 
 def restart_due(
-    *, now_ms: int, failed_at_ms: int, started_at_ms: int | None, restarts: int
+    *,
+    now_ms: int,
+    failed_at_ms: int,
+    started_at_ms: int | None,
+    restarts: int,
+    logged_out: bool = False,
 ) -> RestartDecision | None:
-    """Whether a failed worker should be restarted now."""
-    due = restart_at(failed_at_ms=failed_at_ms, started_at_ms=started_at_ms, restarts=restarts)
+    """Whether a failed worker should be restarted now (a logout does not count as a crash)."""
+    due = restart_at(
+        failed_at_ms=failed_at_ms,
+        started_at_ms=started_at_ms,
+        restarts=restarts,
+        logged_out=logged_out,
+    )
     if now_ms < due:
         return None
-    return RestartDecision(_in_loop(failed_at_ms, started_at_ms, restarts) + 1)
+    loop = _in_loop(failed_at_ms, started_at_ms, restarts)
+    return RestartDecision(loop if logged_out else loop + 1)

@@ -35,6 +35,12 @@ class Situation:
     next_retry_at_ms: int | None = None  # the worker's next reconnect try
     next_restart_at_ms: int | None = None  # the automatic restart, if one is coming
     pairing: bool = False  # the owner links by typing a code, not by scanning
+    saved_login: bool = False  # linked since its last code, and not logged out since
+
+
+def logged_out(last_event: str | None, last_error: str | None) -> bool:
+    """The newest status change was WhatsApp ending the login (only a new link helps)."""
+    return last_event == Event.AUTH_FAILURE.value and (last_error or "").startswith(LOGGED_OUT)
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,14 @@ def _coming_up(s: Situation) -> Explanation:
             Who.NOBODY,
             "Your bot is starting",
             "In a moment it shows a code for you to link WhatsApp.",
+            _LINK,
+        )
+    if not s.saved_login:  # never linked, or logged out: the phone has to link it (again)
+        return Explanation(
+            "info",
+            Who.OWNER,
+            "Your bot is starting again",
+            "In a moment it shows a code: link WhatsApp with your phone on the linking page.",
             _LINK,
         )
     return Explanation(
@@ -204,19 +218,23 @@ def _down(s: Situation) -> Explanation:
             ),
             at_ms=restart,
         )
+    then = "it comes back linked" if s.saved_login else "then it shows a code for you to link"
     if restart is not None:
         return Explanation(
             "bad",
             Who.NOBODY,
             "Your bot stopped working and restarts by itself",
-            "It comes back linked; nothing to do.",
+            f"A problem on our side: {then}"
+            + ("; nothing to do." if s.saved_login else " WhatsApp."),
+            _LINK if not s.saved_login else None,
             at_ms=restart,
         )
     return Explanation(
         "bad",
         Who.OPERATOR,
         "Your bot stopped working",
-        "An operator has been told and restarts it; it comes back linked.",
+        f"A problem on our side: an operator has been told and restarts it; {then}"
+        + ("." if s.saved_login else " WhatsApp."),
     )
 
 
@@ -261,3 +279,17 @@ def sentence(event: str, actor: str, detail: str | None) -> str:
         by = "you" if who is Actor.TENANT else "an operator"
         return f"{_SENTENCES[kind]} by {by}"
     return _SENTENCES[kind]
+
+
+MESSAGE_STATES = {
+    "RECEIVED": "waiting for its reply",
+    "REPLIED": "answered",
+    "IGNORED": "not answered (the bot was paused, or this customer wrote too often)",
+    "SENDING": "being sent",
+    "SENT": "taken by WhatsApp",
+}
+
+
+def message_state(state: str | None) -> str:
+    """What a message's state means, in words (the Messages page)."""
+    return MESSAGE_STATES.get(state or "", "")

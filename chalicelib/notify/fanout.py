@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.control import runtime, workers
+from chalicelib.domain import words
 from chalicelib.domain.transitions import Event
 from chalicelib.notify import alerts, events, queue
 from chalicelib.notify.events import WebhookEvent
@@ -68,7 +69,16 @@ def handle_records(records: Iterable[dict[str, Any]]) -> Report:
         if table == history_table and record.get("eventName") == "INSERT":
             report.mails += _alert(record)
             report.activated += _linked(record)
+            _logged_out(record)
     return report
+
+
+def _logged_out(record: dict[str, Any]) -> None:
+    """WhatsApp ended the login: the next link starts from the QR code, whatever the owner
+    chose before (a pairing code was for that login)."""
+    entry = events.plain(record["dynamodb"].get("NewImage"))
+    if words.logged_out(entry["event"], entry.get("detail")):
+        workers.session_logged_out(entry["tid"])
 
 
 def _linked(record: dict[str, Any]) -> int:

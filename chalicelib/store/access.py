@@ -71,7 +71,8 @@ API_TENANT_ATTRIBUTES: frozenset[str] = (
 # The stream function's one write (``setup_requests.activate`` on a worker's READY): the setup
 # status of the tenant item and of its request, nothing else.
 ACTIVATION_TENANT_ATTRIBUTES: frozenset[str] = frozenset(
-    str(a.attr_name) for a in (_t.tenant_id, _t.setup_id, _t.setup_status, _t.updated_at)
+    str(a.attr_name)
+    for a in (_t.tenant_id, _t.setup_id, _t.setup_status, _t.updated_at, _t.link_phone)
 )
 ACTIVATION_REQUEST_ATTRIBUTES: frozenset[str] = frozenset(
     str(a.attr_name) for a in (SetupRequestModel.request_id, SetupRequestModel.status)

@@ -25,6 +25,7 @@ from chalicelib.notify import delivery, fanout, signing
 from chalicelib.notify.delivery import Answer
 from chalicelib.settings import Settings
 from chalicelib.store import hooks, setup_requests, tenants
+from tests.conftest import new_number
 from tests.integration.conftest import Account
 
 ALERT_FROM = "alerts@wafleet.test"
@@ -176,7 +177,7 @@ def test_a_linked_session_activates_its_approved_setup_request_once(
         alice.tenant_id,
         "u1",
         template=TemplateType.RESTAURANT,
-        whatsapp_number="+391234567",
+        whatsapp_number=new_number(),
         business_name="Alice Bakery",
         notes=None,
         now_ms=clock.now_ms(),
@@ -195,6 +196,31 @@ def test_a_linked_session_activates_its_approved_setup_request_once(
     assert fanout.handle_records(ready).activated == 0  # the stream delivers a batch again
     assert setup_requests.get(request.request_id).status == SetupStatus.ACTIVE.value
     assert tenants.get_tenant(alice.tenant_id).setup_status == SetupStatus.ACTIVE.value
+
+
+def test_a_logout_forgets_the_login_and_the_pairing_choice(
+    pipe: Pipe, alice: Account, clock: ManualClock
+) -> None:
+    tenants.request_pairing_code(alice.tenant_id, "+491511111111", now_ms=clock.now_ms())
+    lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
+    for event in (Event.HEARTBEAT, Event.READY):
+        tenants.apply_event(
+            alice.tenant_id, event, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
+        )
+    assert tenants.get_tenant(alice.tenant_id).linked_at is not None
+    tenants.apply_event(
+        alice.tenant_id,
+        Event.AUTH_FAILURE,
+        Actor.WORKER,
+        now_ms=clock.now_ms(),
+        lease=lease,
+        detail=f"{LOGGED_OUT}: the phone removed this device",
+    )
+    item = tenants.get_tenant(alice.tenant_id, consistent=True)
+    assert item.linked_at is None  # the next start shows a code: the status page says so
+    entry = [record(pipe.settings.history_table, newest_history(pipe.settings, alice.tenant_id))]
+    fanout.handle_records(entry)
+    assert tenants.get_tenant(alice.tenant_id, consistent=True).link_phone is None  # QR again
 
 
 def test_a_failing_receiver_is_retried_with_backoff_then_dead_lettered(

@@ -53,11 +53,12 @@ def test_the_table_reaches_every_tenant_status() -> None:
 
 @pytest.mark.parametrize(("statuses", "event"), STATES, ids=lambda v: repr(v))
 def test_every_reachable_state_has_plain_words(statuses: Statuses, event: Event | None) -> None:
-    for setup, stop, restart, error in itertools.product(
+    for setup, stop, restart, error, saved in itertools.product(
         [None, *SetupStatus],
         [False, True],
         [None, 1_000],
         [None, f"{LOGGED_OUT}: the phone logged this bot out", "no connection to WhatsApp"],
+        [False, True],
     ):
         words = explain(
             Situation(
@@ -68,9 +69,14 @@ def test_every_reachable_state_has_plain_words(statuses: Statuses, event: Event 
                 last_error=error,
                 next_restart_at_ms=restart,
                 next_retry_at_ms=2_000,
+                saved_login=saved,
             )
         )
         said = f"{words.headline} {words.next}"
+        if not saved:  # without a saved login nothing comes back by itself: a code is needed
+            assert ("comes back linked" not in said and "nothing to do" not in said.lower()) or (
+                statuses.session is SessionState.CONNECTED or setup is SetupStatus.PENDING
+            ), said
         assert words.headline and words.next, words
         assert not TECHNICAL.search(said), said
         assert words.who in Who
@@ -95,6 +101,18 @@ def test_a_logged_out_bot_asks_the_owner_to_link_again_and_says_when_the_code_co
     assert words.action is not None and words.action.href == "whatsapp.html"
     assert words.at_ms == 90_000
     assert "We are on it" not in words.next
+
+
+def test_a_restart_after_a_logout_or_of_a_never_linked_bot_asks_for_a_code() -> None:
+    starting = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.STARTING)
+    fresh = explain(Situation(starting, setup=SetupStatus.ACTIVE, saved_login=False))
+    assert fresh.who is Who.OWNER and fresh.action is not None
+    assert "code" in fresh.next and "nothing to do" not in fresh.next
+    again = explain(Situation(starting, setup=SetupStatus.ACTIVE, saved_login=True))
+    assert again.who is Who.NOBODY and "comes back linked" in again.next
+    down = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.ERROR)
+    crashed = explain(Situation(down, last_event=Event.CRASHED, next_restart_at_ms=5))
+    assert "our side" in crashed.next and "code" in crashed.next
 
 
 def test_a_number_whatsapp_refuses_is_for_an_operator() -> None:
