@@ -161,7 +161,7 @@ def start(
             relative = self.path.split("?", 1)[0].lstrip("/") or "index.html"
             target = (static_dir / relative).resolve()
             if not target.is_relative_to(static_dir.resolve()) or not target.is_file():
-                self._plain(404, b"not found")
+                self._not_found()
                 return
             data = target.read_bytes()
             self.send_response(200)
@@ -176,6 +176,20 @@ def start(
             self.end_headers()
             if self.command == "GET":
                 self.wfile.write(data)
+
+        def _not_found(self) -> None:
+            """A page a person can leave: what happened and the way back (as CloudFront
+            answers with the same file in AWS)."""
+            assert static_dir is not None
+            page = (static_dir / "404.html").read_bytes()
+            self.send_response(404)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            for name, value in SECURITY_HEADERS.items():
+                self.send_header(name, value)
+            self.end_headers()
+            if self.command == "GET":
+                self.wfile.write(page)
 
         def _plain(self, code: int, body: bytes) -> None:
             self.send_response(code)

@@ -93,7 +93,11 @@ async function refresh() {
         el("td", { text: r.businessName || r.tenantId }), el("td", { text: r.templateType }), el("td", { text: r.whatsappNumber }),
         el("td", { text: new Date(r.createdAt).toLocaleString() }),
         el("td", {}, el("button", { text: "Approve", onclick: () => act(`/admin/setup-requests/${r.id}/approve`) }), " ",
-          el("button", { class: "secondary", text: "Reject", onclick: () => act(`/admin/setup-requests/${r.id}/reject`, { reason: "Please check your details." }) }))))))
+          el("button", { class: "secondary", text: "Reject", onclick: () => {
+            // The owner reads this reason on the status page: the admin writes it.
+            const reason = prompt("Why is this request rejected? The owner reads this.", "");
+            if (reason !== null) act(`/admin/setup-requests/${r.id}/reject`, reason.trim() ? { reason: reason.trim() } : {});
+          } }))))))
       : el("p", { class: "muted", text: "Nothing to decide." }));
     fleet.replaceChildren(el("table", {},
       el("thead", {}, el("tr", {}, ...["Tenant", "Bot", "Session", "Worker", "Heartbeat", "Last error", "Actions"].map((h) => el("th", { scope: "col", text: h })))),

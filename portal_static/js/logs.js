@@ -18,11 +18,11 @@ async function load(index) {
       el("td", { text: m.direction === "IN" ? "Received" : "Sent" }),
       el("td", { text: m.direction === "IN" ? m.from : m.to }),
       el("td", { text: m.text }),
-      el("td", { text: m.state || "" })));
+      el("td", { text: m.stateText || "" })));
     content.replaceChildren(
       page.items.length ? el("table", { id: "logs" },
         el("caption", { class: "sr-only", text: "Messages, newest first" }),
-        el("thead", {}, el("tr", {}, ...["Time", "Direction", "Number", "Message", "State"].map((h) => el("th", { scope: "col", text: h })))),
+        el("thead", {}, el("tr", {}, ...["Time", "Direction", "Number", "Message", "What happened"].map((h) => el("th", { scope: "col", text: h })))),
         el("tbody", {}, rows)) : el("p", { class: "muted", text: "No messages yet." }),
       el("p", {},
         el("button", { class: "secondary", text: "Newer", disabled: index === 0, onclick: () => load(index - 1) }), " ",

@@ -102,5 +102,22 @@ export async function chrome() {
     el("span", { class: "who" }, `${me.email || me.userId} · `,
       el("a", { href: "#", text: "Sign out", onclick: (e) => { e.preventDefault(); signOut(); } })));
   document.body.prepend(header);
+  labelCells(document);
+  new MutationObserver(() => labelCells(document)).observe(document.getElementById("main") || document.body,
+    { childList: true, subtree: true });
   return me;
+}
+
+// On a phone a table reflows into one card per row (app.css): each cell carries its column's
+// name, taken from the table's own header.
+function labelCells(root) {
+  for (const table of root.querySelectorAll("table")) {
+    const names = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    if (!names.length) continue;
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.children].forEach((cell, i) => {
+        if (names[i] && cell.dataset.label !== names[i]) cell.dataset.label = names[i];
+      });
+    }
+  }
 }

@@ -376,3 +376,33 @@ def test_sign_in_survives_new_tabs_and_ends_on_a_clear_page(
     expect(gone.get_by_role("heading", name="No access")).to_be_visible()
     expect(gone.locator("#signed-out")).to_contain_text("Ask your wafleet operator")
     assert errors == []
+
+
+PHONE_PAGES = {
+    "owner@demo.example": ("status", "whatsapp", "logs", "history", "setup", "notifications"),
+    "admin@demo.example": ("admin",),
+}
+
+
+def test_every_page_fits_a_phone(stack: dict[str, str], browser: Browser, shots: Shots) -> None:
+    """At 390 px (a common phone) no page scrolls sideways: the header wraps, tables reflow."""
+    # Something in every table: a message in and its reply, a webhook endpoint.
+    requests.post(
+        f"{stack['simulator']}/control/phones/{PHONE}/inbound",
+        json={"from": "+15550999", "text": "a rather long message " * 8},
+        timeout=10,
+    )
+    for email, pages in PHONE_PAGES.items():
+        context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+        page = context.new_page()
+        sign_in(page, stack["portal"], email)
+        for name in pages:
+            page.goto(f"{stack['portal']}/{name}.html")
+            page.wait_for_load_state("networkidle")
+            page.wait_for_selector("header.top")
+            widths = page.evaluate(
+                "() => [document.documentElement.scrollWidth, window.innerWidth]"
+            )
+            assert widths[0] <= widths[1], (email, name, widths)
+            shots.take(page, f"phone-{name}")
+        context.close()

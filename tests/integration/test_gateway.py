@@ -45,6 +45,9 @@ def test_concurrent_requests_of_two_tenants_each_see_their_own(
         assert page.status_code == 200 and "text/html" in page.headers["Content-Type"]
         assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
         assert requests.get(f"{server.url}/../pyproject.toml", timeout=10).status_code == 404
+        missing = requests.get(f"{server.url}/no-such-page.html", timeout=10)
+        assert missing.status_code == 404 and "Page not found" in missing.text
+        assert 'href="/status.html"' in missing.text  # a way back
     finally:
         server.stop()
 
