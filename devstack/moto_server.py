@@ -150,7 +150,23 @@ def main() -> None:
     )
     # The parent reads this line to learn the port (``--port 0`` picks a free one).
     print(f"moto listening on http://{args.host}:{server.server_address[1]}", flush=True)
+    watch_parent(server.shutdown)
     server.serve_forever()
+
+
+def watch_parent(stop: Any) -> None:
+    """Call ``stop`` once the process that started this one is gone (a ``make dev`` killed
+    with -9 cannot stop its children)."""
+    import os
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(1.0)
+        stop()
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 if __name__ == "__main__":

@@ -71,19 +71,44 @@ def dev_stack(folder: Path, *args: str) -> Iterator[dict[str, str]]:
             break
     # Keep reading what it prints, so a full pipe never blocks it.
     threading.Thread(target=process.stdout.read, name="dev-output", daemon=True).start()
+    started: list[Any] = []
     try:
         assert ready, "wafleet dev did not start"
-        yield {**ready, "folder": str(folder)}
+        yield {**ready, "folder": str(folder), "pid": str(process.pid)}
     finally:
-        process.send_signal(signal.SIGINT)  # what Ctrl-C does
+        started = descendants(process.pid)
+        process.send_signal(signal.SIGINT)  # what Ctrl-C does (a no-op once it is gone)
         try:
             process.wait(timeout=40)
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
-    # Nothing left behind: no worker, no browser, no moto of this stack.
-    leftovers = subprocess.run(["pgrep", "-f", str(folder)], capture_output=True, text=True)
-    assert leftovers.stdout.strip() == ""
+    # Nothing left behind: no worker host, driver, browser or moto of this stack.
+    assert still_running(started) == []
+
+
+def descendants(pid: int) -> list[Any]:
+    """Every process ``pid`` started, and theirs (hosts run in sessions of their own)."""
+    import psutil
+
+    try:
+        return list(psutil.Process(pid).children(recursive=True))
+    except psutil.NoSuchProcess:
+        return []
+
+
+def still_running(processes: list[Any]) -> list[str]:
+    """Those of ``processes`` (psutil, so a reused pid is not mistaken) not yet ended."""
+    import psutil
+
+    alive = []
+    for p in processes:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                alive.append(" ".join(p.cmdline())[:120])
+        except psutil.NoSuchProcess:
+            continue
+    return alive
 
 
 def creds() -> dict[str, str]:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Mapping
@@ -130,7 +131,11 @@ class Host:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.drain, f"received {sig.name}")
         self.playwright = driver
-        loops = [asyncio.create_task(self._poller()), asyncio.create_task(self._heartbeats())]
+        loops = [
+            asyncio.create_task(self._poller()),
+            asyncio.create_task(self._heartbeats()),
+            asyncio.create_task(self._orphan_watch(os.getppid())),
+        ]
         await self.done.wait()
         for task in loops:
             task.cancel()
@@ -138,6 +143,17 @@ class Host:
         await asyncio.gather(*self.ended, return_exceptions=True)
         logger.info("host exits", extra={**self.log, "code": self.exit_code})
         return self.exit_code
+
+    async def _orphan_watch(self, parent: int) -> None:
+        """Drain when the process that started this host is gone (``make dev`` killed with
+        -9 cannot stop its children; the kernel hands them to another parent). Under ECS the
+        parent is the task's init, which outlives the host."""
+        while not self.done.is_set():
+            if os.getppid() != parent:
+                self.drain("the process that started this host ended")
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.done.wait(), timeout=1.0)
 
     # --- what runs here -------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ import base64
 import io
 import os
 import re
+import signal
 import socket
 import stat
 import subprocess
@@ -25,7 +26,7 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from chalicelib.domain import templates
-from tests.processes import ROOT, dev_stack, eventually, sign_in
+from tests.processes import ROOT, descendants, dev_stack, eventually, sign_in, still_running
 
 pytestmark = pytest.mark.process
 PHONE = "+4915112340000"
@@ -195,3 +196,18 @@ def test_codes_on_screen_are_always_valid_and_make_dev_keeps_its_data(
         status = owner.get("/portal/tenant/current/status")
         assert status["tenant"]["status"] == "NEW" and status["setupRequest"] is None
         assert owner.get("/portal/tenant/current/logs")["items"] == []
+
+
+def test_make_dev_killed_with_minus_9_leaves_nothing_running(tmp_path: Path) -> None:
+    with dev_stack(tmp_path / "dev") as stack:
+        Api(stack, "admin@demo.example").post("/admin/tenants/t_demo/worker/start")
+
+        def running() -> list[Any]:
+            found = descendants(int(stack["pid"]))
+            names = " ".join(" ".join(p.cmdline()) for p in found)
+            return found if "worker_container" in names and "chrom" in names else []
+
+        started = eventually(running, timeout=60, what="a worker host with its browser")
+        os.kill(int(stack["pid"]), signal.SIGKILL)  # no Ctrl-C: it cannot stop anything
+        # Its host (and with it the Playwright driver and Chromium) and moto notice and end.
+        eventually(lambda: not still_running(started), timeout=60, what="nothing left")
