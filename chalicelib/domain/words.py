@@ -144,7 +144,7 @@ def _not_started(s: Situation) -> Explanation:
             "info",
             Who.OWNER,
             "Your bot is not set up yet",
-            "Send a setup request: your business, your WhatsApp number and a reply template.",
+            "Send a setup request: your type of business and your WhatsApp number.",
             _SETUP,
         )
     if s.setup is SetupStatus.REJECTED:

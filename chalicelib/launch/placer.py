@@ -18,6 +18,7 @@ from chalicelib.store import hosts
 from chalicelib.store.models import HostModel
 
 logger = logging.getLogger(__name__)
+NEW_HOST_TRIES = 5
 
 
 class NoRoomError(LaunchError):
@@ -52,21 +53,32 @@ class HostPlacer:
         return bool(self.candidates(exclude=exclude))
 
     def launch(self, lease: Lease) -> str:
-        """Place the tenant on the least loaded live host with room, or on a new host."""
-        now = self.clock.now_ms()
-        for host in self.candidates():
+        """Place the tenant on the least loaded live host with room, or on a new host. A new
+        host is visible to every concurrent launch at once, so others may fill it first:
+        then this one looks again (a few times; each round starts at most one host)."""
+        for _ in range(NEW_HOST_TRIES):
+            now = self.clock.now_ms()
+            for host in self.candidates():
+                try:
+                    hosts.place(host.host_id, lease, now_ms=now)
+                except ConcurrentUpdateError:
+                    continue  # filled up or started draining since the read: try the next
+                logger.info(
+                    "placed",
+                    extra={
+                        "tenant_id": lease.tenant_id,
+                        "host_id": host.host_id,
+                        "new_host": False,
+                    },
+                )
+                return hosts.task_ref(host.host_id, lease.tenant_id)
+            if self.runner is None:
+                raise NoRoomError("no host has room")
             try:
-                hosts.place(host.host_id, lease, now_ms=now)
+                return self._on_new_host(lease, now)
             except ConcurrentUpdateError:
-                continue  # filled up or started draining since the read: try the next
-            logger.info(
-                "placed",
-                extra={"tenant_id": lease.tenant_id, "host_id": host.host_id, "new_host": False},
-            )
-            return hosts.task_ref(host.host_id, lease.tenant_id)
-        if self.runner is None:
-            raise NoRoomError("no host has room")
-        return self._on_new_host(lease, now)
+                continue  # its room went to concurrent launches
+        raise LaunchError("every host started for this tenant was filled by others first")
 
     def _on_new_host(self, lease: Lease, now: int) -> str:
         assert self.runner is not None
