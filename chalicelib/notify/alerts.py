@@ -18,6 +18,8 @@ from chalicelib.store.models import UserModel
 logger = logging.getLogger(__name__)
 EVERY_MS = 3600 * 1000
 PROBLEMS = ("code_waiting", "logged_out", "not_answering")
+# "Answering again" ends an outage the owner was told of; a first link ends none.
+OUTAGES = ("logged_out", "not_answering")
 
 SUBJECT = {
     "code_waiting": "Your WhatsApp bot is waiting for you to link it",
@@ -64,12 +66,14 @@ def notify(tenant_id: str, cause: str) -> bool:
         return False
     now = rt.clock.now_ms()
     if cause == "back":
-        # Only worth saying if the owner was told about a problem since the last "back".
-        told = [hooks.last_mail(tenant_id, c) or 0 for c in PROBLEMS]
+        # Only worth saying if the owner was told of an outage since the last "back"; and
+        # then always (not once an hour): every "not answering" gets its "answering again".
+        told = [hooks.last_mail(tenant_id, c) or 0 for c in OUTAGES]
         if max(told) <= (hooks.last_mail(tenant_id, "back") or 0):
             return False
+    every = 0 if cause == "back" else EVERY_MS
     to = owners(tenant_id)
-    if not to or not hooks.claim_mail(tenant_id, cause, now_ms=now, every_ms=EVERY_MS):
+    if not to or not hooks.claim_mail(tenant_id, cause, now_ms=now, every_ms=every):
         return False
     link = f"{settings.portal_url.rstrip('/')}/{PAGE[cause]}"
     text = f"{TEXT[cause]}\n\n{link}\n\nTurn these e-mails off on the Notifications page.\n"

@@ -21,7 +21,7 @@ from chalicelib.domain.statuses import SetupStatus, TemplateType
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.domain.values import QrCode
 from chalicelib.domain.words import LOGGED_OUT
-from chalicelib.notify import delivery, fanout, signing
+from chalicelib.notify import alerts, delivery, fanout, signing
 from chalicelib.notify.delivery import Answer
 from chalicelib.settings import Settings
 from chalicelib.store import hooks, setup_requests, tenants
@@ -410,15 +410,38 @@ def test_owner_mails_once_per_cause_per_hour_and_can_turn_them_off(
     )
     show_code()
     assert len(mails()) == 2
-    # Back to normal: told, because the owner was told about a problem.
-    tenants.apply_event(
-        alice.tenant_id, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
-    )
-    fanout.handle_records(
-        [record(pipe.settings.history_table, newest_history(pipe.settings, alice.tenant_id))]
-    )
-    assert [m for m in sent_mails("answering again") if owner in m.destinations["ToAddresses"]]
 
+    def back_mails() -> list[Any]:
+        return [m for m in sent_mails("answering again") if owner in m.destinations["ToAddresses"]]
+
+    def ready() -> None:
+        tenants.apply_event(
+            alice.tenant_id, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
+        )
+        fanout.handle_records(
+            [record(pipe.settings.history_table, newest_history(pipe.settings, alice.tenant_id))]
+        )
+
+    # A first link ends no outage: no "answering again".
+    ready()
+    assert back_mails() == []
+    # Each outage the owner is told of ends with "answering again", twice within an hour too
+    # (a logged-out bot linked again, then 10 minutes later one that stopped answering).
+    for n, cause in ((1, "logged_out"), (2, "not_answering")):
+        clock.advance(10 * 60_000)
+        tenants.apply_event(
+            alice.tenant_id, Event.DISCONNECTED, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
+        )
+        assert alerts.notify(alice.tenant_id, cause)
+        clock.advance(60_000)
+        ready()
+        assert len(back_mails()) == n
+
+    def logged_out_mails() -> list[Any]:
+        return [m for m in sent_mails("logged out") if owner in m.destinations["ToAddresses"]]
+
+    before = len(logged_out_mails())
+    clock.advance(61 * 60_000)  # past the hour: only the owner's choice stops the next one
     off = client.http.put(
         "/portal/tenant/current/alerts", headers=alice.headers, body=json.dumps({"email": False})
     )
@@ -434,7 +457,7 @@ def test_owner_mails_once_per_cause_per_hour_and_can_turn_them_off(
     fanout.handle_records(
         [record(pipe.settings.history_table, newest_history(pipe.settings, alice.tenant_id))]
     )
-    assert not [m for m in sent_mails("logged out") if owner in m.destinations["ToAddresses"]]
+    assert len(logged_out_mails()) == before
 
 
 def test_the_reaper_mails_the_owner_when_an_error_lasts(
