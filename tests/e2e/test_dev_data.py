@@ -50,8 +50,10 @@ def decode(data_uri: str) -> str:
 
     png = base64.b64decode(data_uri.split(",", 1)[1])
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert len(found) == 1, found
-    return str(found[0].text)
+    # One code in the image (zxing may report the same symbol twice, from two scan passes).
+    texts = {str(b.text) for b in found}
+    assert len(texts) == 1, texts
+    return texts.pop()
 
 
 def sent(sim: str) -> list[dict[str, Any]]:

@@ -81,8 +81,10 @@ def decode_qr(png: bytes) -> str:
     from PIL import Image
 
     found = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
-    assert len(found) == 1, found
-    return str(found[0].text)
+    # One code on screen (zxing may report the same symbol twice, from two scan passes).
+    texts = {str(b.text) for b in found}
+    assert len(texts) == 1, texts
+    return texts.pop()
 
 
 def task_pid(stack: dict[str, str], tenant_id: str) -> int:
