@@ -128,8 +128,12 @@ class Host:
     async def run(self, driver: Any) -> int:
         """Run on the Playwright ``driver`` until drained (0) or gone (3)."""
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.drain, f"received {sig.name}")
+        # The reason reaches the owner's History: in words, not signal names.
+        for sig, why in (
+            (signal.SIGTERM, "its server is being replaced"),
+            (signal.SIGINT, "its server was stopped"),
+        ):
+            loop.add_signal_handler(sig, self.drain, why)
         self.playwright = driver
         loops = [
             asyncio.create_task(self._poller()),
@@ -150,7 +154,7 @@ class Host:
         parent is the task's init, which outlives the host."""
         while not self.done.is_set():
             if os.getppid() != parent:
-                self.drain("the process that started this host ended")
+                self.drain("the process that started its server ended")
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.done.wait(), timeout=1.0)
@@ -245,7 +249,7 @@ class Host:
         self._spawn(asyncio.to_thread(self.port.drain, reason))
         for running in self.sessions.values():
             running.moving = True
-            running.session.finish(ExitCode.STOPPED, f"moving to another host ({reason})")
+            running.session.finish(ExitCode.STOPPED, f"moving to another server ({reason})")
         if not self.sessions:
             self.done.set()
 

@@ -155,7 +155,7 @@ def _start_elsewhere(tenant_id: str, host_id: str, reason: str) -> bool:
     if not _should_run(tenant_id, host_id):
         return False
     try:
-        start(tenant_id, detail=f"moved off host {host_id}: {reason}", actor=Actor.LAUNCHER)
+        start(tenant_id, detail=f"moved to another server: {reason}", actor=Actor.LAUNCHER)
     except WafleetError as exc:
         logger.warning(
             "move failed", extra={"tenant_id": tenant_id, "host_id": host_id, "error": exc.code}

@@ -232,7 +232,7 @@ def test_from_sign_in_to_a_linked_bot_that_survives_a_crash(
     owner.get_by_role("link", name="Status").click()
     expect(owner.locator("#next-step")).to_contain_text("You're all set!", timeout=30_000)
     owner.get_by_role("link", name="History").click()
-    expect(owner.locator("#history")).to_contain_text("moving to another host")
+    expect(owner.locator("#history")).to_contain_text("moving to another server")
     events = [row.inner_text() for row in owner.locator("#history tbody tr td:nth-child(2)").all()]
     assert events.count("A code to link WhatsApp was shown") == 1, events
     assert errors == []
