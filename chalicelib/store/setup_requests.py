@@ -38,18 +38,20 @@ class NumberTakenError(ConcurrentUpdateError):
 TAKEN = "this WhatsApp number is already used or requested by another business"
 
 
+def _free_or_ours(tenant_id: str) -> Any:
+    """The condition on a number's item that nobody else holds it."""
+    return NumberModel.key.does_not_exist() | (NumberModel.tenant_id == tenant_id)
+
+
 def _claim(tenant_id: str, number: str, state: str, now_ms: int) -> tuple[NumberModel, Any]:
     """The number's item for ``tenant_id`` and the condition that it is free or ours."""
     claim = NumberModel(number_key(number), tenant_id=tenant_id, state=state, at=now_ms)
-    return claim, NumberModel.key.does_not_exist() | (NumberModel.tenant_id == tenant_id)
+    return claim, _free_or_ours(tenant_id)
 
 
 def _release(tx: TransactWrite, tenant_id: str, number: str) -> None:
     """Give the number up, if it is ours (a number of someone else is left alone)."""
-    tx.delete(
-        NumberModel(number_key(number)),
-        condition=NumberModel.key.does_not_exist() | (NumberModel.tenant_id == tenant_id),
-    )
+    tx.delete(NumberModel(number_key(number)), condition=_free_or_ours(tenant_id))
 
 
 def submit(
@@ -133,13 +135,6 @@ def create_tenant_holding(name: str, *, phone: str, now_ms: int) -> TenantModel:
     return item
 
 
-def _is_ours(tenant_id: str, number: str) -> bool:
-    try:
-        return NumberModel.get(number_key(number), consistent_read=True).tenant_id == tenant_id
-    except DoesNotExist:
-        return True
-
-
 def holder(number: str) -> str | None:
     """The tenant that holds or asked for ``number`` (one GetItem), or None."""
     try:
@@ -218,7 +213,7 @@ def decide(
                 _release(tx, tenant_id, number)
     except TransactWriteError as exc:
         if condition_failed(exc):
-            if approve and not _is_ours(tenant_id, number):
+            if approve and holder(number) not in (None, tenant_id):
                 raise NumberTakenError(TAKEN) from exc
             raise SetupConflictError(
                 f"setup request {request_id} is {get(request_id).status}, not {required.value}"

@@ -26,6 +26,7 @@ import requests
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from devstack.local_aws import fake_credentials
+from tests.e2e.test_dev_data import cli as dev_cli
 from tests.processes import creds, dev_stack, eventually, sign_in
 
 pytestmark = pytest.mark.process
@@ -351,18 +352,8 @@ def test_sign_in_survives_new_tabs_and_ends_on_a_clear_page(
     expect(tab.get_by_role("link", name="Sign in again")).to_be_visible()
 
     # An account that was removed (403): a no-access page.
-    bare = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WAFLEET_"))}
-
     def cli(*args: str) -> str:
-        return subprocess.run(
-            [sys.executable, "-m", "devstack.cli", *args],
-            env={**bare, "WAFLEET_DEV_FOLDER": stack["folder"]},
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=60,
-        ).stdout
+        return dev_cli(stack["folder"], *args)
 
     added = json.loads(cli("user", "add", "--email", "gone@demo.example", "--tenant", "t_demo"))
     gone = signed_in(browser, base, "gone@demo.example", [])  # a 403 is logged as a console error

@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +21,7 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from chalicelib.notify import signing
-from tests.e2e.test_dev_data import Api
+from tests.e2e.test_dev_data import Api, cli
 from tests.processes import ROOT, creds, dev_stack, eventually, sign_in
 
 pytestmark = pytest.mark.process
@@ -168,16 +166,7 @@ def test_status_changes_reach_every_receiver_signed_exactly_once(
     assert all(d["lastError"] == "timed out" for d in rows)
 
     # The owner was mailed about the code to scan.
-    bare = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WAFLEET_"))}
-    mail = subprocess.run(
-        [sys.executable, "-m", "devstack.cli", "mail"],
-        env={**bare, "WAFLEET_DEV_FOLDER": stack["folder"]},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    mail = cli(stack["folder"], "mail")
     assert "To: owner@demo.example" in mail and "waiting for you to link" in mail
 
     page = browser.new_page(viewport={"width": 1100, "height": 900})

@@ -198,6 +198,18 @@ def test_a_linked_session_activates_its_approved_setup_request_once(
     assert tenants.get_tenant(alice.tenant_id).setup_status == SetupStatus.ACTIVE.value
 
 
+def log_out(tenant_id: str, lease: Any, clock: ManualClock) -> None:
+    """The phone removed the linked device: the worker reports the logout."""
+    tenants.apply_event(
+        tenant_id,
+        Event.AUTH_FAILURE,
+        Actor.WORKER,
+        now_ms=clock.now_ms(),
+        lease=lease,
+        detail=f"{LOGGED_OUT}: the phone logged this bot out",
+    )
+
+
 def test_a_logout_forgets_the_login_and_the_pairing_choice(
     pipe: Pipe, alice: Account, clock: ManualClock
 ) -> None:
@@ -208,14 +220,7 @@ def test_a_logout_forgets_the_login_and_the_pairing_choice(
             alice.tenant_id, event, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
         )
     assert tenants.get_tenant(alice.tenant_id).linked_at is not None
-    tenants.apply_event(
-        alice.tenant_id,
-        Event.AUTH_FAILURE,
-        Actor.WORKER,
-        now_ms=clock.now_ms(),
-        lease=lease,
-        detail=f"{LOGGED_OUT}: the phone removed this device",
-    )
+    log_out(alice.tenant_id, lease, clock)
     item = tenants.get_tenant(alice.tenant_id, consistent=True)
     assert item.linked_at is None  # the next start shows a code: the status page says so
     entry = [record(pipe.settings.history_table, newest_history(pipe.settings, alice.tenant_id))]
@@ -446,14 +451,7 @@ def test_owner_mails_once_per_cause_per_hour_and_can_turn_them_off(
         "/portal/tenant/current/alerts", headers=alice.headers, body=json.dumps({"email": False})
     )
     assert json.loads(off.body) == {"email": False}
-    tenants.apply_event(
-        alice.tenant_id,
-        Event.AUTH_FAILURE,
-        Actor.WORKER,
-        now_ms=clock.now_ms(),
-        lease=lease,
-        detail=f"{LOGGED_OUT}: the phone logged this bot out",
-    )
+    log_out(alice.tenant_id, lease, clock)
     fanout.handle_records(
         [record(pipe.settings.history_table, newest_history(pipe.settings, alice.tenant_id))]
     )
