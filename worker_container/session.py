@@ -91,7 +91,10 @@ class Session:
         self.worker_status = WorkerStatus.STARTING
         self.session_state = SessionState.DISCONNECTED
         self.page = PageState()
-        self.events: asyncio.Queue[PageEvent] = asyncio.Queue()
+        # What the page says, with the page it came from: once a page is lost (or replaced),
+        # what it said and was not yet handled is dropped, never taken for the new page's word.
+        self.events: asyncio.Queue[tuple[int, PageEvent]] = asyncio.Queue()
+        self.page_number = 0
         self.done = asyncio.Event()
         self.connected = asyncio.Event()
         self.exit_code = ExitCode.STOPPED
@@ -199,14 +202,15 @@ class Session:
     async def _open(self) -> None:
         """Restore the saved profile (if any) and open WhatsApp Web on it."""
         started = time.monotonic()
-        saved = await asyncio.to_thread(self.logins.load)
-        shutil.rmtree(self.profile_dir, ignore_errors=True)
-        if saved:
-            await asyncio.to_thread(profile.unpack, saved, self.profile_dir)
-        else:
-            self.profile_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        async with self.profile_lock:  # a save in flight never packs a half-restored profile
+            saved = await asyncio.to_thread(self.logins.load)
+            shutil.rmtree(self.profile_dir, ignore_errors=True)
+            if saved:
+                await asyncio.to_thread(profile.unpack, saved, self.profile_dir)
+            else:
+                self.profile_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.page = PageState()
-        await self.engine.start(self.profile_dir, self.events.put_nowait)
+        await self.engine.start(self.profile_dir, self._sink())
         logger.info(
             "browser open",
             extra={
@@ -215,6 +219,12 @@ class Session:
                 "open_ms": round((time.monotonic() - started) * 1000),  # restore + launch + load
             },
         )
+
+    def _sink(self) -> Callable[[PageEvent], None]:
+        """Where a new page's events go: they count while it is the current page."""
+        self.page_number += 1
+        number = self.page_number
+        return lambda event: self.events.put_nowait((number, event))
 
     async def recycle(self, reason: str) -> None:
         """Relaunch the browser on purpose (its memory kept growing): the login is saved
@@ -237,6 +247,7 @@ class Session:
     async def _recover(self, reason: str) -> None:
         """Reopen the browser from the saved profile; statuses say DISCONNECTED meanwhile."""
         logger.warning("browser recovery", extra={**self.log, "reason": reason})
+        self.page_number += 1  # the lost page's last words are not the new page's
         try:
             if self.session_state is not SessionState.DISCONNECTED:
                 await self._event(Event.DISCONNECTED, f"browser: {reason}; relaunching")
@@ -268,9 +279,10 @@ class Session:
 
     async def _handle_events(self) -> None:
         while True:
-            event = await self.events.get()
+            number, event = await self.events.get()
             try:
-                await self._handle(event)
+                if number == self.page_number:
+                    await self._handle(event)
             except StaleOwnerError:
                 self.finish(ExitCode.REPLACED, "lease lost")
             except Exception as exc:
@@ -283,6 +295,8 @@ class Session:
                             "error_type": type(exc).__name__,
                         },
                     )
+            finally:
+                self.events.task_done()
 
     async def _handle(self, event: PageEvent) -> None:
         if isinstance(event, StateChanged):
@@ -381,10 +395,13 @@ class Session:
     async def _on_ready(self) -> None:
         # Save the login before reporting CONNECTED: whoever sees CONNECTED can count on a
         # restart (or a browser crash a moment later) coming back without a new code.
+        number = self.page_number
         try:
             await self._save_profile()
         except Exception as exc:
             logger.warning("login not saved", extra={**self.log, "error_type": type(exc).__name__})
+        if number != self.page_number:
+            return  # the page was lost meanwhile: the new page says when it is ready
         # A code shown in this run means a fresh link: its history sync is older than the
         # link time READY records. A restored login keeps the link time it had (if any).
         fresh_link = bool(self.code_attempt) or self.pairing_requested
@@ -536,6 +553,7 @@ class Session:
                 await asyncio.wait_for(self.done.wait(), timeout=self.cfg.probe_s)
             if self.done.is_set() or self.recovering:
                 continue
+            number = self.page_number
             try:
                 state = await asyncio.wait_for(self.engine.probe(), timeout=self.cfg.probe_s)
             except Exception:
@@ -545,7 +563,7 @@ class Session:
             if state.loaded and (
                 state.authenticated or self.session_state is SessionState.CONNECTED
             ):
-                self.events.put_nowait(StateChanged(state))
+                self.events.put_nowait((number, StateChanged(state)))
 
     async def _saver(self) -> None:
         while not self.done.is_set():

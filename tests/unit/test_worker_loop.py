@@ -4,6 +4,7 @@ no DynamoDB, an injected clock. What a tenant would notice: who gets an answer, 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -48,8 +49,11 @@ class FakeEngine:
     held: dict[str, asyncio.Event] = field(default_factory=dict)  # chat -> sends wait for it
     recent_failures: int = 0
     reloads: int = 0
+    pages: list[Callable[[PageEvent], None]] = field(default_factory=list)  # each page's voice
 
-    async def start(self, profile: Path, on_event: object) -> None: ...
+    async def start(self, profile: Path, on_event: Callable[[PageEvent], None]) -> None:
+        self.pages.append(on_event)
+
     async def reload(self) -> None:
         self.reloads += 1
 
@@ -266,7 +270,7 @@ def test_a_replaced_worker_stops(tmp_path: Path) -> None:
 
     async def run() -> None:
         task = asyncio.create_task(w.bot._handle_events())
-        w.bot.events.put_nowait(CodeShown("qr", "2@x", 0))
+        w.bot.events.put_nowait((w.bot.page_number, CodeShown("qr", "2@x", 0)))
         await asyncio.wait_for(w.bot.done.wait(), timeout=5)
         task.cancel()
 
@@ -420,3 +424,35 @@ def test_a_connected_report_during_a_reply_in_flight_does_not_send_it_again(
     asyncio.run(run())
     assert [mid for _c, _t, mid in w.engine.sends] == [reply_id("3A01")]
     assert w.engine.typing == [w.bot.cfg.typing_ms(w.sent_texts()[0])]  # one send attempt
+
+
+def test_what_a_lost_page_still_said_never_reports_the_new_page_connected(
+    tmp_path: Path,
+) -> None:
+    """The browser dies while its last reports wait their turn: the session says
+    DISCONNECTED until the relaunched page itself is ready, and the saved login stays."""
+    w = world(tmp_path)
+
+    async def run() -> None:
+        handler = asyncio.create_task(w.bot._handle_events())
+        await w.bot._open()
+        (w.bot.profile_dir / "login").write_text("keys")
+        await w.bot._handle(StateChanged(READY))
+        assert w.store.statuses.session is SessionState.CONNECTED
+        saved = w.saved.data
+        lost_page = w.engine.pages[-1]
+        lost_page(StateChanged(READY))  # said just before it died, not handled yet
+        w.bot._crashed("browser closed")
+        assert w.bot.recovery_task is not None
+        await w.bot.recovery_task
+        await asyncio.wait_for(w.bot.events.join(), timeout=5)  # the queued report is taken
+        assert w.store.statuses.session is SessionState.DISCONNECTED
+        assert w.saved.data == saved
+        w.engine.pages[-1](StateChanged(READY))  # the relaunched page is ready
+        await asyncio.wait_for(w.bot.events.join(), timeout=5)
+        handler.cancel()
+        if w.bot.catch_up_task is not None:
+            await w.bot.catch_up_task
+
+    asyncio.run(run())
+    assert [event for event, _ in w.store.history][-2:] == ["disconnected", "ready"]
