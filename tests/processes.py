@@ -6,6 +6,7 @@ process (a conftest of each would start two, and a table name stays bound to one
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import json
@@ -35,6 +36,22 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 PHONE = "+4915100000001"
 WORKER_KEY = "wafleet-worker-host"
+# The last lines each ``wafleet dev`` of the current test printed (its API, hosts, reaper),
+# with whether it has ended: shown under a failing test, where a slow start is explained.
+DEV_OUTPUT: list[tuple[collections.deque[str], threading.Event]] = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed:
+        for tail, _ended in DEV_OUTPUT:
+            report.sections.append((f"make dev printed (last {len(tail)} lines)", "".join(tail)))
+
+
+def pytest_runtest_logfinish() -> None:
+    DEV_OUTPUT[:] = [(tail, ended) for tail, ended in DEV_OUTPUT if not ended.is_set()]
 
 
 def eventually(check: Callable[[], T | None], *, timeout: float = 20.0, what: str = "") -> T:
@@ -65,17 +82,22 @@ def dev_stack(folder: Path, *args: str) -> Iterator[dict[str, str]]:
     )
     assert process.stdout is not None
     ready: dict[str, str] = {}
+    tail: collections.deque[str] = collections.deque(maxlen=300)
     for line in process.stdout:
+        tail.append(line)
         if line.startswith("WAFLEET_READY "):
             ready = json.loads(line.split(" ", 1)[1])
             break
-    # Keep reading what it prints, so a full pipe never blocks it.
-    threading.Thread(target=process.stdout.read, name="dev-output", daemon=True).start()
+    # Keep reading what it prints, so a full pipe never blocks it; its last lines are kept.
+    threading.Thread(target=tail.extend, args=(process.stdout,), daemon=True).start()
+    ended = threading.Event()
+    DEV_OUTPUT.append((tail, ended))
     started: list[Any] = []
     try:
         assert ready, "wafleet dev did not start"
         yield {**ready, "folder": str(folder), "pid": str(process.pid)}
     finally:
+        ended.set()
         started = descendants(process.pid)
         process.send_signal(signal.SIGINT)  # what Ctrl-C does (a no-op once it is gone)
         try:
@@ -95,6 +117,17 @@ def descendants(pid: int) -> list[Any]:
         return list(psutil.Process(pid).children(recursive=True))
     except psutil.NoSuchProcess:
         return []
+
+
+def command_line(process: Any) -> str:
+    """A process's command line; "" once it has ended (Chromium's helpers come and go, and
+    one can end between being listed and being read)."""
+    import psutil
+
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return ""
 
 
 def still_running(processes: list[Any]) -> list[str]:

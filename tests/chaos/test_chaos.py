@@ -21,7 +21,7 @@ from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.errors import LeaseHeldError
 from chalicelib.store import messages, tenants, views
 from chalicelib.store.models import HistoryModel
-from tests.processes import PHONE, Sim, Stack, eventually
+from tests.processes import PHONE, Sim, Stack, command_line, eventually
 
 pytestmark = pytest.mark.process
 FAULTS = str(Path(__file__).parent / "faults")
@@ -174,7 +174,7 @@ def test_killed_browser_process_is_relaunched(stack: Stack, sim: Sim) -> None:
     browsers = [
         p
         for p in psutil.Process(stack.host_pid(tid)).children(recursive=True)
-        if "chrom" in p.name() and "--type=" not in " ".join(p.cmdline())
+        if "chrom" in command_line(p).split(" ")[0] and "--type=" not in command_line(p)
     ]
     assert browsers
     for browser in browsers:

@@ -18,7 +18,7 @@ from chalicelib.control import workers
 from chalicelib.domain.clock import SystemClock
 from chalicelib.store import hosts, tenants
 from chalicelib.store.models import HistoryModel
-from tests.processes import Sim, Stack, eventually
+from tests.processes import Sim, Stack, command_line, eventually
 
 pytestmark = pytest.mark.process
 
@@ -126,7 +126,7 @@ def test_a_hung_page_does_not_hold_up_the_other_tenants(fleet: Stack, sim: Sim) 
     browser = next(
         p
         for p in psutil.Process(host_pid(host_of(hung_tid) or "")).children(recursive=True)
-        if f"wafleet-{hung_tid}-" in " ".join(p.cmdline()) and "--type=" not in p.cmdline()
+        if f"wafleet-{hung_tid}-" in command_line(p) and "--type=" not in command_line(p)
     )
     frozen = [browser, *browser.children(recursive=True)]
     for process in frozen:

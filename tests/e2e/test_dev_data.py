@@ -26,7 +26,15 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from chalicelib.domain import templates
-from tests.processes import ROOT, descendants, dev_stack, eventually, sign_in, still_running
+from tests.processes import (
+    ROOT,
+    command_line,
+    descendants,
+    dev_stack,
+    eventually,
+    sign_in,
+    still_running,
+)
 
 pytestmark = pytest.mark.process
 PHONE = "+4915112340000"
@@ -206,7 +214,7 @@ def test_make_dev_killed_with_minus_9_leaves_nothing_running(tmp_path: Path) -> 
 
         def running() -> list[Any]:
             found = descendants(int(stack["pid"]))
-            names = " ".join(" ".join(p.cmdline()) for p in found)
+            names = " ".join(command_line(p) for p in found)
             return found if "worker_container" in names and "chrom" in names else []
 
         started = eventually(running, timeout=60, what="a worker host with its browser")

@@ -20,7 +20,7 @@ from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.store import messages, tenants
 from chalicelib.store.models import HistoryModel, MessageModel
-from tests.processes import PHONE, Sim, Stack, eventually
+from tests.processes import PHONE, Sim, Stack, command_line, eventually
 
 pytestmark = pytest.mark.process
 
@@ -290,7 +290,7 @@ def _renderers(launcher_pid: int) -> list[psutil.Process]:
     return [
         p
         for p in psutil.Process(launcher_pid).children(recursive=True)
-        if "--type=renderer" in " ".join(p.cmdline())
+        if "--type=renderer" in command_line(p)
     ]
 
 
