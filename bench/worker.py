@@ -7,6 +7,7 @@ Last line: {"real_wajs": true, "qr_publish_ms_p50": ..., "qr_publish_ms_max": ..
             "pairing_publish_ms_max": ..., "reply_ms_p50": ..., "reply_ms_p95": ...,
             "typing_ms_mean": ..., "host_rss_mb": ..., "browser_pss_mb": ..., "msgs_per_s": ...,
             "relink_without_qr": k (of 10), "relink_s_p50": ..., "hung_chat_answered": k (of 10),
+            "hang_shown_s_max": ... (a hung browser shown as our problem, target <= 5),
             "duplicates": 0, "profile_archive_mb": ...}
 """
 
@@ -37,6 +38,7 @@ REPLIES = 30
 BURST = 50
 RESTARTS = 10
 HANGS = 10
+HUNG_PAGES = 5
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -62,6 +64,7 @@ def main() -> None:
     os.environ.update(fake_credentials())
     from chalicelib.control import reaper, workers
     from chalicelib.domain.clock import SystemClock
+    from chalicelib.domain.words import OUR_SIDE
     from chalicelib.settings import Settings
     from chalicelib.store import models, tenants
     from chalicelib.store.models import HistoryModel
@@ -86,8 +89,7 @@ def main() -> None:
             qr_first_s=1.0,
             qr_next_s=0.7,
             save_s=1.0,
-            probe_s=1.0,
-        )
+        )  # the page probe at its default: the hang measure is of what production does
         tid = tenants.create_tenant("Bench Bistro", now_ms=clock.now_ms(), phone=PHONE).tenant_id
 
         def item() -> Any:
@@ -182,6 +184,30 @@ def main() -> None:
             expected += 1
             until(lambda n=expected: len(sent()) >= n, timeout=60)
 
+        # A hung browser (the host is fine): how soon the status says the problem is ours.
+        hang_shown_s = []
+        for _ in range(HUNG_PAGES):
+            browser = next(
+                p
+                for p in psutil.Process(host_pid(tid)).children(recursive=True)
+                if f"wafleet-{tid}-" in " ".join(p.cmdline()) and "--type=" not in p.cmdline()
+            )
+            frozen = [browser, *browser.children(recursive=True)]
+            for process in frozen:
+                process.suspend()
+            hung_at = time.monotonic()
+            try:
+                until(
+                    lambda: not connected() and (item().last_error or "").startswith(OUR_SIDE),
+                    timeout=30,
+                )
+                hang_shown_s.append(time.monotonic() - hung_at)
+            finally:
+                for process in frozen:
+                    with contextlib.suppress(psutil.NoSuchProcess):
+                        process.resume()
+            until(connected, timeout=60)
+
         # A message that reaches a hung host's page, in the chat it last answered.
         answered = 0
         for attempt in range(HANGS):
@@ -224,6 +250,7 @@ def main() -> None:
                 "relink_without_qr": relinked,
                 "relink_s_p50": round(statistics.median(relink_s), 2),
                 "hung_chat_answered": answered,
+                "hang_shown_s_max": round(max(hang_shown_s), 2),
                 "duplicates": duplicates,
                 "profile_archive_mb": round(archive_mb, 3),
             }

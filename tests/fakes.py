@@ -5,6 +5,7 @@ exactly-once claims; a host's orders, heartbeat, drain and the ends of its sessi
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from chalicelib.domain.errors import ConcurrentUpdateError, StaleOwnerError, TenantPausedError
@@ -36,8 +37,12 @@ class MemoryStore:
 
     def wait_until(self, worker: object, timeout: float) -> bool:
         """Block until the worker status is ``worker`` (a signal, for tests of a host)."""
+        return self.wait_for(lambda: self.statuses.worker is worker, timeout)
+
+    def wait_for(self, check: Callable[[], bool], timeout: float) -> bool:
+        """Block until ``check`` holds after a status change (a signal, for tests)."""
         with self._lock:
-            return self._lock.wait_for(lambda: self.statuses.worker is worker, timeout)
+            return self._lock.wait_for(check, timeout)
 
     def _fence(self) -> None:
         if self.view.owner_id != self.lease.owner_id or self.view.lease_epoch != self.lease.epoch:

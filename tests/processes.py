@@ -353,6 +353,7 @@ def stack(stack_settings: Settings, sim: Sim, tmp_path: Path) -> Iterator[Stack]
             whatsapp_url=sim.url + "/",
             session_dir=tmp_path / "sessions",
             probe_s=1.0,
+            hang_s=4.0,
             reconnect_base_s=0.2,
             reconnect_cap_s=0.5,
             reconnect_max=50,

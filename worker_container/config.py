@@ -113,8 +113,14 @@ class WorkerConfig:
         what="opened on another computer: take the session back, or stop (login kept)",
     )  # fmt: skip
     probe_s: float = setting(
-        "WAFLEET_PAGE_PROBE_S", 10.0, unit="s", low=0.05, what="the watchdog asks the page"
-    )
+        "WAFLEET_PAGE_PROBE_S", 2.0, unit="s", low=0.05,
+        what="the watchdog asks the page; one that does not answer within this is shown as "
+        "our problem at once",
+    )  # fmt: skip
+    hang_s: float = setting(
+        "WAFLEET_PAGE_HANG_S", 15.0, unit="s", low=0.1,
+        what="a page silent this long is relaunched from the saved login",
+    )  # fmt: skip
     save_s: float = setting(
         "WAFLEET_SESSION_SAVE_S", 300.0, unit="s", low=0.1, what="the login is saved"
     )

@@ -27,6 +27,7 @@ from chalicelib.domain.errors import IllegalTransitionError, StaleOwnerError
 from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Event
 from chalicelib.domain.values import Lease, QrCode
+from chalicelib.domain.words import OUR_SIDE
 from chalicelib.settings import Settings
 from worker_container import memory, profile
 from worker_container.config import WorkerConfig
@@ -250,7 +251,7 @@ class Session:
         self.page_number += 1  # the lost page's last words are not the new page's
         try:
             if self.session_state is not SessionState.DISCONNECTED:
-                await self._event(Event.DISCONNECTED, f"browser: {reason}; relaunching")
+                await self._event(Event.DISCONNECTED, f"{OUR_SIDE} {reason}; relaunching")
             self.connected.clear()
             await self.engine.close()
             await self._open()
@@ -546,24 +547,47 @@ class Session:
                 )
 
     async def _watchdog(self) -> None:
-        """Probe the page every ``probe_s``: a hung page never answers; a page that answers
-        but is deaf (stream not MAIN, offline) is reported like an event would."""
+        """Probe the page every ``probe_s``. A page that does not answer within ``probe_s``
+        is reported at once as our problem (the owner's phone is not to blame) and relaunched
+        once silent for ``hang_s``: a busy page that answers again just comes back. A page that
+        answers but is deaf (stream not MAIN, offline) is reported like an event would."""
+        silent_since: float | None = None
         while not self.done.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.done.wait(), timeout=self.cfg.probe_s)
             if self.done.is_set() or self.recovering:
+                silent_since = None
                 continue
             number = self.page_number
             try:
                 state = await asyncio.wait_for(self.engine.probe(), timeout=self.cfg.probe_s)
-            except Exception:
-                if not self.recovering:
+            except TimeoutError:
+                now = time.monotonic()
+                silent_since = silent_since or now
+                if now - silent_since >= self.cfg.hang_s:
                     self._crashed("page not responding")
+                else:
+                    await self._page_silent()
                 continue
+            except Exception:  # the browser is gone: nothing to wait for
+                self._crashed("page lost")
+                continue
+            silent_since = None
             if state.loaded and (
                 state.authenticated or self.session_state is SessionState.CONNECTED
             ):
                 self.events.put_nowait((number, StateChanged(state)))
+
+    async def _page_silent(self) -> None:
+        """The page stopped answering: not connected as far as anyone can tell, and our fault."""
+        if self.session_state is not SessionState.CONNECTED:
+            return
+        try:
+            await self._event(Event.DISCONNECTED, f"{OUR_SIDE} not responding")
+        except StaleOwnerError:
+            self.finish(ExitCode.REPLACED, "lease lost")
+            return
+        self.connected.clear()
 
     async def _saver(self) -> None:
         while not self.done.is_set():

@@ -12,6 +12,9 @@ from chalicelib.domain.transitions import Actor, Event, Statuses
 LOGGED_OUT = "logged out"
 """How the worker's cause for an auth failure starts when only a new link can fix it (the
 other auth failures are WhatsApp refusing the number: an operator has to look)."""
+OUR_SIDE = "browser:"
+"""How the worker's cause for a lost connection starts when the fault is ours (the bot's
+browser hung or crashed), not the owner's phone or network."""
 
 
 class Who(StrEnum):
@@ -104,6 +107,14 @@ def _paused(s: Situation) -> Explanation:
 
 
 def _coming_up(s: Situation) -> Explanation:
+    if s.last_event is Event.DISCONNECTED and (s.last_error or "").startswith(OUR_SIDE):
+        return Explanation(
+            "warn",
+            Who.NOBODY,
+            "A problem on our side: your bot is reconnecting",
+            "Its browser stopped responding; the bot restarts it by itself and comes back "
+            "linked. Nothing to do.",
+        )
     if s.last_event is Event.DISCONNECTED:
         return Explanation(
             "warn",
@@ -270,6 +281,8 @@ def sentence(event: str, actor: str, detail: str | None) -> str:
         return "WhatsApp refused this number"
     if kind is Event.AUTH_FAILURE and detail and "phone" in detail:
         return "Your phone logged the bot out"
+    if kind is Event.DISCONNECTED and (detail or "").startswith(OUR_SIDE):
+        return "The bot's browser stopped responding; reconnecting"
     if kind is Event.STOPPED:
         return {
             Actor.OPERATOR: "Bot stopped by an operator",

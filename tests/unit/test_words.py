@@ -11,7 +11,7 @@ import pytest
 from chalicelib.domain.errors import IllegalTransitionError
 from chalicelib.domain.statuses import SessionState, SetupStatus, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import TABLE, Actor, Event, Statuses, decide
-from chalicelib.domain.words import LOGGED_OUT, Situation, Who, explain, sentence
+from chalicelib.domain.words import LOGGED_OUT, OUR_SIDE, Situation, Who, explain, sentence
 
 TECHNICAL = re.compile(
     "|".join(
@@ -132,6 +132,18 @@ def test_reconnecting_needs_nobody_and_says_when_the_next_try_is() -> None:
     )
     assert (words.who, words.at_ms) == (Who.NOBODY, 55_000)
     assert "attempt 3" in words.next
+
+
+def test_a_hung_browser_is_our_problem_and_never_blames_the_phone() -> None:
+    live = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.RUNNING)
+    words = explain(
+        Situation(live, last_event=Event.DISCONNECTED, last_error=f"{OUR_SIDE} not responding")
+    )
+    assert words.who is Who.NOBODY
+    assert "our side" in words.headline and "phone" not in words.next
+    assert sentence("disconnected", "worker", f"{OUR_SIDE} page crashed; relaunching") == (
+        "The bot's browser stopped responding; reconnecting"
+    )
 
 
 def test_an_approved_request_does_not_ask_for_a_setup_request() -> None:

@@ -13,6 +13,7 @@ from chalicelib.domain.clock import ManualClock
 from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Statuses
 from chalicelib.domain.values import Lease
+from chalicelib.domain.words import OUR_SIDE
 from chalicelib.settings import Settings
 from tests.fakes import MemoryStore
 from tests.unit.test_reactions import READY
@@ -50,9 +51,13 @@ class FakeEngine:
     recent_failures: int = 0
     reloads: int = 0
     pages: list[Callable[[PageEvent], None]] = field(default_factory=list)  # each page's voice
+    silent: asyncio.Event | None = None  # set: the page is hung until it is cleared
+    relaunched: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def start(self, profile: Path, on_event: Callable[[PageEvent], None]) -> None:
         self.pages.append(on_event)
+        if len(self.pages) > 1:
+            self.relaunched.set()
 
     async def reload(self) -> None:
         self.reloads += 1
@@ -60,6 +65,8 @@ class FakeEngine:
     async def close(self) -> None: ...
     async def stop(self) -> None: ...
     async def probe(self) -> PageState:
+        if self.silent is not None:
+            await self.silent.wait()  # a hung renderer never answers
         return READY
 
     async def refresh_code(self) -> None: ...
@@ -456,3 +463,37 @@ def test_what_a_lost_page_still_said_never_reports_the_new_page_connected(
 
     asyncio.run(run())
     assert [event for event, _ in w.store.history][-2:] == ["disconnected", "ready"]
+
+
+def test_a_page_that_stops_answering_is_our_problem_at_once_and_relaunched_if_it_stays(
+    tmp_path: Path,
+) -> None:
+    w = world(tmp_path)
+    w.bot.cfg = replace(w.bot.cfg, probe_s=0.05, hang_s=3600)
+
+    def session_is(state: SessionState) -> Callable[[], bool]:
+        return lambda: w.store.statuses.session is state
+
+    async def run() -> None:
+        tasks = [asyncio.create_task(w.bot._handle_events())]
+        await w.bot._open()
+        await w.bot._handle(StateChanged(READY))
+        w.engine.silent = asyncio.Event()  # the renderer hangs
+        tasks.append(asyncio.create_task(w.bot._watchdog()))
+        assert await asyncio.to_thread(w.store.wait_for, session_is(SessionState.DISCONNECTED), 5)
+        assert (w.store.last_error or "").startswith(OUR_SIDE)
+        assert len(w.engine.pages) == 1  # busy is not dead: no relaunch yet
+        w.engine.silent.set()  # it answers again: connected, still the same browser
+        w.engine.silent = None
+        assert await asyncio.to_thread(w.store.wait_for, session_is(SessionState.CONNECTED), 5)
+        assert len(w.engine.pages) == 1
+        w.bot.cfg = replace(w.bot.cfg, hang_s=0.2)
+        w.engine.silent = asyncio.Event()  # hung for good: relaunched from the saved login
+        await asyncio.wait_for(w.engine.relaunched.wait(), timeout=5)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(run())
+    events = [event for event, _ in w.store.history]
+    assert events[-3:] == ["disconnected", "ready", "disconnected"]
