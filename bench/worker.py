@@ -72,7 +72,7 @@ def main() -> None:
     from devstack.simulator.state import QrTiming, Simulator
 
     clock = SystemClock()
-    sim = Simulator(clock.now_ms, QrTiming(first_ms=1000, next_ms=700, count=6))
+    sim = Simulator(clock.now_ms, QrTiming(first_ms=1000, next_ms=700, count=6, pairing_ms=700))
     server = make_server(sim)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     sim_url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -88,6 +88,7 @@ def main() -> None:
             rate_per_min=0.0,
             qr_first_s=1.0,
             qr_next_s=0.7,
+            pairing_code_s=0.7,
             save_s=1.0,
         )  # the page probe at its default: the hang measure is of what production does
         tid = tenants.create_tenant("Bench Bistro", now_ms=clock.now_ms(), phone=PHONE).tenant_id

@@ -210,6 +210,7 @@ def run(
             qr_first_s=timing.first_ms / 1000,
             qr_next_s=timing.next_ms / 1000,
             qr_count=timing.count,
+            pairing_code_s=timing.pairing_ms / 1000,
         ),
         **env_for(HostConfig, poll_s=1.0),
     }

@@ -131,6 +131,10 @@ class WorkerConfig:
         "WAFLEET_QR_NEXT_S", 20.0, unit="s", low=0.1, what="each next code lasts"
     )
     qr_count: int = setting("WAFLEET_QR_COUNT", 6, low=1, what="codes in a rotation")
+    pairing_code_s: float = setting(
+        "WAFLEET_PAIRING_CODE_S", 195.0, unit="s", low=0.1,
+        what="a pairing code lasts (wa-js's LINK_CODE_TTL_MS, 3.25 min, then the next)",
+    )  # fmt: skip
     heartbeat_grace_s: float | None = setting(
         "WAFLEET_HEARTBEAT_GRACE_S", None, unit="s", above=0,
         what="no successful heartbeat this long: the session ends (unset: the stale threshold)",

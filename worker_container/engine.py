@@ -141,6 +141,10 @@ class Engine(Protocol):
         """Link by phone number: pairing codes for ``phone`` arrive as ``CodeShown``."""
         ...
 
+    async def back_to_qr(self) -> None:
+        """End the phone-number linking flow and show QR codes again."""
+        ...
+
     async def take_over(self) -> None:
         """Use WhatsApp here after it was opened elsewhere."""
         ...

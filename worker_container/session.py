@@ -57,6 +57,11 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+# wa-js refreshes a phone-number link code at most 5 times (MAX_AUTO_REFRESHES in
+# src/conn/functions/linkDeviceCodeLifecycle.ts), then says the flow expired: six codes.
+PAIRING_CODES = 6
+
+
 class ExitCode(IntEnum):
     """How a session (or a host) ended; anything but STOPPED is recorded as a crash."""
 
@@ -373,13 +378,19 @@ class Session:
                 self.pairing_requested = True
                 await self.engine.request_pairing_code(self.link_phone)
             return
+        if shown.kind == "pairing" and not self.link_phone:
+            return  # the owner went back to scanning: a late pairing code is not shown
         attempt = self.code_attempt.get(shown.kind, 0) + 1
         self.code_attempt[shown.kind] = attempt
-        valid_s = self.cfg.qr_first_s if attempt == 1 else self.cfg.qr_next_s
+        if shown.kind == "pairing":
+            valid_s, count = self.cfg.pairing_code_s, PAIRING_CODES
+        else:
+            valid_s = self.cfg.qr_first_s if attempt == 1 else self.cfg.qr_next_s
+            count = self.cfg.qr_count
         qr = QrCode(
             shown.code,
             attempt,
-            self.cfg.qr_count,
+            count,
             shown.made_at_ms + int(valid_s * 1000),
             kind=shown.kind,
             made_at_ms=shown.made_at_ms,
@@ -528,9 +539,22 @@ class Session:
         """The tenant asked to link by pairing code (read on the heartbeat: no extra request)."""
         if link_phone == self.link_phone:
             return
+        was_pairing = self.link_phone is not None
         self.link_phone = link_phone
         self.code_attempt.pop("pairing", None)
         self.pairing_requested = False
+        if not link_phone and was_pairing and self.session_state is not SessionState.CONNECTED:
+            # Back to scanning: the site's pairing flow ends and a fresh QR rotation starts
+            # (its codes count from 1 again).
+            self.code_attempt.pop("qr", None)
+            logger.info("QR code requested", extra=self.log)
+            try:
+                await self.engine.back_to_qr()
+            except Exception as exc:
+                logger.warning(
+                    "QR code request failed", extra={**self.log, "error_type": type(exc).__name__}
+                )
+            return
         if (
             link_phone
             and "qr" in self.code_attempt

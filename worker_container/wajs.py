@@ -58,6 +58,7 @@ FUNCTIONS = (
     "conn.getAuthCode",
     "conn.refreshQR",
     "conn.startLinkDeviceCodeForPhoneNumber",
+    "conn.cancelLinkDeviceCode",
     "conn.getStreamData",
     "conn.isAuthenticated",
     "conn.isOnline",
@@ -242,6 +243,11 @@ class WaJsEngine:
         self._bind_task: asyncio.Task[None] | None = None
         self._closing = False
 
+    BACK_TO_QR = (
+        "() => { WPP.conn.cancelLinkDeviceCode(); WPP.conn.refreshQR().catch(() => null);"
+        " return true; }"
+    )
+
     @classmethod
     def for_config(cls, config: WorkerConfig, playwright: Playwright) -> WaJsEngine:
         """The engine of one session on a host (the host's Playwright driver, its config)."""
@@ -375,6 +381,12 @@ class WaJsEngine:
         await self._call(
             "(p) => WPP.conn.startLinkDeviceCodeForPhoneNumber(p).then(() => true)", digits
         )
+
+    async def back_to_qr(self) -> None:
+        """``WPP.conn.cancelLinkDeviceCode`` (the flow's codes stop: its epoch moves on,
+        src/conn/functions/linkDeviceCodeLifecycle.ts), then ``WPP.conn.refreshQR`` for a
+        fresh QR rotation (its code comes as ``conn.auth_code_change``)."""
+        await self._call(self.BACK_TO_QR)
 
     async def take_over(self) -> None:
         """``WPP.whatsapp.Socket.takeover``."""

@@ -59,7 +59,10 @@ def qr() -> Response:
     )
     stable = dict(body)
     if code is not None:
-        if code.kind == "pairing":  # typed on the phone, not scanned
+        expired = now >= code.expires_at_ms
+        if expired:
+            pass  # a code past its validity is never handed out: the phone would refuse it
+        elif code.kind == "pairing":  # typed on the phone, not scanned
             body["code"] = f"{code.payload[:4]}-{code.payload[4:]}"
         else:
             body["qr"] = qr_image.data_uri(code.payload)
@@ -67,8 +70,8 @@ def qr() -> Response:
         generated = code.made_at_ms or now
         body["ageSeconds"] = max(0, (now - generated) // 1000)
         body["expiresInSeconds"] = max(0, (code.expires_at_ms - now) // 1000)
-        body["expired"] = now >= code.expires_at_ms
-        stable["expired"] = body["expired"]
+        body["expired"] = expired
+        stable["expired"] = expired
     body["serverTime"] = presenters.iso(now)
     return http.conditional(_request(), body, tag_source=stable, now_ms=now)
 

@@ -166,6 +166,8 @@ def qr(
     status = tenant_status(view, None, now_ms=now_ms, stale_ms=stale_ms, auto_restart=auto_restart)
     state = status["session"]["state"]
     code = view.code if state == "QR_READY" else None
+    if code is not None and (code.kind == "pairing") != bool(view.link_phone):
+        code = None  # the owner chose the other way to link: only that kind is shown
     body: dict[str, Any] = {
         "state": state,
         "tenantStatus": status["tenant"]["status"],

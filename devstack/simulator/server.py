@@ -221,7 +221,9 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
                 self.wfile.flush()
                 while True:
                     try:
-                        event = events.get(timeout=15)
+                        # A keep-alive every 2 s: a closed page is noticed (and no longer
+                        # listed by /control/qr) within 2 s.
+                        event = events.get(timeout=2)
                         data = b"data: " + json.dumps(event).encode() + b"\n\n"
                     except queue.Empty:
                         data = b": keep-alive\n\n"

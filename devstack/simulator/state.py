@@ -38,11 +38,13 @@ LOGOUT_REASONS = (
 
 @dataclass(frozen=True)
 class QrTiming:
-    """How the real site rotates codes: the first for 60 s, then every 20 s, six in all."""
+    """How the real site rotates codes: the first QR for 60 s, then every 20 s, six in all;
+    a pairing code for 3.25 min each (wa-js's LINK_CODE_TTL_MS, linkDeviceCodeLifecycle.ts)."""
 
     first_ms: int = 60_000
     next_ms: int = 20_000
     count: int = 6
+    pairing_ms: int = 195_000
 
 
 @dataclass
@@ -58,6 +60,8 @@ class Rotation:
 
     def expires_ms(self, timing: QrTiming) -> int:
         """When the code on screen stops being valid."""
+        if self.phone is not None:
+            return self.shown_ms + timing.pairing_ms
         return self.shown_ms + (timing.first_ms if self.index == 0 else timing.next_ms)
 
     def current(self, now_ms: int, timing: QrTiming) -> int | None:
@@ -122,6 +126,7 @@ class Device:
     conflict: bool = False
     stalled: bool = False
     needs_update: bool = False
+    closed: bool = False  # every page of it has gone (its event stream ended)
     session: str | None = None  # the newest page session: older ones get no traffic
     delivered: set[str] = field(default_factory=set)  # message ids this page has been given
 
@@ -350,10 +355,11 @@ class Simulator:
             return self._code_view(device.qr, now, device)
 
     def refresh_qr(self, token: str) -> dict[str, Any]:
-        """``WPP.conn.refreshQR``: a fresh rotation."""
+        """``WPP.conn.refreshQR``: a fresh rotation; a pairing flow the page had ends (it
+        shows the QR again)."""
         with self.lock:
             device = self.device_of(token)
-            device.qr = None
+            device.qr = device.pairing = None
             device.logout_reason = None
         return self.current_qr(token)
 
@@ -766,12 +772,13 @@ class Simulator:
         return sorted(out, key=lambda m: m["at"])
 
     def showing(self) -> list[dict[str, Any]]:
-        """Devices that show a code right now (QR or pairing), with the code valid now."""
+        """Devices that show a code right now (QR or pairing), with the code valid now; a
+        closed page shows nothing."""
         with self.lock:
             now = self.clock()
             rows = []
             for device in self.devices.values():
-                if device.phone is not None:
+                if device.phone is not None or device.closed:
                     continue
                 for kind, rotation in (("qr", device.qr), ("pairing", device.pairing)):
                     if rotation is None:
@@ -789,6 +796,8 @@ class Simulator:
         """Receive page events for ``device_id``."""
         with self.lock:
             self._listeners.setdefault(device_id, []).append(listener)
+            if device_id in self.devices:
+                self.devices[device_id].closed = False
 
     def unsubscribe(self, device_id: str, listener: Callable[[dict[str, Any]], None]) -> None:
         """Stop receiving page events."""
@@ -796,6 +805,8 @@ class Simulator:
             listeners = self._listeners.get(device_id, [])
             if listener in listeners:
                 listeners.remove(listener)
+            if not listeners and device_id in self.devices:
+                self.devices[device_id].closed = True
 
     def emit(self, device_id: str, event: dict[str, Any]) -> None:
         """Push an event to every open page of ``device_id``."""

@@ -71,8 +71,9 @@ function render(doc) {
   if (key === shownKey) { tick(); return; }
   shownKey = key;
   if (code) { showCode(doc); tick(); return; }
-  if (doc.state === "QR_READY") { showWaiting(doc, "That code has expired. A new code is coming…"); chase(); return; }
+  if (doc.state === "QR_READY" && doc.expiresAt) { showWaiting(doc, "That code has expired. A new code is coming…"); chase(); return; }
   if (doc.kind === "pairing" && doc.workerStatus === "RUNNING") { showWaiting(doc, "Asking WhatsApp for a code…"); return; }
+  if (doc.state === "QR_READY") { showWaiting(doc, "Asking WhatsApp for a QR code…"); return; }
   showWaiting(null, `${doc.explain.headline}. ${doc.explain.next}`);
 }
 

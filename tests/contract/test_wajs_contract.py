@@ -206,7 +206,7 @@ def site(browser: Browser) -> Iterator[Site]:
 
 @pytest.fixture
 def fast_site(browser: Browser) -> Iterator[Site]:
-    yield from open_site(browser, QrTiming(1_200, 600, 3))
+    yield from open_site(browser, QrTiming(1_200, 600, 3, pairing_ms=600))
 
 
 def test_the_real_bundle_becomes_ready_on_the_fake_module_layer(site: Site) -> None:
@@ -441,6 +441,26 @@ def test_pairing_codes_come_from_wa_js_and_expire_after_six_with_the_event(
     codes = [args[0] for args in site.seen("conn.link_code_change", 3)]
     assert codes[0] == first and len(set(codes)) == 3
     site.seen("conn.link_code_expired")  # wa-js's own count of automatic refreshes
+
+
+def test_going_back_to_qr_ends_the_pairing_flow_and_shows_a_fresh_qr(site: Site) -> None:
+    from worker_container.wajs import WaJsEngine
+
+    # As the worker does: a pairing code only once the first QR is up (wa-js cancels a flow
+    # started before on conn.main_ready, linkDeviceCodeLifecycle.ts).
+    first = site.page.wait_for_function("() => WPP.conn.getAuthCode()").json_value()
+    site.call("(p) => WPP.conn.startLinkDeviceCodeForPhoneNumber(p)", "4915100000001")
+    site.seen("conn.link_code_change")
+    site.call(WaJsEngine.BACK_TO_QR)
+    site.page.wait_for_function(
+        "(old) => window.__seen.some(([e, a]) => e === 'conn.auth_code_change'"
+        " && a[0] && a[0].fullCode !== old)",
+        arg=first["fullCode"],
+        timeout=10_000,
+    )
+    fresh = [a[0] for a in site.seen("conn.auth_code_change") if a[0]][-1]
+    assert fresh["fullCode"] == site.state.showing()[0]["payload"]
+    assert [s["kind"] for s in site.state.showing()] == ["qr"]
 
 
 def test_a_run_out_qr_rotation_is_idle_and_refresh_qr_starts_a_new_one(fast_site: Site) -> None:

@@ -320,6 +320,7 @@ def test_qr_is_a_real_image_of_the_stored_payload(
         "/portal/tenant/current/qr", headers={**alice.headers, "If-None-Match": tag}
     )
     assert expired.status_code == 200 and body(expired)["expired"] is True
+    assert body(expired)["qr"] is None  # a code past its validity is never handed out
 
 
 # --- logs, history -------------------------------------------------------------------------
@@ -587,6 +588,9 @@ def test_a_tenant_can_link_by_pairing_code_and_go_back_to_the_qr(
     back = client.http.delete(path, headers=alice.headers)
     assert body(back) == {"linkPhone": None, "method": "qr"}
     assert tenants.get_tenant(alice.tenant_id, consistent=True).link_phone is None
+    # Back to scanning: the pairing code is gone at once, before the worker's next QR.
+    waiting = body(client.http.get("/portal/tenant/current/qr", headers=alice.headers))
+    assert (waiting["kind"], waiting.get("code"), waiting["qr"]) == ("qr", None, None)
 
 
 def test_pairing_codes_are_five_an_hour_and_each_is_in_the_event_log(

@@ -108,13 +108,28 @@ def test_pairing_codes_are_for_one_number_and_expire(sim: Simulator, clock: Manu
     with pytest.raises(LinkError) as other:
         sim.link_with_code(code, "+4915100000002")
     assert other.value.status == 403
-    clock.advance(60_000)
+    clock.advance(194_999)  # each lasts wa-js's LINK_CODE_TTL_MS, 3.25 min
+    assert sim.current_pairing_code(token)["code"] == code
+    clock.advance(1)
     with pytest.raises(LinkError) as expired:
         sim.link_with_code(code, PHONE)
     assert expired.value.status == 410
     fresh = sim.current_pairing_code(token)["code"]
     sim.link_with_code(fresh[:4] + "-" + fresh[4:], PHONE)  # typed with the dash
     assert sim.boot(token)["stream"] == "MAIN"
+
+
+def test_a_closed_page_and_a_left_pairing_flow_show_no_code(sim: Simulator) -> None:
+    token = page(sim)
+    sim.current_qr(token)
+    sim.request_pairing_code(token, PHONE)
+    assert sorted(row["kind"] for row in sim.showing()) == ["pairing", "qr"]
+    sim.refresh_qr(token)  # the page went back to its QR
+    assert [row["kind"] for row in sim.showing()] == ["qr"]
+    device = sim.device_of(token).id
+    sim.subscribe(device, print)
+    sim.unsubscribe(device, print)  # its browser closed: the event stream ended
+    assert sim.showing() == []
 
 
 def test_a_login_is_the_device_key_not_the_session(sim: Simulator) -> None:

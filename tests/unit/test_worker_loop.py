@@ -51,6 +51,8 @@ class FakeEngine:
     recent_failures: int = 0
     reloads: int = 0
     pages: list[Callable[[PageEvent], None]] = field(default_factory=list)  # each page's voice
+    pairing_for: list[str] = field(default_factory=list)
+    back_to_qr_calls: int = 0
     silent: asyncio.Event | None = None  # set: the page is hung until it is cleared
     relaunched: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -70,7 +72,12 @@ class FakeEngine:
         return READY
 
     async def refresh_code(self) -> None: ...
-    async def request_pairing_code(self, phone: str) -> None: ...
+    async def request_pairing_code(self, phone: str) -> None:
+        self.pairing_for.append(phone)
+
+    async def back_to_qr(self) -> None:
+        self.back_to_qr_calls += 1
+
     async def take_over(self) -> None:
         self.took_over += 1
 
@@ -167,6 +174,23 @@ def test_a_code_is_published_with_the_sites_time_and_its_place_in_the_rotation(
     assert w.store.qr is not None
     assert (w.store.qr.payload, w.store.qr.attempt) == ("2@second", 2)
     assert w.store.qr.expires_at_ms == made + 60_000 + 20_000  # counted from the site's time
+
+
+def test_switching_link_mode_shows_only_the_chosen_kind_of_code(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    now = w.clock.now_ms()
+    w.handle(CodeShown("qr", "2@first", now))
+    asyncio.run(w.bot._follow_link_request("+4915100000001"))  # "Get a code"
+    assert w.engine.pairing_for == ["+4915100000001"]
+    w.handle(CodeShown("qr", "2@late", now + 1), CodeShown("pairing", "ABCD1234", now + 2))
+    assert w.store.qr is not None
+    assert (w.store.qr.payload, w.store.qr.attempt, w.store.qr.attempts_max) == ("ABCD1234", 1, 6)
+    # wa-js keeps a pairing code 3.25 min (LINK_CODE_TTL_MS), every one of them.
+    assert w.store.qr.expires_at_ms == now + 2 + 195_000
+    asyncio.run(w.bot._follow_link_request(None))  # "Scan a QR code instead"
+    assert w.engine.back_to_qr_calls == 1
+    w.handle(CodeShown("pairing", "EFGH5678", now + 3), CodeShown("qr", "2@fresh", now + 4))
+    assert (w.store.qr.payload, w.store.qr.attempt) == ("2@fresh", 1)  # a fresh rotation
 
 
 def test_new_messages_are_answered_once_history_and_ciphertext_never(tmp_path: Path) -> None:
