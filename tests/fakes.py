@@ -77,6 +77,13 @@ class MemoryStore:
             self._lock.notify_all()
             return decision.after
 
+    def record_linked_number(self, number: str, *, approved: str | None) -> None:
+        """Fenced by the lease."""
+        with self._lock:
+            self._fence()
+            other = number if approved is not None and number != approved else None
+            self.view = replace(self.view, other_number=other)
+
     def heartbeat(
         self, *, now_ms: int, connected: bool, host_share_mb: float | None, browser_mb: float | None
     ) -> TenantConfig:
@@ -130,7 +137,7 @@ class MemoryStore:
         """Lease held, not paused, not claimed before."""
         with self._lock:
             self._fence()
-            if self.view.tenant_status == TenantStatus.PAUSED.value:
+            if self.view.tenant_status == TenantStatus.PAUSED.value or self.view.other_number:
                 raise TenantPausedError(f"tenant {self.lease.tenant_id} is paused")
             inbound = self.messages.get(f"in#{inbound_id}")
             if (

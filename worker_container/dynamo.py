@@ -23,6 +23,7 @@ def _config(item: Any) -> TenantConfig:
         tenant_status=item.tenant_status,
         link_phone=item.link_phone,
         linked_at=int(item.linked_at) if item.linked_at else None,
+        other_number=item.other_number,
     )
 
 
@@ -58,6 +59,10 @@ class DynamoStore:
     def record_reconnect(self, **progress: Any) -> bool:
         """``tenants.record_reconnect``."""
         return tenants.record_reconnect(self.lease, **progress)
+
+    def record_linked_number(self, number: str, *, approved: str | None) -> None:
+        """``tenants.record_linked_number``, fenced by the lease."""
+        tenants.record_linked_number(self.lease, number, approved=approved)
 
     def record_inbound(self, message_id: str, **logged: Any) -> bool:
         """``messages.record_inbound``."""

@@ -141,6 +141,10 @@ class Engine(Protocol):
         """Link by phone number: pairing codes for ``phone`` arrive as ``CodeShown``."""
         ...
 
+    async def my_number(self) -> str | None:
+        """The phone number this page is linked to ("+<digits>"), if the page tells it."""
+        ...
+
     async def back_to_qr(self) -> None:
         """End the phone-number linking flow and show QR codes again."""
         ...

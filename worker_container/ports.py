@@ -31,6 +31,7 @@ class TenantConfig:
     tenant_status: str = TenantStatus.NEW.value
     link_phone: str | None = None
     linked_at: int | None = None
+    other_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ class StorePort(Protocol):
         """Reconnect progress; False when the session is connected again."""
         ...
 
+    def record_linked_number(self, number: str, *, approved: str | None) -> None:
+        """The number the phone linked; replies wait while it is not ``approved``."""
+        ...
+
     def record_inbound(
         self,
         message_id: str,
@@ -109,7 +114,7 @@ class StorePort(Protocol):
         ...
 
     def mark_ignored(self, inbound_id: str) -> None:
-        """No reply on purpose (paused)."""
+        """No reply on purpose (paused, or linked to another number)."""
         ...
 
     def unfinished(self) -> list[Logged]:

@@ -414,6 +414,7 @@ class Session:
             logger.warning("login not saved", extra={**self.log, "error_type": type(exc).__name__})
         if number != self.page_number:
             return  # the page was lost meanwhile: the new page says when it is ready
+        await self._record_linked_number()
         # A code shown in this run means a fresh link: its history sync is older than the
         # link time READY records. A restored login keeps the link time it had (if any).
         fresh_link = bool(self.code_attempt) or self.pairing_requested
@@ -431,6 +432,24 @@ class Session:
         if self.catch_up_task is not None:
             self.catch_up_task.cancel()
         self.catch_up_task = asyncio.create_task(self._catch_up(linked_at), name="catch-up")
+
+    async def _record_linked_number(self) -> None:
+        """Tell the store which number the phone linked. Replies wait while it is not the
+        tenant's approved number: the store's reply claim checks it, until an operator confirms
+        the number (or the right phone links)."""
+        try:
+            linked = await self.engine.my_number()
+        except Exception as exc:
+            logger.warning(
+                "linked number unknown", extra={**self.log, "error_type": type(exc).__name__}
+            )
+            return
+        if linked is None:
+            return
+        approved = self.replies.tenant.phone
+        await self._db(self.store.record_linked_number, linked, approved=approved)
+        if approved is not None and linked != approved:
+            logger.warning("linked to another number than the approved one", extra=self.log)
 
     async def _catch_up(self, linked_at: int | None) -> None:
         """Answer what arrived while nobody was answering; a catch-up that fails (a slow page,
@@ -520,6 +539,7 @@ class Session:
                         browser_mb=self.browser_mb,
                     )
                     link_phone = item.link_phone
+                    self.replies.tenant = item  # a rename or a confirmed number, within a beat
                 last_ok = time.monotonic()
                 await self._follow_link_request(link_phone)
             except StaleOwnerError:

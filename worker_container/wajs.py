@@ -59,6 +59,7 @@ FUNCTIONS = (
     "conn.refreshQR",
     "conn.startLinkDeviceCodeForPhoneNumber",
     "conn.cancelLinkDeviceCode",
+    "conn.getMyUserId",
     "conn.getStreamData",
     "conn.isAuthenticated",
     "conn.isOnline",
@@ -243,6 +244,10 @@ class WaJsEngine:
         self._bind_task: asyncio.Task[None] | None = None
         self._closing = False
 
+    MY_NUMBER = (
+        "() => { const w = WPP.conn.getMyUserId();"
+        " return w && w.server === 'c.us' ? w.user : null; }"
+    )
     BACK_TO_QR = (
         "() => { WPP.conn.cancelLinkDeviceCode(); WPP.conn.refreshQR().catch(() => null);"
         " return true; }"
@@ -381,6 +386,13 @@ class WaJsEngine:
         await self._call(
             "(p) => WPP.conn.startLinkDeviceCodeForPhoneNumber(p).then(() => true)", digits
         )
+
+    async def my_number(self) -> str | None:
+        """``WPP.conn.getMyUserId`` (``UserPrefs.getMaybeMeUser``, else ``getMaybeMePnUser``,
+        src/conn/functions/getMyUserWid.ts): a phone-number wid tells the number; a LID
+        does not."""
+        user = await self._call(self.MY_NUMBER)
+        return f"+{user}" if user else None
 
     async def back_to_qr(self) -> None:
         """``WPP.conn.cancelLinkDeviceCode`` (the flow's codes stop: its epoch moves on,

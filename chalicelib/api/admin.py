@@ -169,6 +169,16 @@ def restart_worker(tenant_id: str) -> Response:
     return _worker_action(tenant_id, WorkerAction.RESTART)
 
 
+@admin_routes.route("/admin/tenants/{tenant_id}/confirm-number", methods=["POST"])
+@json_errors
+def confirm_number(tenant_id: str) -> Response:
+    """The number the tenant's phone linked becomes the tenant's (it answers again); 409 if
+    another business holds that number or the bot is linked to its own number."""
+    from chalicelib.services import admin
+
+    return _status_response(admin.confirm_number(tenant_id, principal(_request()).user_id), 200)
+
+
 def _host_rows(items: list[Any]) -> list[dict[str, Any]]:
     from chalicelib.api import presenters
     from chalicelib.control import runtime

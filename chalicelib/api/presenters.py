@@ -81,6 +81,7 @@ def tenant_status(
             next_restart_at_ms=restart,
             pairing=bool(view.link_phone),
             saved_login=bool(view.linked_at),
+            other_number=view.other_number,
         )
     )
     return {
@@ -238,6 +239,7 @@ def fleet_row(view: TenantView, *, now_ms: int, stale_ms: int) -> dict[str, Any]
         "desired": status["worker"]["desired"],
         "host": view.host_id,
         "setupStatus": view.setup_status,
+        "linkedNumber": view.other_number,  # set only when it is not the approved number
     }
 
 

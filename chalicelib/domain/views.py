@@ -33,6 +33,8 @@ class TenantView:
     code: QrCode | None = None  # the QR or pairing code on screen, if one was published
     link_phone: str | None = None
     linked_at: int | None = None  # linked since its last code (its login is saved)
+    other_number: str | None = None  # the phone linked this number, not ``phone``: no replies
+
     created_at: int | None = None
     last_event: str | None = None  # the event of the newest status change
     restarts: int = 0  # automatic restarts in the current crash loop

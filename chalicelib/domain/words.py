@@ -39,6 +39,7 @@ class Situation:
     next_restart_at_ms: int | None = None  # the automatic restart, if one is coming
     pairing: bool = False  # the owner links by typing a code, not by scanning
     saved_login: bool = False  # linked since its last code, and not logged out since
+    other_number: str | None = None  # the phone linked this number, not the approved one
 
 
 def logged_out(last_event: str | None, last_error: str | None) -> bool:
@@ -75,6 +76,15 @@ def explain(s: Situation) -> Explanation:
     tenant, session, worker = s.statuses.tenant, s.statuses.session, s.statuses.worker
     if tenant is TenantStatus.PAUSED:
         return _paused(s)
+    if session is SessionState.CONNECTED and worker is WorkerStatus.RUNNING and s.other_number:
+        return Explanation(
+            "warn",
+            Who.OPERATOR,
+            "Your bot is linked to another number",
+            f"The phone that linked it is {s.other_number}, not your approved number. It does "
+            "not answer until an operator confirms this number, or you link the approved phone "
+            "(log the bot out on that phone first).",
+        )
     if session is SessionState.CONNECTED and worker is WorkerStatus.RUNNING:
         return Explanation(
             "ok", Who.NOBODY, "You're all set!", "Your bot answers your customers on WhatsApp."

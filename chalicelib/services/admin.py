@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.control import runtime, workers
-from chalicelib.domain.errors import IllegalTransitionError
+from chalicelib.domain.errors import ConcurrentUpdateError, IllegalTransitionError
 from chalicelib.domain.statuses import SetupStatus
 from chalicelib.domain.values import Role, WorkerAction
 from chalicelib.domain.views import SetupRequestView, TenantView, UserView
@@ -74,6 +74,18 @@ def worker(tenant_id: str, action: WorkerAction, admin_id: str) -> TenantView:
         workers.restart(tenant_id)
     now = runtime.get().clock.now_ms()
     portal_events.record(tenant_id, admin_id, f"worker.{action.value}", now_ms=now)
+    return views.tenant(tenants.get_tenant(tenant_id, consistent=True))
+
+
+def confirm_number(tenant_id: str, admin_id: str) -> TenantView:
+    """The number the tenant's phone linked becomes its number (claimed for it: refused if
+    another business holds it); the bot answers from the next message on."""
+    now = runtime.get().clock.now_ms()
+    item = tenants.get_tenant(tenant_id, consistent=True)
+    if not item.other_number:
+        raise ConcurrentUpdateError("the bot is linked to the tenant's own number already")
+    setup_requests.take_number(tenant_id, item.other_number, previous=item.phone, now_ms=now)
+    portal_events.record(tenant_id, admin_id, "tenant.number_confirmed", now_ms=now)
     return views.tenant(tenants.get_tenant(tenant_id, consistent=True))
 
 

@@ -55,6 +55,7 @@ _WORKER_OWNED: tuple[Attribute, ...] = (  # type: ignore[type-arg]
     _t.qr_expires_at,
     _t.qr_kind,
     _t.linked_at,
+    _t.other_number,
     # reconnects and errors
     _t.reconnect_attempts,
     _t.next_retry_at,

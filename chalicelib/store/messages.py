@@ -11,7 +11,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.domain.errors import StaleOwnerError, TenantPausedError
 from chalicelib.domain.statuses import TenantStatus
 from chalicelib.domain.values import Direction, Lease, MessageState
-from chalicelib.store import cursor
+from chalicelib.store import cursor, tenants
 from chalicelib.store.connection import condition_failed, connection, failed_parts, put_new
 from chalicelib.store.models import MessageModel, TenantModel
 
@@ -149,7 +149,8 @@ def claim_reply(
                 lease.tenant_id,
                 condition=(TenantModel.owner_id == lease.owner_id)
                 & (TenantModel.lease_epoch == lease.epoch)
-                & (TenantModel.tenant_status != TenantStatus.PAUSED.value),
+                & (TenantModel.tenant_status != TenantStatus.PAUSED.value)
+                & tenants.right_number(),
             )
             tx.save(out, condition=MessageModel.message_key.does_not_exist())
             tx.update(
@@ -164,7 +165,9 @@ def claim_reply(
             item = TenantModel.get(lease.tenant_id, consistent_read=True)
             if item.owner_id != lease.owner_id or int(item.lease_epoch) != lease.epoch:
                 raise StaleOwnerError(f"tenant {lease.tenant_id}: lease lost before reply") from exc
-            raise TenantPausedError(f"tenant {lease.tenant_id} is paused") from exc
+            raise TenantPausedError(
+                f"tenant {lease.tenant_id} is paused or linked to another number"
+            ) from exc
         return False
     return True
 

@@ -70,6 +70,9 @@ class TenantModel(Model):
         attr_name="lct",
     )
     linked_at = NumberAttribute(null=True, attr_name="lk")  # first ready since the last code
+    # The number the phone linked ("+<digits>", as the page says) when it is not ``phone``:
+    # written by the worker; while it is set no reply is claimed, until an operator confirms it.
+    other_number = UnicodeAttribute(null=True, attr_name="onum")
     reconnect_attempts = NumberAttribute(null=True, attr_name="ra")
     next_retry_at = NumberAttribute(null=True, attr_name="nr")
     # Current setup request, denormalised so a status read is one GetItem.

@@ -135,6 +135,32 @@ def create_tenant_holding(name: str, *, phone: str, now_ms: int) -> TenantModel:
     return item
 
 
+def take_number(tenant_id: str, number: str, *, previous: str | None, now_ms: int) -> None:
+    """``number`` becomes the tenant's (an operator confirmed the number its phone linked):
+    its item claimed, the tenant's number set, the one it had released, in one transaction."""
+    claim, free = _claim(tenant_id, number, "APPROVED", now_ms)
+    try:
+        with TransactWrite(connection=connection()) as tx:
+            tx.save(claim, condition=free)
+            tx.update(
+                TenantModel(tenant_id),
+                actions=[
+                    TenantModel.phone.set(number),
+                    TenantModel.other_number.remove(),
+                    TenantModel.updated_at.set(now_ms),
+                ],
+                condition=TenantModel.other_number == number,
+            )
+            if previous and previous != number:
+                _release(tx, tenant_id, previous)
+    except TransactWriteError as exc:
+        if condition_failed(exc):
+            if holder(number) not in (None, tenant_id):
+                raise NumberTakenError(TAKEN) from exc
+            raise SetupConflictError("the bot is linked to another number now") from exc
+        raise
+
+
 def holder(number: str) -> str | None:
     """The tenant that holds or asked for ``number`` (one GetItem), or None."""
     try:

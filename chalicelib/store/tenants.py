@@ -339,6 +339,20 @@ def record_reconnect(lease: Lease, *, attempts: int, next_retry_at_ms: int | Non
     return True
 
 
+def record_linked_number(lease: Lease, number: str, *, approved: str | None) -> None:
+    """The number the phone linked, as the page tells it (fenced by the lease): kept as the
+    tenant's ``other_number`` when it is not the approved one, which holds every reply."""
+    owned = (TenantModel.owner_id == lease.owner_id) & (TenantModel.lease_epoch == lease.epoch)
+    other = approved is not None and number != approved
+    action = TenantModel.other_number.set(number) if other else TenantModel.other_number.remove()
+    _worker_update(lease, [action], owned)
+
+
+def right_number() -> Condition:
+    """The bot is not linked to another number than the tenant's own."""
+    return TenantModel.other_number.does_not_exist()
+
+
 def set_task_ref(lease: Lease, task_ref: str) -> None:
     """Remember where the worker runs (ECS task ARN or local pid), for stop and crash events."""
     condition = TenantModel.lease_epoch == lease.epoch

@@ -58,6 +58,7 @@ def tenant(item: TenantModel) -> TenantView:
         code=code,
         link_phone=item.link_phone,
         linked_at=int(item.linked_at) if item.linked_at else None,
+        other_number=item.other_number,
         created_at=_int(item.created_at),
         last_event=item.last_event,
         restarts=int(item.restarts or 0),

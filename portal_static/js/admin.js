@@ -105,8 +105,14 @@ async function refresh() {
         el("td", {}, el("strong", { text: t.name }), el("br"), el("span", { class: "muted", text: t.host ? `${t.id} on ${t.host}` : t.id })),
         el("td", {}, badge(t.status)), el("td", {}, badge(t.session)),
         el("td", {}, badge(t.worker), t.stale ? el("span", { class: "badge bad", text: "stale" }) : null),
-        el("td", { text: when(t.heartbeatAt) }), el("td", { text: t.lastError || "" }),
-        el("td", { class: "actions" }, ...["start", "stop", "restart"].map((a) => el("button", { class: a === "start" ? null : "secondary", text: a[0].toUpperCase() + a.slice(1), "aria-label": `${a} worker of ${t.name}`, onclick: () => act(`/admin/tenants/${t.id}/worker/${a}`) }))))))));
+        el("td", { text: when(t.heartbeatAt) }),
+        el("td", {}, t.linkedNumber
+          ? el("span", { class: "badge warn", text: `linked to ${t.linkedNumber}, not ${t.phone}: not answering` })
+          : null, t.lastError || ""),
+        el("td", { class: "actions" }, ...["start", "stop", "restart"].map((a) => el("button", { class: a === "start" ? null : "secondary", text: a[0].toUpperCase() + a.slice(1), "aria-label": `${a} worker of ${t.name}`, onclick: () => act(`/admin/tenants/${t.id}/worker/${a}`) })),
+          t.linkedNumber ? el("button", { text: "Confirm number", "aria-label": `confirm ${t.linkedNumber} for ${t.name}`, onclick: () => {
+            if (confirm(`Make ${t.linkedNumber} the number of ${t.name}? The bot answers for it from then on.`)) act(`/admin/tenants/${t.id}/confirm-number`);
+          } }) : null))))));
     await refreshHosts(new Map(tenants.items.map((t) => [t.id, t.name])));
     await refreshUsers(me.userId);
   } catch (error) { showError(alerts, error); }

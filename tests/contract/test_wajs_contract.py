@@ -443,6 +443,13 @@ def test_pairing_codes_come_from_wa_js_and_expire_after_six_with_the_event(
     site.seen("conn.link_code_expired")  # wa-js's own count of automatic refreshes
 
 
+def test_the_page_tells_the_number_the_phone_linked(site: Site) -> None:
+    from worker_container.wajs import WaJsEngine
+
+    site.linked()
+    assert "+" + site.call(WaJsEngine.MY_NUMBER) == PHONE
+
+
 def test_going_back_to_qr_ends_the_pairing_flow_and_shows_a_fresh_qr(site: Site) -> None:
     from worker_container.wajs import WaJsEngine
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.clock import ManualClock
+from chalicelib.domain.errors import TenantPausedError
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.store import messages, portal_events, tenants
 from devstack.issuer import LocalIssuer
@@ -641,3 +642,59 @@ def test_a_number_belongs_to_one_tenant_whoever_asks(
         {"templateType": "SHOP", "whatsappNumber": new_number()},
     )
     assert mine.status_code == 201
+
+
+def test_a_phone_of_another_number_does_not_answer_until_an_operator_confirms_it(
+    client: Any, alice: Account, admin: dict[str, str], clock: ManualClock
+) -> None:
+    from chalicelib.store import setup_requests
+    from chalicelib.store.models import NumberModel, TenantModel, number_key
+
+    approved, linked, someone_elses = new_number(), new_number(), new_number()
+    TenantModel(alice.tenant_id).update(actions=[TenantModel.phone.set(approved)])
+    NumberModel(number_key(approved), tenant_id=alice.tenant_id, state="APPROVED", at=0).save()
+    NumberModel(number_key(someone_elses), tenant_id="t_other", state="APPROVED", at=0).save()
+    lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
+    tenants.record_linked_number(lease, linked, approved=approved)  # what the page said
+    tenants.apply_event(
+        alice.tenant_id, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
+    )
+    messages.record_inbound(
+        alice.tenant_id, "3A01", from_number="+15550001", to_number=approved, text="hi", at_ms=1
+    )
+
+    def claim(inbound: str) -> bool:
+        return messages.claim_reply(
+            lease, inbound, reply_id=f"re-{inbound}", to_number="+15550001",
+            from_number=approved, text="hello", at_ms=2,
+        )  # fmt: skip
+
+    with pytest.raises(TenantPausedError):
+        claim("3A01")  # the store refuses a reply for the wrong number
+    status = body(client.http.get("/portal/tenant/current/status", headers=alice.headers))
+    assert status["explain"]["headline"] == "Your bot is linked to another number"
+    assert linked in status["explain"]["next"] and status["explain"]["who"] == "operator"
+    (row,) = [
+        t for t in body(client.http.get("/admin/tenants", headers=admin))["items"]
+        if t["id"] == alice.tenant_id
+    ]  # fmt: skip
+    assert row["linkedNumber"] == linked
+    # A number another business holds is never confirmed for this one.
+    tenants.record_linked_number(lease, someone_elses, approved=approved)
+    taken = post(client, f"/admin/tenants/{alice.tenant_id}/confirm-number", admin)
+    assert taken.status_code == 409 and body(taken)["error"]["code"] == "number_taken"
+    tenants.record_linked_number(lease, linked, approved=approved)
+    confirmed = post(client, f"/admin/tenants/{alice.tenant_id}/confirm-number", admin)
+    assert confirmed.status_code == 200, confirmed.body
+    assert body(confirmed)["tenant"]["phone"] == linked
+    assert body(confirmed)["explain"]["headline"] == "You're all set!"
+    assert (setup_requests.holder(linked), setup_requests.holder(approved)) == (
+        alice.tenant_id,
+        None,
+    )
+    messages.record_inbound(
+        alice.tenant_id, "3A02", from_number="+15550001", to_number=linked, text="hi", at_ms=3
+    )
+    assert claim("3A02") is True
+    again = post(client, f"/admin/tenants/{alice.tenant_id}/confirm-number", admin)
+    assert again.status_code == 409

@@ -51,6 +51,7 @@ class FakeEngine:
     recent_failures: int = 0
     reloads: int = 0
     pages: list[Callable[[PageEvent], None]] = field(default_factory=list)  # each page's voice
+    number: str | None = "+4915100000001"  # the phone that linked
     pairing_for: list[str] = field(default_factory=list)
     back_to_qr_calls: int = 0
     silent: asyncio.Event | None = None  # set: the page is hung until it is cleared
@@ -74,6 +75,9 @@ class FakeEngine:
     async def refresh_code(self) -> None: ...
     async def request_pairing_code(self, phone: str) -> None:
         self.pairing_for.append(phone)
+
+    async def my_number(self) -> str | None:
+        return self.number
 
     async def back_to_qr(self) -> None:
         self.back_to_qr_calls += 1
@@ -152,6 +156,7 @@ def world(tmp_path: Path, **engine: object) -> World:
     saved = Saved()
     config = WorkerConfig(session_dir=tmp_path, rate_per_min=0, reconnect_base_s=0.01)
     bot = Session(LEASE, config, Settings(), saved, fake, store, clock=clock)
+    bot._load_config(store.tenant())  # as run() does first
     return World(bot, fake, store, saved, clock)
 
 
@@ -191,6 +196,20 @@ def test_switching_link_mode_shows_only_the_chosen_kind_of_code(tmp_path: Path) 
     assert w.engine.back_to_qr_calls == 1
     w.handle(CodeShown("pairing", "EFGH5678", now + 3), CodeShown("qr", "2@fresh", now + 4))
     assert (w.store.qr.payload, w.store.qr.attempt) == ("2@fresh", 1)  # a fresh rotation
+
+
+def test_a_phone_of_another_number_links_but_the_bot_does_not_answer_for_it(
+    tmp_path: Path,
+) -> None:
+    w = world(tmp_path, number="+4915199999999")
+    linked(w)
+    assert w.store.view.other_number == "+4915199999999"
+    w.handle(message("3A01"))
+    assert w.engine.sends == [] and w.store.state_of("in#3A01") == "IGNORED"
+    # An operator confirms that number as the business's: answers from the next message on.
+    w.store.view = replace(w.store.view, phone="+4915199999999", other_number=None)
+    w.handle(message("3A02"))
+    assert len(w.engine.sends) == 1
 
 
 def test_new_messages_are_answered_once_history_and_ciphertext_never(tmp_path: Path) -> None:
