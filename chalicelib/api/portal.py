@@ -76,6 +76,18 @@ def qr() -> Response:
     return http.conditional(_request(), body, tag_source=stable, now_ms=now)
 
 
+@portal_routes.route(f"{BASE}/summary", methods=["GET"])
+@json_errors
+def summary() -> Response:
+    """Replies in the last 24 hours and 7 days, the last reply, the last problem and when it
+    ended (the status page reads it once a minute)."""
+    from chalicelib.api import http, presenters
+    from chalicelib.services import portal
+
+    body = presenters.summary(portal.summary(tenant_of(_request())))
+    return http.conditional(_request(), body)
+
+
 @portal_routes.route(f"{BASE}/logs", methods=["GET"])
 @json_errors
 def logs() -> Response:

@@ -10,6 +10,7 @@ from chalicelib.domain import words
 from chalicelib.domain.liveness import is_stale
 from chalicelib.domain.restart import restart_at
 from chalicelib.domain.statuses import SetupStatus, TenantStatus, WorkerStatus
+from chalicelib.domain.summary import Summary
 from chalicelib.domain.transitions import Actor, Event, decide
 from chalicelib.domain.validation import mask_number
 from chalicelib.domain.values import QrCode
@@ -190,6 +191,22 @@ def qr(
             attemptsMax=code.attempts_max,
         )
     return body, code
+
+
+def summary(view: Summary) -> dict[str, Any]:
+    """The status page's figures: answers lately, the last reply, the last problem."""
+    reply, problem = view.last_reply, view.last_problem
+    return {
+        "answered": {"last24h": view.answered_day, "last7d": view.answered_week, "more": view.more},
+        "lastReply": {"at": iso(reply.at), "text": reply.text} if reply else None,
+        "lastProblem": {
+            "at": iso(problem.at),
+            "sentence": sentence(problem.event, problem.actor, problem.detail),
+            "endedAt": iso(view.problem_ended_at),
+        }
+        if problem
+        else None,
+    }
 
 
 def message(view: MessageView) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from chalicelib.control import runtime
 from chalicelib.domain import validation
 from chalicelib.domain.errors import RateLimitedError, ValidationError
 from chalicelib.domain.statuses import TemplateType
+from chalicelib.domain.summary import WEEK_MS, Summary, summarize
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.domain.views import HistoryView, MessageView, SetupRequestView, TenantView
 from chalicelib.store import history, messages, portal_events, setup_requests, tenants, views
@@ -30,6 +31,23 @@ def history_page(
     """Status transitions, newest first."""
     page = history.list_history(tenant_id, limit=limit, cursor_token=cursor, since_ms=since_ms)
     return [views.history(h) for h in page.items], page.next_cursor
+
+
+SUMMARY_READ_CAP = 2000  # messages read for the week's count at most (the rest: "at least")
+
+
+def summary(tenant_id: str) -> Summary:
+    """Replies of the last day and week, the last reply, the last problem and its end: one
+    Query of the week's messages (capped) and one of the newest 100 history entries."""
+    now = runtime.get().clock.now_ms()
+    replies, more = messages.replies_since(tenant_id, now - WEEK_MS, cap=SUMMARY_READ_CAP)
+    recent = history.list_history(tenant_id, limit=100)
+    return summarize(
+        [views.message(m) for m in replies],
+        [views.history(h) for h in recent.items],
+        now_ms=now,
+        more=more,
+    )
 
 
 def current_setup_request(tenant_id: str) -> SetupRequestView | None:

@@ -212,6 +212,20 @@ def mark_ignored(tenant_id: str, inbound_id: str) -> None:
     )
 
 
+def replies_since(tenant_id: str, since_ms: int, *, cap: int) -> tuple[list[MessageModel], bool]:
+    """The replies logged at or after ``since_ms``, newest first: one Query over the time
+    index, reading at most ``cap`` messages (True: there were more)."""
+    result = MessageModel.by_time.query(
+        tenant_id,
+        range_key_condition=MessageModel.time_key >= f"{since_ms:013d}",
+        scan_index_forward=False,
+        limit=cap,
+        page_size=cap,
+    )
+    items = list(result)
+    return [m for m in items if m.direction == OUT], result.last_evaluated_key is not None
+
+
 def list_messages(tenant_id: str, *, limit: int, cursor_token: str | None = None) -> Page:
     """Newest first, one Query of at most ``limit`` items."""
     start = cursor.decode(cursor_token, tenant_id=tenant_id)

@@ -65,6 +65,30 @@ async function refresh() {
   }
 }
 
+// The figures below the headline: read once a minute (a week of messages is a bigger read).
+const plural = (n, one) => `${n} ${one}${n === 1 ? "" : "s"}`;
+
+function renderSummary(doc) {
+  const { answered, lastReply, lastProblem } = doc;
+  const atLeast = answered.more ? "at least " : "";
+  const items = [
+    el("li", { id: "answered", text: `Answered ${plural(answered.last24h, "message")} in the last 24 hours, ${atLeast}${plural(answered.last7d, "message")} in the last 7 days.` }),
+    el("li", { id: "last-reply" }, lastReply
+      ? [`Last reply ${when(lastReply.at)}: `, el("q", { text: (lastReply.text || "").split("\n")[0] })]
+      : "No reply sent yet."),
+    el("li", { id: "last-problem", text: lastProblem
+      ? `Last problem ${when(lastProblem.at)}: ${lastProblem.sentence}. ${lastProblem.endedAt ? `Answering again since ${when(lastProblem.endedAt)}.` : "Not over yet."}`
+      : "No problems so far." }),
+  ];
+  document.getElementById("summary-list").replaceChildren(...items);
+  document.getElementById("summary").hidden = false;
+}
+
+poll(async () => {
+  try { renderSummary(await api("/portal/tenant/current/summary", { conditional: true })); }
+  catch (error) { showError(alerts, error); }
+}, 60_000);
+
 async function change(action) {
   try { render(await api(`/portal/tenant/current/${action}`, { method: "POST" })); }
   catch (error) { showError(alerts, error); }

@@ -198,6 +198,15 @@ def test_from_sign_in_to_a_linked_bot_that_survives_a_crash(
     eventually(history_says_crashed, what="the crash in the history")
     owner.goto(f"{base}/status.html")
     expect(owner.locator("#next-step")).to_contain_text("You're all set!", timeout=30_000)
+    # What the owner cares about, below the headline: answers lately, the last reply, the
+    # last problem and that it is over.
+    owner.reload()
+    expect(owner.locator("#answered")).to_contain_text(
+        "Answered 1 message in the last 24 hours, 1 message in the last 7 days"
+    )
+    expect(owner.locator("#last-reply")).to_contain_text(reply.splitlines()[0])
+    expect(owner.locator("#last-problem")).to_contain_text("Answering again since")
+    shots.take(owner, "status-summary")
     owner.get_by_role("link", name="History").click()
     expect(owner.locator("#history")).to_contain_text("Bot crashed")
     shots.take(owner, "history-crash")

@@ -698,3 +698,45 @@ def test_a_phone_of_another_number_does_not_answer_until_an_operator_confirms_it
     assert claim("3A02") is True
     again = post(client, f"/admin/tenants/{alice.tenant_id}/confirm-number", admin)
     assert again.status_code == 409
+
+
+def test_the_summary_counts_what_whatsapp_took_and_tells_the_last_problem(
+    client: Any, alice: Account, bob: Account, clock: ManualClock
+) -> None:
+    lease = tenants.acquire_lease(alice.tenant_id, now_ms=clock.now_ms(), stale_after_ms=1000)
+    tenants.apply_event(
+        alice.tenant_id, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
+    )
+    for n in range(3):
+        messages.record_inbound(
+            alice.tenant_id, f"3A{n}", from_number="+15550001", to_number=None, text="hi",
+            at_ms=clock.now_ms(),
+        )  # fmt: skip
+        messages.claim_reply(
+            lease, f"3A{n}", reply_id=f"re-3A{n}", to_number="+15550001", from_number=None,
+            text=f"answer {n}", at_ms=clock.now_ms(),
+        )  # fmt: skip
+        if n < 2:  # the third is still on its way
+            messages.mark_sent(alice.tenant_id, f"re-3A{n}", None)
+        clock.advance(1000)
+    tenants.apply_event(
+        alice.tenant_id, Event.DISCONNECTED, Actor.WORKER, now_ms=clock.now_ms(), lease=lease,
+        detail="phone offline",
+    )  # fmt: skip
+    doc = body(client.http.get("/portal/tenant/current/summary", headers=alice.headers))
+    assert doc["answered"] == {"last24h": 2, "last7d": 2, "more": False}
+    assert doc["lastReply"]["text"] == "answer 1"
+    assert doc["lastProblem"]["sentence"] == "Lost the connection to WhatsApp; reconnecting"
+    assert doc["lastProblem"]["endedAt"] is None
+    clock.advance(60_000)
+    tenants.apply_event(
+        alice.tenant_id, Event.READY, Actor.WORKER, now_ms=clock.now_ms(), lease=lease
+    )
+    later = body(client.http.get("/portal/tenant/current/summary", headers=alice.headers))
+    assert later["lastProblem"]["endedAt"] is not None
+    theirs = body(client.http.get("/portal/tenant/current/summary", headers=bob.headers))
+    assert theirs == {
+        "answered": {"last24h": 0, "last7d": 0, "more": False},
+        "lastReply": None,
+        "lastProblem": None,
+    }
