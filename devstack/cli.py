@@ -24,6 +24,8 @@ def running_stack(folder: str = DEV_DIR) -> dict[str, str] | None:
         stack: dict[str, str] = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    if "dynamodb" not in stack:
+        return None  # still starting
     try:
         os.kill(int(stack.get("pid", 0)), 0)  # still running?
     except (OSError, ValueError):
@@ -337,18 +339,22 @@ def dev(
     Its data (tables, the simulated phones, saved logins) stays in the folder across restarts.
     """
     from devstack.dev import run
+    from devstack.leftovers import AlreadyRunningError
     from devstack.simulator.state import QrTiming
 
     timing = QrTiming(int(qr_first_s * 1000), int(qr_next_s * 1000), qr_count)
-    run(
-        port=port,
-        simulator_port=simulator_port,
-        folder=folder,
-        moto_port=moto_port,
-        qr=timing,
-        reset=reset,
-        receiver_port=receiver_port,
-    )
+    try:
+        run(
+            port=port,
+            simulator_port=simulator_port,
+            folder=folder,
+            moto_port=moto_port,
+            qr=timing,
+            reset=reset,
+            receiver_port=receiver_port,
+        )
+    except AlreadyRunningError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @main.command()

@@ -25,6 +25,7 @@ from chalicelib.domain.transitions import Actor
 from chalicelib.settings import Settings, env_for, read_env
 from devstack import gateway, notify_local, snapshot
 from devstack.issuer import LocalIssuer
+from devstack.leftovers import StackFile
 from devstack.local_auth import LocalAuth
 from devstack.local_aws import fake_credentials, start_moto
 from devstack.simulator.state import QrTiming
@@ -144,6 +145,11 @@ def run(
     base = Path(folder) if Path(folder).is_absolute() else (ROOT / folder).resolve()
     base.mkdir(mode=0o700, parents=True, exist_ok=True)
     base.chmod(0o700)
+    stack_file = StackFile(base / STACK_FILE)
+    ended = stack_file.end_leftovers()  # what a kill -9 of the last run left, by its ids
+    if ended:
+        print(f"ended {len(ended)} processes the last run left behind", flush=True)
+    stack_file.start()
     if reset:
         for name in (DATA_DIR, "sessions"):
             shutil.rmtree(base / name, ignore_errors=True)
@@ -152,6 +158,7 @@ def run(
     # Retry timing can be shortened for demos and tests (WAFLEET_WEBHOOK_*_S).
     given = read_env(Settings, {**os.environ, "AWS_REGION": "us-east-1"})
     moto = start_moto(moto_port)
+    stack_file.started(moto.process.pid)
     issuer = LocalIssuer.load_or_create(base / "issuer")
     queue_url, dlq_url = notify_local.create_queues(moto.endpoint, "us-east-1")
     notify_local.verify_sender(moto.endpoint, "us-east-1")
@@ -214,7 +221,7 @@ def run(
         ),
         **env_for(HostConfig, poll_s=1.0),
     }
-    tasks = LocalHosts(worker_env, on_host_exit=host_exited)
+    tasks = LocalHosts(worker_env, on_host_exit=host_exited, on_host_start=stack_file.started)
     launcher = HostPlacer(settings, clock, runner=tasks)
     runtime.configure(settings, clock=clock, launcher=launcher)
     from chalicelib.store import users
@@ -288,8 +295,7 @@ Ctrl-C stops everything.
         "dynamodb": moto.endpoint,
         "receiver": receiver_url,
     }
-    stack_file = base / STACK_FILE
-    stack_file.write_text(json.dumps({**ready, "folder": str(base), "pid": os.getpid()}))
+    stack_file.ready(**ready, folder=str(base))
     print("WAFLEET_READY " + json.dumps(ready), flush=True)
     # Explicit handlers: a shell may start us with SIGINT ignored, and Ctrl-C must still work.
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -309,5 +315,5 @@ Ctrl-C stops everything.
         simulator.shutdown()
         moto.process.terminate()
         moto.process.wait(timeout=10)
-        stack_file.unlink(missing_ok=True)
+        stack_file.remove()
         print("stopped.", flush=True)

@@ -33,8 +33,10 @@ class LocalHosts:
         on_host_exit: Callable[[str, str], None] | None = None,
         command: list[str] | None = None,
         stop_timeout_s: float = 30.0,
+        on_host_start: Callable[[int], None] | None = None,
     ) -> None:
         self._on_host_exit = on_host_exit
+        self._on_host_start = on_host_start  # hears each host's pid (make dev records it)
         self._closing = False  # stop_all began: a host's exit moves nobody anywhere
         self._env = dict(env)
         self._command = command or [sys.executable, "-m", "worker_container"]
@@ -60,6 +62,8 @@ class LocalHosts:
         ref = f"local:{process.pid}"
         with self._lock:
             self._processes[ref] = process
+        if self._on_host_start is not None:
+            self._on_host_start(process.pid)
         threading.Thread(
             target=self._watch, args=(ref, host_id, process), name=f"watch-{ref}", daemon=True
         ).start()

@@ -221,3 +221,23 @@ def test_make_dev_killed_with_minus_9_leaves_nothing_running(tmp_path: Path) -> 
         os.kill(int(stack["pid"]), signal.SIGKILL)  # no Ctrl-C: it cannot stop anything
         # Its host (and with it the Playwright driver and Chromium) and moto notice and end.
         eventually(lambda: not still_running(started), timeout=60, what="nothing left")
+
+
+def test_the_next_make_dev_ends_what_a_killed_one_could_not(tmp_path: Path) -> None:
+    folder = tmp_path / "dev"
+    with dev_stack(folder) as stack:
+        Api(stack, "admin@demo.example").post("/admin/tenants/t_demo/worker/start")
+
+        def host() -> Any:
+            found = [
+                p for p in descendants(int(stack["pid"])) if "worker_container" in command_line(p)
+            ]
+            return found[0] if found else None
+
+        frozen = eventually(host, timeout=60, what="a worker host")
+        frozen.suspend()  # a host that cannot notice its parent's end by itself
+        os.kill(int(stack["pid"]), signal.SIGKILL)
+        assert still_running([frozen])
+        # The next start in the same folder ends it by the ids the last run recorded.
+        with dev_stack(folder):
+            assert not still_running([frozen])
