@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy
@@ -12,11 +13,36 @@ from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
 ROOT = Path(__file__).resolve().parents[2]
+STATIC = ROOT / "portal_static"
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "connect-src 'self' https://*.amazoncognito.com; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'"
 )
+
+
+def portal_paths() -> list[str]:
+    """Every path the bucket serves (the deployed files, config.json among them)."""
+    return sorted("/" + p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*") if p.is_file())
+
+
+# A portal path that is not a file is answered with 404.html (and the status 404) by the
+# portal's own behavior only: a distribution-wide error page would also replace the API's
+# 403/404 answers under /api/*. S3 itself says 403 for a missing key (the bucket is private).
+MISSING_TO_404 = """function handler(event) {
+  var request = event.request;
+  if (request.uri !== "/" && !KNOWN[request.uri]) request.uri = "/404.html";
+  return request;
+}
+var KNOWN = %s;"""
+STATUS_404 = """function handler(event) {
+  var response = event.response;
+  if (event.request.uri === "/404.html") {
+    response.statusCode = 404;
+    response.statusDescription = "Not Found";
+  }
+  return response;
+}"""
 
 
 class Portal(Construct):
@@ -73,6 +99,19 @@ class Portal(Construct):
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.HTTPS_ONLY,
                 response_headers_policy=headers,
             )
+        known = json.dumps(dict.fromkeys(portal_paths(), True))
+        missing = cloudfront.Function(
+            self,
+            "MissingPage",
+            code=cloudfront.FunctionCode.from_inline(MISSING_TO_404 % known),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        )
+        status = cloudfront.Function(
+            self,
+            "NotFoundStatus",
+            code=cloudfront.FunctionCode.from_inline(STATUS_404),
+            runtime=cloudfront.FunctionRuntime.JS_2_0,
+        )
         self.distribution = cloudfront.Distribution(
             self,
             "Cdn",
@@ -80,6 +119,14 @@ class Portal(Construct):
                 origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 response_headers_policy=headers,
+                function_associations=[
+                    cloudfront.FunctionAssociation(
+                        function=missing, event_type=cloudfront.FunctionEventType.VIEWER_REQUEST
+                    ),
+                    cloudfront.FunctionAssociation(
+                        function=status, event_type=cloudfront.FunctionEventType.VIEWER_RESPONSE
+                    ),
+                ],
             ),
             additional_behaviors=behaviors,
             default_root_object="index.html",
@@ -89,7 +136,7 @@ class Portal(Construct):
             self,
             "Files",
             sources=[
-                s3deploy.Source.asset(str(ROOT / "portal_static"), exclude=["config.json"]),
+                s3deploy.Source.asset(str(STATIC), exclude=["config.json"]),
                 s3deploy.Source.json_data("config.json", config),
             ],
             destination_bucket=bucket,

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.store.models import TenantModel
-from tests.infra.conftest import resources
+from tests.infra.conftest import ROOT, resources
 
 
 def test_tables_are_on_demand_with_recovery_and_encryption(template: dict[str, Any]) -> None:
@@ -224,6 +224,47 @@ def test_portal_and_api_share_one_origin_with_security_headers(
     (headers,) = resources(template, "AWS::CloudFront::ResponseHeadersPolicy").values()
     security = headers["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
     assert "frame-ancestors 'none'" in security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+
+
+def _run_function(code: str, event: dict[str, Any]) -> Any:
+    """A CloudFront Function's code as deployed, run by node on one event."""
+    script = f"{code}\nconsole.log(JSON.stringify(handler(JSON.parse(process.argv[1]))));"
+    done = subprocess.run(
+        ["node", "-e", script, json.dumps(event)], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def test_a_missing_portal_page_is_a_404_with_a_way_back_and_the_api_is_left_alone(
+    template: dict[str, Any],
+) -> None:
+    (cdn,) = resources(template, "AWS::CloudFront::Distribution").values()
+    config = cdn["Properties"]["DistributionConfig"]
+    assert "CustomErrorResponses" not in config  # they would replace the API's 403/404 too
+    (api,) = config["CacheBehaviors"]
+    assert "FunctionAssociations" not in api
+    functions = {
+        key: f["Properties"]["FunctionCode"]
+        for key, f in resources(template, "AWS::CloudFront::Function").items()
+    }
+    by_event = {
+        a["EventType"]: functions[a["FunctionARN"]["Fn::GetAtt"][0]]
+        for a in config["DefaultCacheBehavior"]["FunctionAssociations"]
+    }
+    request, response = by_event["viewer-request"], by_event["viewer-response"]
+
+    def served(uri: str) -> str:
+        return str(_run_function(request, {"request": {"uri": uri}})["uri"])
+
+    assert served("/status.html") == "/status.html" and served("/js/ui.js") == "/js/ui.js"
+    assert served("/config.json") == "/config.json" and served("/") == "/"
+    assert served("/statuss.html") == "/404.html" and served("/../etc/passwd") == "/404.html"
+    page = (ROOT / "portal_static/404.html").read_text()
+    assert 'href="/' in page  # the way back
+    answer = {"request": {"uri": "/404.html"}, "response": {"statusCode": 200, "headers": {}}}
+    assert _run_function(response, answer)["statusCode"] == 404
+    fine = {"request": {"uri": "/status.html"}, "response": {"statusCode": 200, "headers": {}}}
+    assert _run_function(response, fine)["statusCode"] == 200
 
 
 def test_reaper_schedule_task_rule_and_alarms(template: dict[str, Any]) -> None:
