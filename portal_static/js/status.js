@@ -46,8 +46,8 @@ function render(doc) {
     el("section", { class: "card", "aria-labelledby": "h-tenant" }, el("h2", { id: "h-tenant", text: tenant.name }),
       el("p", { class: "muted", text: tenant.phone ? `WhatsApp number ${tenant.phone}` : "No WhatsApp number yet" }),
       setupRequest ? null : el("p", {}, "No setup request yet. ", el("a", { href: "setup.html", text: "Send one" })),
-      action),
-    details(doc));
+      action));
+  document.getElementById("more").replaceChildren(details(doc));
 }
 
 async function refresh() {
