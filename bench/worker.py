@@ -188,12 +188,12 @@ def main() -> None:
         # A hung browser (the host is fine): how soon the status says the problem is ours.
         hang_shown_s = []
         for _ in range(HUNG_PAGES):
-            browser = next(
+            page_browser = next(
                 p
                 for p in psutil.Process(host_pid(tid)).children(recursive=True)
                 if f"wafleet-{tid}-" in " ".join(p.cmdline()) and "--type=" not in p.cmdline()
             )
-            frozen = [browser, *browser.children(recursive=True)]
+            frozen = [page_browser, *page_browser.children(recursive=True)]
             for process in frozen:
                 process.suspend()
             hung_at = time.monotonic()

@@ -33,6 +33,7 @@ class MemoryStore:
     history: list[tuple[str, Statuses]] = field(default_factory=list)
     qr: QrCode | None = None
     last_error: str | None = None
+    reconnect: tuple[int, int | None] | None = None  # attempts, next try (ms)
     _lock: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_until(self, worker: object, timeout: float) -> bool:
@@ -96,7 +97,10 @@ class MemoryStore:
         """False once connected again."""
         with self._lock:
             self._fence()
-            return self.statuses.session.value != "CONNECTED"
+            if self.statuses.session.value == "CONNECTED":
+                return False
+            self.reconnect = (attempts, next_retry_at_ms)
+            return True
 
     def record_inbound(
         self,

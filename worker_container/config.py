@@ -117,6 +117,14 @@ class WorkerConfig:
         what="the watchdog asks the page; one that does not answer within this is shown as "
         "our problem at once",
     )  # fmt: skip
+    not_loaded_tries: int = setting(
+        "WAFLEET_PAGE_NOT_LOADED_TRIES", 3, low=1,
+        what="WhatsApp Web did not load this many times in a row: wait for an update",
+    )  # fmt: skip
+    not_loaded_retry_s: float = setting(
+        "WAFLEET_PAGE_NOT_LOADED_RETRY_S", 600.0, unit="s", low=0.1,
+        what="then try again this often (the browser is closed meanwhile)",
+    )  # fmt: skip
     hang_s: float = setting(
         "WAFLEET_PAGE_HANG_S", 15.0, unit="s", low=0.1,
         what="a page silent this long is relaunched from the saved login",

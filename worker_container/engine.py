@@ -99,6 +99,11 @@ class PageLost:
     reason: str
 
 
+NOT_LOADED = "WhatsApp Web did not load"
+"""How a ``PageLost`` reason starts when wa-js never became ready on the page: what a
+change of WhatsApp Web that the pinned wa-js does not know yet looks like."""
+
+
 PageEvent = CodeShown | CodesRanOut | Linked | StateChanged | MessageArrived | Acked | PageLost
 
 

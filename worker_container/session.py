@@ -22,16 +22,18 @@ from enum import IntEnum
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+from chalicelib import observability
 from chalicelib.domain.clock import Clock, SystemClock
 from chalicelib.domain.errors import IllegalTransitionError, StaleOwnerError
 from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Event
 from chalicelib.domain.values import Lease, QrCode
-from chalicelib.domain.words import OUR_SIDE
+from chalicelib.domain.words import OUR_SIDE, WHATSAPP_CHANGED
 from chalicelib.settings import Settings
 from worker_container import memory, profile
 from worker_container.config import WorkerConfig
 from worker_container.engine import (
+    NOT_LOADED,
     Acked,
     CodeShown,
     CodesRanOut,
@@ -136,6 +138,7 @@ class Session:
         self.chat_turns: dict[str, tuple[asyncio.Lock, list[int]]] = {}  # lock, answers queued
         self.settling_since: int | None = None  # authenticated, not yet connected, since (ms)
         self.page_reported = asyncio.Event()  # a page (re)loaded said where it stands
+        self.not_loaded = 0  # pages in a row on which wa-js never became ready
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -259,7 +262,10 @@ class Session:
                 await self._event(Event.DISCONNECTED, f"{OUR_SIDE} {reason}; relaunching")
             self.connected.clear()
             await self.engine.close()
-            await self._open()
+            if self.not_loaded >= self.cfg.not_loaded_tries:
+                await self._wait_for_an_update()
+            if not self.done.is_set():
+                await self._open()
         except StaleOwnerError:
             self.finish(ExitCode.REPLACED, "lease lost")
         except Exception as exc:
@@ -267,6 +273,27 @@ class Session:
             self.finish(ExitCode.UNEXPECTED, f"browser relaunch failed: {type(exc).__name__}")
         finally:
             self.recovering = False
+
+    async def _wait_for_an_update(self) -> None:
+        """WhatsApp Web did not load ``not_loaded_tries`` times in a row: most likely the
+        site changed in a way the pinned wa-js does not know yet. Not a relaunch loop: a cause
+        of its own (an operator updates wa-js), a metric for the alarm, the browser closed, and
+        one more try every ``not_loaded_retry_s``."""
+        retry_s = self.cfg.not_loaded_retry_s
+        logger.warning(
+            "WhatsApp Web does not load; waiting for an update",
+            extra={**self.log, "tries": self.not_loaded, "retry_in_s": retry_s},
+        )
+        observability.count("host", WhatsAppNotLoaded=1)
+        await self._event(
+            Event.DISCONNECTED, f"{WHATSAPP_CHANGED}: it did not load {self.not_loaded} times"
+        )
+        next_at = self.clock.now_ms() + int(retry_s * 1000)
+        await self._db(
+            self.store.record_reconnect, attempts=self.not_loaded, next_retry_at_ms=next_at
+        )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.done.wait(), timeout=retry_s)
 
     async def _save_profile(self) -> None:
         async with self.profile_lock:
@@ -305,6 +332,10 @@ class Session:
                 self.events.task_done()
 
     async def _handle(self, event: PageEvent) -> None:
+        if isinstance(event, PageLost):
+            self.not_loaded = self.not_loaded + 1 if event.reason.startswith(NOT_LOADED) else 0
+        else:
+            self.not_loaded = 0  # the bridge speaks: wa-js is ready on this page
         if isinstance(event, StateChanged):
             self.page_reported.set()
             new = event.state

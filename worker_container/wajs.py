@@ -36,6 +36,7 @@ from playwright.async_api import Error as PlaywrightError
 
 from worker_container.config import WorkerConfig
 from worker_container.engine import (
+    NOT_LOADED,
     Acked,
     CodeShown,
     CodesRanOut,
@@ -357,7 +358,7 @@ class WaJsEngine:
         except (PlaywrightError, TimeoutError) as exc:
             if page is self.page and not self._closing:
                 logger.warning("wa-js not ready", extra={"error_type": type(exc).__name__})
-                self._on_event(PageLost("WhatsApp Web did not load (wa-js never became ready)"))
+                self._on_event(PageLost(f"{NOT_LOADED} (wa-js never became ready)"))
 
     def _on_binding(self, _source: Any, raw: str) -> None:
         event = parse_event(json.loads(raw))

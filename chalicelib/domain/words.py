@@ -15,6 +15,9 @@ other auth failures are WhatsApp refusing the number: an operator has to look)."
 OUR_SIDE = "browser:"
 """How the worker's cause for a lost connection starts when the fault is ours (the bot's
 browser hung or crashed), not the owner's phone or network."""
+WHATSAPP_CHANGED = "WhatsApp Web changed"
+"""How the worker's cause starts when WhatsApp Web no longer loads with the pinned wa-js:
+an operator updates it; the bot tries again on a slow schedule meanwhile."""
 
 
 class Who(StrEnum):
@@ -117,6 +120,15 @@ def _paused(s: Situation) -> Explanation:
 
 
 def _coming_up(s: Situation) -> Explanation:
+    if s.last_event is Event.DISCONNECTED and (s.last_error or "").startswith(WHATSAPP_CHANGED):
+        return Explanation(
+            "bad",
+            Who.OPERATOR,
+            "WhatsApp changed its website: our operators are updating your bot",
+            "Your bot cannot open WhatsApp until then; it tries again by itself now and then. "
+            "Nothing for you to do, your link to WhatsApp is kept.",
+            at_ms=s.next_retry_at_ms,
+        )
     if s.last_event is Event.DISCONNECTED and (s.last_error or "").startswith(OUR_SIDE):
         return Explanation(
             "warn",
@@ -291,6 +303,8 @@ def sentence(event: str, actor: str, detail: str | None) -> str:
         return "WhatsApp refused this number"
     if kind is Event.AUTH_FAILURE and detail and "phone" in detail:
         return "Your phone logged the bot out"
+    if kind is Event.DISCONNECTED and (detail or "").startswith(WHATSAPP_CHANGED):
+        return "WhatsApp changed its website; waiting for an update"
     if kind is Event.DISCONNECTED and (detail or "").startswith(OUR_SIDE):
         return "The bot's browser stopped responding; reconnecting"
     if kind is Event.STOPPED:

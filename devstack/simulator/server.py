@@ -133,6 +133,7 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
                 },
                 ("POST", "/control/link"): lambda: _link(sim, self._body()),
                 ("POST", "/control/link-code"): lambda: _link_code(sim, self._body()),
+                ("POST", "/control/site"): lambda: _site(sim, self._body()),
             }
             action = page.get((method, path))
             if action is not None:
@@ -153,6 +154,16 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
                 return
             if path == "/":
                 sim.page_loads += 1
+                if sim.site_changed:
+                    page = (
+                        (STATIC / "index.html")
+                        .read_bytes()
+                        .replace(
+                            b"<head>", b"<head><script>window.__simSiteChanged = true;</script>", 1
+                        )
+                    )
+                    self._send(200, page, "text/html; charset=utf-8")
+                    return
             name = "index.html" if path == "/" else path.removeprefix("/static/")
             target = (STATIC / name).resolve()
             if not target.is_relative_to(STATIC.resolve()) or not target.is_file():
@@ -265,6 +276,14 @@ def _presence(sim: Simulator, token: str, body: dict[str, Any]) -> None:
 
 def _link(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
     return sim.link(_text(body, "payload"), _text(body, "phone"))
+
+
+def _site(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:
+    changed = body.get("changed")
+    if not isinstance(changed, bool):
+        raise LinkError(400, '"changed" must be true or false')
+    sim.site_changed = changed
+    return {"changed": changed}
 
 
 def _link_code(sim: Simulator, body: dict[str, Any]) -> dict[str, Any]:

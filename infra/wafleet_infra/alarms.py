@@ -49,9 +49,13 @@ class Alarms(Construct):
             topic.add_subscription(subscriptions.EmailSubscription(email))
         stale = emitted("reaper", "ReapedWorkers")
         api_5xx = emitted("api", "Api5xx")
+        # A session on which WhatsApp Web did not load several times in a row: most likely the
+        # site changed under the pinned wa-js (the operator upgrades it).
+        not_loaded = emitted("host", "WhatsAppNotLoaded")
         watched: dict[str, tuple[cloudwatch.IMetric, float]] = {
             "StaleWorkers": (stale, 0),
             "Api5xx": (api_5xx, 0),
+            "WhatsAppNotLoaded": (not_loaded, 0),
             **(extra or {}),
         }
         for name, function in functions.items():
@@ -98,6 +102,10 @@ class Alarms(Construct):
                 right=[reaper.metric_errors(period=FIVE_MINUTES)] if reaper else [],
             ),
             cloudwatch.GraphWidget(title="API errors", left=[emitted("api", "Api4xx"), api_5xx]),
+            cloudwatch.GraphWidget(
+                title="Sessions waiting for a wa-js update (WhatsApp Web did not load)",
+                left=[not_loaded],
+            ),
             cloudwatch.GraphWidget(
                 title="Heartbeat write throttles (tenants table)", left=[throttles]
             ),

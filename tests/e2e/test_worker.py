@@ -14,11 +14,13 @@ from typing import Any
 import psutil
 import pytest
 
+from chalicelib.api import presenters
 from chalicelib.control import workers
 from chalicelib.domain import templates
 from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.transitions import Actor, Event
-from chalicelib.store import messages, tenants
+from chalicelib.domain.words import WHATSAPP_CHANGED
+from chalicelib.store import messages, tenants, views
 from chalicelib.store.models import HistoryModel, MessageModel
 from tests.processes import PHONE, Sim, Stack, command_line, eventually
 
@@ -519,3 +521,26 @@ def test_a_pinned_whatsapp_web_version_is_served_from_its_page(
     assert sim.state.page_loads == 0  # the site's own page was never fetched
     sim.inbound("hours")
     eventually(lambda: len(sim.sent()) == 1, what="reply")
+
+
+def test_a_whatsapp_web_wa_js_cannot_load_waits_for_an_update_instead_of_looping(
+    stack: Stack, sim: Sim
+) -> None:
+    stack.configure(page_load_s=2.0, not_loaded_tries=2, not_loaded_retry_s=3.0)
+    sim.call("POST", "/control/site", {"changed": True})  # a release wa-js does not know
+    tid = new_tenant()
+    workers.start(tid)
+    eventually(
+        lambda: (item(tid).last_error or "").startswith(WHATSAPP_CHANGED),
+        timeout=40,
+        what="the cause of its own",
+    )
+    assert sim.state.page_loads == 2  # the configured tries, then no relaunch loop
+    assert int(item(tid).reconnect_attempts) == 2 and item(tid).next_retry_at
+    words = presenters.tenant_status(
+        views.tenant(item(tid)), None, now_ms=SystemClock().now_ms(), stale_ms=60_000
+    )["explain"]
+    assert words["who"] == "operator" and "WhatsApp changed" in words["headline"]
+    sim.call("POST", "/control/site", {"changed": False})  # wa-js updated, or the site back
+    published_qr(tid)  # the slow retry loads it: a code to link, from the same worker
+    assert statuses(tid)[2] == "RUNNING"

@@ -335,7 +335,10 @@ def _logical_ids(value: Any) -> set[str]:
 
 def test_every_alarm_watches_a_metric_that_exists(template: dict[str, Any]) -> None:
     root = Path(__file__).resolve().parents[2]
-    code = (root / "app.py").read_text() + (root / "chalicelib/api/middleware.py").read_text()
+    code = "".join(
+        (root / path).read_text()
+        for path in ("app.py", "chalicelib/api/middleware.py", "worker_container/session.py")
+    )
     alarms = resources(template, "AWS::CloudWatch::Alarm").values()
     described = {a["Properties"]["AlarmDescription"] for a in alarms}
     assert {
@@ -344,6 +347,7 @@ def test_every_alarm_watches_a_metric_that_exists(template: dict[str, Any]) -> N
         "wafleet: ReaperErrors",
         "wafleet: APIHandlerErrors",
         "wafleet: HeartbeatThrottles",
+        "wafleet: WhatsAppNotLoaded",
     } <= described
     for alarm in alarms:
         props = alarm["Properties"]
@@ -358,7 +362,7 @@ def test_every_alarm_watches_a_metric_that_exists(template: dict[str, Any]) -> N
             dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
             if metric["Namespace"] == "wafleet":  # ours: emitted by the code, by that name
                 assert metric["MetricName"] in code
-                assert dims["service"] in ("reaper", "api", "webhooks")
+                assert dims["service"] in ("reaper", "api", "webhooks", "host")
                 continue
             targets = _logical_ids(list(dims.values()))
             assert targets, (props["AlarmDescription"], dims)  # a real resource, not a name
@@ -381,6 +385,7 @@ def test_one_dashboard_shows_fleet_health(template: dict[str, Any]) -> None:
         "Api4xx",
         "Invocations",
         "ThrottledRequests",
+        "WhatsAppNotLoaded",
     ):
         assert shown in body, shown
 

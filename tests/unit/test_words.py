@@ -11,7 +11,15 @@ import pytest
 from chalicelib.domain.errors import IllegalTransitionError
 from chalicelib.domain.statuses import SessionState, SetupStatus, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import TABLE, Actor, Event, Statuses, decide
-from chalicelib.domain.words import LOGGED_OUT, OUR_SIDE, Situation, Who, explain, sentence
+from chalicelib.domain.words import (
+    LOGGED_OUT,
+    OUR_SIDE,
+    WHATSAPP_CHANGED,
+    Situation,
+    Who,
+    explain,
+    sentence,
+)
 
 TECHNICAL = re.compile(
     "|".join(
@@ -144,6 +152,17 @@ def test_a_hung_browser_is_our_problem_and_never_blames_the_phone() -> None:
     assert sentence("disconnected", "worker", f"{OUR_SIDE} page crashed; relaunching") == (
         "The bot's browser stopped responding; reconnecting"
     )
+
+
+def test_a_site_wa_js_cannot_load_is_up_to_the_operators_and_says_when_it_tries_again() -> None:
+    live = Statuses(TenantStatus.ERROR, SessionState.DISCONNECTED, WorkerStatus.RUNNING)
+    cause = f"{WHATSAPP_CHANGED}: it did not load 3 times"
+    words = explain(
+        Situation(live, last_event=Event.DISCONNECTED, last_error=cause, next_retry_at_ms=9)
+    )
+    assert (words.who, words.at_ms) == (Who.OPERATOR, 9)
+    assert "phone" not in words.next and "operators" in words.headline
+    assert "waiting for an update" in sentence("disconnected", "worker", cause)
 
 
 def test_an_approved_request_does_not_ask_for_a_setup_request() -> None:

@@ -13,17 +13,19 @@ from chalicelib.domain.clock import ManualClock
 from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Statuses
 from chalicelib.domain.values import Lease
-from chalicelib.domain.words import OUR_SIDE
+from chalicelib.domain.words import OUR_SIDE, WHATSAPP_CHANGED
 from chalicelib.settings import Settings
 from tests.fakes import MemoryStore
 from tests.unit.test_reactions import READY
 from worker_container.config import WorkerConfig
 from worker_container.engine import (
+    NOT_LOADED,
     Acked,
     CodeShown,
     Inbound,
     MessageArrived,
     PageEvent,
+    PageLost,
     PageState,
     Sent,
     StateChanged,
@@ -540,3 +542,30 @@ def test_a_page_that_stops_answering_is_our_problem_at_once_and_relaunched_if_it
     asyncio.run(run())
     events = [event for event, _ in w.store.history]
     assert events[-3:] == ["disconnected", "ready", "disconnected"]
+
+
+def test_a_site_wa_js_cannot_load_is_a_cause_of_its_own_not_a_relaunch_loop(
+    tmp_path: Path,
+) -> None:
+    w = world(tmp_path)
+    w.bot.cfg = replace(w.bot.cfg, not_loaded_tries=3, not_loaded_retry_s=3600)
+    lost = PageLost(f"{NOT_LOADED} (wa-js never became ready)")
+
+    async def run() -> None:
+        await w.bot._open()
+        for _ in range(2):  # relaunched: maybe a bad moment of the site
+            await w.bot._handle(lost)
+            assert w.bot.recovery_task is not None
+            await w.bot.recovery_task
+        assert len(w.engine.pages) == 3
+        await w.bot._handle(lost)  # the third in a row: wait for an update
+        assert await asyncio.to_thread(
+            w.store.wait_for, lambda: (w.store.last_error or "").startswith(WHATSAPP_CHANGED), 5
+        )
+        assert len(w.engine.pages) == 3  # no relaunch until the slow retry
+        assert w.bot.recovery_task is not None and not w.bot.recovery_task.done()
+        w.bot.finish(ExitCode.STOPPED, "test over")
+        await w.bot.recovery_task
+
+    asyncio.run(run())
+    assert w.store.reconnect == (3, w.clock.now_ms() + 3_600_000)

@@ -2,7 +2,7 @@
 // chats. Like the real site's UI, it renders WhatsApp's own modules; nothing reads this DOM.
 window.addEventListener("DOMContentLoaded", () => {
   const app = document.getElementById("app");
-  const mod = (id) => window.require(id);
+  const mod = (id) => window.__simRequire(id);
 
   function el(tag, attrs = {}, ...children) {
     const node = document.createElement(tag);

@@ -5,7 +5,7 @@
 // These modules' ids do not start with "WA", so wa-js never looks at them
 // (src/loader/index.ts keeps only /^(?:use)?WA/).
 (() => {
-  const d = window.__d;
+  const d = window.__simDefine;
   const VERSION = "2.3000.1045000000";
 
   d("SimServer", [], (g, require, rd, rl, module, exports) => {
@@ -430,5 +430,5 @@
     });
   });
 
-  window.require("SimApp");
+  window.__simRequire("SimApp");
 })();

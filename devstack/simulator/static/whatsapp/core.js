@@ -4,7 +4,7 @@
 // named beside it, and uses it the way that file and its callers do. A fake more lenient than
 // the real site is a bug here (DESIGN.md, "Semantics come from wa-js's source").
 (() => {
-  const d = window.__d;
+  const d = window.__simDefine;
 
   // wa-js src/whatsapp/misc/EventEmitter.ts: found by its id.
   d("WAWebEventEmitter", [], (g, r, rd, rl, module, exports) => {

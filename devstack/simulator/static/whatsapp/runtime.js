@@ -37,6 +37,12 @@
   window.ErrorGuard = { skipGuardGlobal() {}, applyWithGuard: (fn, ctx, args) => fn.apply(ctx, args) };
   window.importNamespace = load;
   window.importDefault = (id) => load(id).default;
+  // The site's own scripts reach the runtime through these names.
+  window.__simDefine = define;
+  window.__simRequire = load;
+  // A release that stops exposing the runtime as `__d`/`require` (the simulator's "site
+  // changed" switch, POST /control/site): wa-js's loader never starts, WPP never gets ready.
+  if (window.__simSiteChanged) return;
   // Assigned last and as plain assignments: the setter traps of an injected loader fire here.
   window.__d = define;
   window.require = load;

@@ -3,7 +3,7 @@
 // (wa-js 4.6.0, src/whatsapp/**), and behaves as that file's callers need. What happens on the
 // wire is the simulator server's (`SimServer`, in app.js): these modules are WhatsApp's client.
 (() => {
-  const d = window.__d;
+  const d = window.__simDefine;
   const base = (require) => ({
     BaseModel: require("WAWebBaseModel").BaseModel,
     defineModel: require("WAWebBaseModel").defineModel,
