@@ -27,6 +27,11 @@ def pack(profile: Path) -> bytes:
     return buffer.getvalue()
 
 
+def holds_login(profile: Path) -> bool:
+    """Whether ``profile`` has the folders a login lives in (a browser ran on it)."""
+    return (profile / KEPT[0]).is_dir()
+
+
 def unpack(data: bytes, profile: Path) -> None:
     """Restore an archive made by ``pack`` into ``profile`` (a fresh folder)."""
     profile.mkdir(parents=True, exist_ok=True, mode=0o700)

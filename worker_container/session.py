@@ -209,22 +209,27 @@ class Session:
     # --- the page -------------------------------------------------------------------------
 
     async def _open(self) -> None:
-        """Restore the saved profile (if any) and open WhatsApp Web on it."""
+        """Open WhatsApp Web on this session's profile: the one on disk if the browser ran
+        here before (a relaunch after a crash or a hang: newer than any saved copy, which can
+        be a save interval old, and an older copy would roll WhatsApp's keys back), else the
+        saved login restored (if any)."""
         started = time.monotonic()
         async with self.profile_lock:  # a save in flight never packs a half-restored profile
-            saved = await asyncio.to_thread(self.logins.load)
-            shutil.rmtree(self.profile_dir, ignore_errors=True)
-            if saved:
-                await asyncio.to_thread(profile.unpack, saved, self.profile_dir)
-            else:
-                self.profile_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            local = profile.holds_login(self.profile_dir)
+            saved = None if local else await asyncio.to_thread(self.logins.load)
+            if not local:
+                shutil.rmtree(self.profile_dir, ignore_errors=True)
+                if saved:
+                    await asyncio.to_thread(profile.unpack, saved, self.profile_dir)
+                else:
+                    self.profile_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.page = PageState()
         await self.engine.start(self.profile_dir, self._sink())
         logger.info(
             "browser open",
             extra={
                 **self.log,
-                "restored_login": saved is not None,
+                "login": "local" if local else "restored" if saved else "none",
                 "open_ms": round((time.monotonic() - started) * 1000),  # restore + launch + load
             },
         )

@@ -569,3 +569,29 @@ def test_a_site_wa_js_cannot_load_is_a_cause_of_its_own_not_a_relaunch_loop(
 
     asyncio.run(run())
     assert w.store.reconnect == (3, w.clock.now_ms() + 3_600_000)
+
+
+def test_a_relaunch_on_the_same_host_keeps_the_newer_profile_on_disk(tmp_path: Path) -> None:
+    """The saved copy can be a save interval old; WhatsApp's keys must not roll back."""
+    from worker_container import profile
+
+    w = world(tmp_path)
+    keys = w.bot.profile_dir / "Default/IndexedDB/keys"
+
+    async def run() -> None:
+        await w.bot._open()
+        keys.parent.mkdir(parents=True)
+        keys.write_text("older")
+        w.saved.data = profile.pack(w.bot.profile_dir)  # the last periodic save
+        keys.write_text("newer")  # WhatsApp wrote since
+        w.bot._crashed("page crashed")
+        assert w.bot.recovery_task is not None
+        await w.bot.recovery_task
+
+    asyncio.run(run())
+    assert len(w.engine.pages) == 2 and keys.read_text() == "newer"
+    # A new session (another host) has nothing on disk: it restores the saved copy.
+    fresh = world(tmp_path / "other")
+    fresh.saved.data = w.saved.data
+    asyncio.run(fresh.bot._open())
+    assert (fresh.bot.profile_dir / "Default/IndexedDB/keys").read_text() == "older"
