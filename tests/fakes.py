@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from chalicelib.domain.conversation import ChatRecord
 from chalicelib.domain.errors import ConcurrentUpdateError, StaleOwnerError, TenantPausedError
 from chalicelib.domain.statuses import TenantStatus
 from chalicelib.domain.transitions import Actor, Event, Statuses, decide
@@ -34,6 +35,8 @@ class MemoryStore:
     qr: QrCode | None = None
     last_error: str | None = None
     reconnect: tuple[int, int | None] | None = None  # attempts, next try (ms)
+    chats: dict[str, ChatRecord] = field(default_factory=dict)
+    why: dict[str, str | None] = field(default_factory=dict)  # inbound id -> why ignored
     _lock: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_until(self, worker: object, timeout: float) -> bool:
@@ -168,11 +171,20 @@ class MemoryStore:
         """SENDING -> SENT."""
         self.messages[f"out#{reply_key}"].state = "SENT"
 
-    def mark_ignored(self, inbound_id: str) -> None:
+    def mark_ignored(self, inbound_id: str, *, why: str | None = None) -> None:
         """RECEIVED -> IGNORED."""
         found = self.messages[f"in#{inbound_id}"]
         if found.state == "RECEIVED":
             found.state = "IGNORED"
+            self.why[inbound_id] = why
+
+    def chat(self, chat: str) -> ChatRecord:
+        """The chat's record."""
+        return self.chats.get(chat, ChatRecord())
+
+    def save_chat(self, chat: str, record: ChatRecord) -> None:
+        """Replace it."""
+        self.chats[chat] = record
 
     def unfinished(self) -> list[Logged]:
         """RECEIVED and SENDING, oldest first."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from chalicelib.domain.conversation import ChatRecord
 from chalicelib.domain.errors import ConcurrentUpdateError, NotFoundError
 from chalicelib.domain.transitions import Actor, Event, Statuses
 from chalicelib.domain.values import Lease, QrCode
@@ -81,9 +82,17 @@ class DynamoStore:
         """``messages.mark_sent``."""
         messages.mark_sent(self.lease.tenant_id, reply_key, wa_message_id)
 
-    def mark_ignored(self, inbound_id: str) -> None:
+    def mark_ignored(self, inbound_id: str, *, why: str | None = None) -> None:
         """``messages.mark_ignored``."""
-        messages.mark_ignored(self.lease.tenant_id, inbound_id)
+        messages.mark_ignored(self.lease.tenant_id, inbound_id, why=why)
+
+    def chat(self, chat: str) -> ChatRecord:
+        """``messages.chat_record``."""
+        return messages.chat_record(self.lease.tenant_id, chat)
+
+    def save_chat(self, chat: str, record: ChatRecord) -> None:
+        """``messages.save_chat``."""
+        messages.save_chat(self.lease.tenant_id, chat, record)
 
     def unfinished(self) -> list[Logged]:
         """``messages.unfinished`` as the worker reads it."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from chalicelib.domain.conversation import ChatRecord
 from chalicelib.domain.statuses import TenantStatus
 from chalicelib.domain.transitions import Event, Statuses
 from chalicelib.domain.values import Lease, QrCode
@@ -113,8 +114,16 @@ class StorePort(Protocol):
         """WhatsApp acknowledged the reply."""
         ...
 
-    def mark_ignored(self, inbound_id: str) -> None:
-        """No reply on purpose (paused, or linked to another number)."""
+    def mark_ignored(self, inbound_id: str, *, why: str | None = None) -> None:
+        """No reply on purpose (paused, linked to another number, taken over, opted out)."""
+        ...
+
+    def chat(self, chat: str) -> ChatRecord:
+        """The chat's record: taken over until, opted out, recent automated replies."""
+        ...
+
+    def save_chat(self, chat: str, record: ChatRecord) -> None:
+        """Replace the chat's record."""
         ...
 
     def unfinished(self) -> list[Logged]:

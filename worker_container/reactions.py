@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -89,6 +90,22 @@ def answerable(message: Inbound) -> bool:
     if message.from_me or not message.is_new or message.kind not in ANSWERED_TYPES:
         return False
     return message.chat.endswith(("@c.us", "@lid"))
+
+
+def owner_wrote(message: Inbound) -> bool:
+    """The account wrote ``message`` in a 1:1 chat and the bot did not: the owner on the
+    phone (or another of their devices), taking the chat over."""
+    return (
+        message.from_me
+        and message.is_new
+        and message.chat.endswith(("@c.us", "@lid"))
+        and not is_our_reply(message.id)
+    )
+
+
+def is_our_reply(message_id: str) -> bool:
+    """Whether ``message_id`` has the shape of ``reply_id``'s ids (the bot's own sends)."""
+    return re.fullmatch(r"3EB0[0-9A-F]{16}", message_id) is not None
 
 
 def reply_id(inbound_id: str) -> str:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
-from chalicelib.domain import templates
+from chalicelib.domain import conversation, templates
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.errors import TenantPausedError
 from worker_container.engine import Acked, Engine, Inbound
@@ -28,6 +28,11 @@ T = TypeVar("T")
 ACK_SERVER = 1  # wa-js ACK.SENT: WhatsApp's server has the message
 # Catch-up after a restart reads this many of the newest messages of each recent chat, from a
 # little before the newest message logged (clocks differ; the log de-duplicates overlaps).
+# What the bot says to confirm a STOP or a START (the platform's words, no business fact).
+CONFIRMATIONS = {
+    conversation.Action.CONFIRM_STOP: conversation.STOPPED_TEXT,
+    conversation.Action.CONFIRM_START: conversation.STARTED_TEXT,
+}
 CATCH_UP_PER_CHAT = 50
 CATCH_UP_MARGIN_MS = 120_000
 
@@ -84,9 +89,22 @@ class Replies:
         await self._reply(message.id, message.chat, number, message.text)
 
     async def _reply(self, inbound_id: str, chat: str, to_number: str, text_in: str) -> None:
+        # The chat's record decides first (taken over, opted out, too many replies this hour);
+        # it is saved before the claim, so a STOP holds even if the confirmation never goes.
+        choice = conversation.decide(
+            text_in, await self._db(self.store.chat, chat), now_ms=self.clock.now_ms()
+        )
+        if choice.action is conversation.Action.SILENT:
+            await self._db(self.store.mark_ignored, inbound_id, why=choice.reason)
+            logger.info("not answered", extra={**self.log, "reason": choice.reason})
+            self.handled.add(inbound_id)
+            return
+        await self._db(self.store.save_chat, chat, choice.record)
         # Whether the tenant is paused is decided by the claim's condition, not by a cached
         # flag: a resume must take effect for the very next message.
-        text = templates.reply(self.tenant.template_type, self.tenant.name, text_in)
+        text = CONFIRMATIONS.get(choice.action) or templates.reply(
+            self.tenant.template_type, self.tenant.name, text_in
+        )
         key, wa_id = f"re-{inbound_id}", reply_id(inbound_id)
         try:
             claimed = await self._db(
@@ -110,6 +128,13 @@ class Replies:
             await self.rate_limit()
             await self.send(chat, text, key, wa_id, typing=True)
         self.handled.add(inbound_id)
+
+    async def taken_over(self, chat: str) -> None:
+        """The owner wrote in ``chat`` from the phone: the bot is silent there for a while."""
+        record = await self._db(self.store.chat, chat)
+        now = self.clock.now_ms()
+        await self._db(self.store.save_chat, chat, conversation.taken_over(record, now_ms=now))
+        logger.info("chat taken over by a person", extra=self.log)
 
     async def send(
         self, chat: str, text: str, key: str, wa_id: str, *, typing: bool = False

@@ -49,7 +49,7 @@ from worker_container.engine import (
 from worker_container.login_store import LoginStore
 from worker_container.ports import StorePort, TenantConfig
 from worker_container.rate_limit import TokenBucket
-from worker_container.reactions import Health, Verdict, answerable, verdict
+from worker_container.reactions import Health, Verdict, answerable, owner_wrote, verdict
 from worker_container.reconnect import Backoff
 from worker_container.replies import Replies
 
@@ -364,6 +364,8 @@ class Session:
         elif isinstance(event, MessageArrived):
             if answerable(event.message) and self.session_state is SessionState.CONNECTED:
                 self._answer_soon(event.message)
+            elif owner_wrote(event.message):
+                await self.replies.taken_over(event.message.chat)
         elif isinstance(event, Acked):
             await self.replies.acked(event)
         elif isinstance(event, PageLost):

@@ -220,6 +220,7 @@ def message(view: MessageView) -> dict[str, Any]:
         "at": iso(view.at),
         "state": view.state,
         "stateText": words.message_state(view.state),
+        "why": view.why,
         "replyTo": view.reply_to,
     }
 

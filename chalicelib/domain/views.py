@@ -53,6 +53,7 @@ class MessageView:
     at: int
     state: str | None
     reply_to: str | None
+    why: str | None = None  # why the bot stayed silent (IGNORED)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.domain.conversation import ChatRecord
 from chalicelib.domain.errors import StaleOwnerError, TenantPausedError
 from chalicelib.domain.statuses import TenantStatus
 from chalicelib.domain.values import Direction, Lease, MessageState
 from chalicelib.store import cursor, tenants
 from chalicelib.store.connection import condition_failed, connection, failed_parts, put_new
-from chalicelib.store.models import MessageModel, TenantModel
+from chalicelib.store.models import ChatModel, MessageModel, TenantModel
 
 MESSAGE_TTL_S = 90 * 24 * 3600
 MAX_TEXT = 4096
@@ -204,12 +205,39 @@ def newest_at(tenant_id: str) -> int | None:
     return None
 
 
-def mark_ignored(tenant_id: str, inbound_id: str) -> None:
-    """An inbound message that gets no reply on purpose (paused tenant, rate limited)."""
+def mark_ignored(tenant_id: str, inbound_id: str, *, why: str | None = None) -> None:
+    """An inbound message that gets no reply on purpose (paused tenant, a person took the
+    chat over, the customer opted out), with why if the log should say."""
+    actions: list[Action] = [MessageModel.state.set(IGNORED)]
+    if why:
+        actions.append(MessageModel.why.set(why))
     MessageModel(tenant_id, _key(IN, inbound_id)).update(
-        actions=[MessageModel.state.set(IGNORED)],
-        condition=MessageModel.state == RECEIVED,
+        actions=actions, condition=MessageModel.state == RECEIVED
     )
+
+
+def chat_record(tenant_id: str, chat: str) -> ChatRecord:
+    """What the bot keeps about ``chat`` (an empty record for a chat it never kept)."""
+    try:
+        item = ChatModel.get(tenant_id, "chat#" + chat, consistent_read=True)
+    except ChatModel.DoesNotExist:
+        return ChatRecord()
+    return ChatRecord(
+        taken_over_until=int(item.taken_over_until) if item.taken_over_until else None,
+        opted_out=bool(item.opted_out),
+        replies=tuple(int(t) for t in item.replies or ()),
+    )
+
+
+def save_chat(tenant_id: str, chat: str, record: ChatRecord) -> None:
+    """Replace the chat's record (one chat is answered one message at a time)."""
+    ChatModel(
+        tenant_id,
+        "chat#" + chat,
+        taken_over_until=record.taken_over_until,
+        opted_out=record.opted_out,
+        replies=list(record.replies),
+    ).save()
 
 
 def replies_since(tenant_id: str, since_ms: int, *, cap: int) -> tuple[list[MessageModel], bool]:

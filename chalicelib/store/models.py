@@ -145,7 +145,28 @@ class MessageModel(Model):
     reply_to = UnicodeAttribute(null=True, attr_name="rt")
     chat = UnicodeAttribute(null=True, attr_name="ch")  # WhatsApp chat id (…@c.us or …@lid)
     expires_at = NumberAttribute(null=True, attr_name="exp")  # TTL, epoch seconds
+    why = UnicodeAttribute(null=True)  # inbound IGNORED: why the bot stayed silent
     by_time = MessagesByTime()
+
+
+class ChatModel(Model):
+    """One chat's record for the bot: taken over by a person until, opted out, the recent
+    automated replies. Kept in the messages table under ``chat#<chat id>`` without a time key,
+    so the log's index never lists it."""
+
+    class Meta:
+        table_name = "wafleet-messages"
+        region = "us-east-1"
+
+    tenant_id = UnicodeAttribute(hash_key=True, attr_name="tid")
+    key = UnicodeAttribute(range_key=True, attr_name="mk")
+    taken_over_until = NumberAttribute(null=True, attr_name="tko")
+    opted_out = BooleanAttribute(default=False, attr_name="opt")
+    replies: ListAttribute[float] = ListAttribute(
+        of=NumberAttribute,  # type: ignore[arg-type]
+        null=True,
+        attr_name="rr",
+    )
 
 
 class SetupByStatus(GlobalSecondaryIndex["SetupRequestModel"]):
@@ -350,6 +371,7 @@ def bind(settings: Settings) -> None:
         TenantModel: settings.tenants_table,
         HistoryModel: settings.history_table,
         MessageModel: settings.messages_table,
+        ChatModel: settings.messages_table,
         SetupRequestModel: settings.setup_table,
         NumberModel: settings.setup_table,
         PortalEventModel: settings.events_table,

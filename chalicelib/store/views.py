@@ -84,6 +84,7 @@ def message(item: MessageModel) -> MessageView:
         at=int(item.at),
         state=item.state,
         reply_to=item.reply_to,
+        why=item.why,
     )
 
 

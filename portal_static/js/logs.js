@@ -18,7 +18,7 @@ async function load(index) {
       el("td", { text: m.direction === "IN" ? "Received" : "Sent" }),
       el("td", { text: m.direction === "IN" ? m.from : m.to }),
       el("td", { text: m.text }),
-      el("td", { text: m.stateText || "" })));
+      el("td", { text: m.why ? `${m.stateText}: ${m.why}` : m.stateText || "" })));
     content.replaceChildren(
       page.items.length ? el("table", { id: "logs" },
         el("caption", { class: "sr-only", text: "Messages, newest first" }),

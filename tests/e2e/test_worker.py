@@ -16,7 +16,7 @@ import pytest
 
 from chalicelib.api import presenters
 from chalicelib.control import workers
-from chalicelib.domain import templates
+from chalicelib.domain import conversation, templates
 from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.domain.words import WHATSAPP_CHANGED
@@ -544,3 +544,35 @@ def test_a_whatsapp_web_wa_js_cannot_load_waits_for_an_update_instead_of_looping
     sim.call("POST", "/control/site", {"changed": False})  # wa-js updated, or the site back
     published_qr(tid)  # the slow retry loads it: a code to link, from the same worker
     assert statuses(tid)[2] == "RUNNING"
+
+
+def test_the_owner_takes_a_chat_over_from_the_phone_and_stop_silences_a_customer(
+    stack: Stack, sim: Sim
+) -> None:
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    sim.call("POST", f"/control/phones/{PHONE}/outbound", {"to": "+15550001", "text": "Hi, Tom!"})
+    eventually(
+        lambda: messages.chat_record(tid, "15550001@c.us").taken_over_until,
+        what="the takeover recorded",
+    )
+    later = sim.inbound("see you at 5", sender="+15550001")
+    sim.inbound("STOP", sender="+15550002")
+    eventually(
+        lambda: [m["text"] for m in sim.sent()] == [conversation.STOPPED_TEXT],
+        what="the STOP confirmed",
+    )
+    after_stop = sim.inbound("menu?", sender="+15550002")
+
+    def silent(message_id: str) -> str | None:
+        found = messages.get_inbound(tid, message_id)
+        return found.why if found is not None and found.state == "IGNORED" else None
+
+    assert eventually(lambda: silent(later), what="no answer in the taken chat") == (
+        "you took over this chat"
+    )
+    assert eventually(lambda: silent(after_stop), what="no answer after STOP") == (
+        "opted out of automatic replies"
+    )
+    assert [m["text"] for m in sim.sent()] == [conversation.STOPPED_TEXT]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from chalicelib.domain import templates
+from chalicelib.domain import conversation, templates
 from chalicelib.domain.clock import ManualClock
 from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Statuses
@@ -595,3 +595,29 @@ def test_a_relaunch_on_the_same_host_keeps_the_newer_profile_on_disk(tmp_path: P
     fresh.saved.data = w.saved.data
     asyncio.run(fresh.bot._open())
     assert (fresh.bot.profile_dir / "Default/IndexedDB/keys").read_text() == "older"
+
+
+def test_the_owner_writing_from_the_phone_silences_the_bot_in_that_chat_only(
+    tmp_path: Path,
+) -> None:
+    w = world(tmp_path)
+    linked(w)
+    w.handle(message("3A01", "hours"))  # the bot answers; its own message comes back
+    ours = w.engine.sends[0][2]
+    w.handle(message(ours, "reply", from_me=True))
+    w.handle(message("3A02", "menu"))
+    assert len(w.engine.sends) == 2  # its own reply is no takeover
+    w.handle(message("3EB0" + "AB" * 9, "I'll call you", from_me=True))  # the owner's phone
+    w.handle(message("3A03", "thanks"))
+    assert len(w.engine.sends) == 2
+    assert w.store.why["3A03"] == "you took over this chat"
+    w.handle(message("3A04", "hours", chat="15550002@c.us"))  # another chat: answered
+    assert len(w.engine.sends) == 3
+
+
+def test_stop_is_confirmed_once_then_silence_until_start(tmp_path: Path) -> None:
+    w = world(tmp_path)
+    linked(w)
+    w.handle(message("3A01", "STOP"), message("3A02", "menu"), message("3A03", "start"))
+    assert w.sent_texts() == [conversation.STOPPED_TEXT, conversation.STARTED_TEXT]
+    assert w.store.why["3A02"] == "opted out of automatic replies"
