@@ -25,6 +25,7 @@ def _config(item: Any) -> TenantConfig:
         link_phone=item.link_phone,
         linked_at=int(item.linked_at) if item.linked_at else None,
         other_number=item.other_number,
+        rules=item.rules,
     )
 
 

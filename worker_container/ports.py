@@ -33,6 +33,7 @@ class TenantConfig:
     link_phone: str | None = None
     linked_at: int | None = None
     other_number: str | None = None
+    rules: str | None = None  # the owner's replies, as saved (JSON)
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
-from chalicelib.domain import conversation, templates
+from chalicelib.domain import conversation, rules
 from chalicelib.domain.clock import Clock
-from chalicelib.domain.errors import TenantPausedError
+from chalicelib.domain.errors import TenantPausedError, ValidationError
 from worker_container.engine import Acked, Engine, Inbound
 from worker_container.ports import IN, StorePort, TenantConfig
 from worker_container.reactions import answerable, display_phone, reply_id
@@ -60,6 +61,8 @@ class Replies:
         self.handled: set[str] = set()
         self.awaiting_ack: dict[str, str] = {}  # reply's WhatsApp id -> our reply key
         self.unsent: dict[str, tuple[str, str, str]] = {}  # WhatsApp id -> (chat, text, key)
+        self._rules = rules.Rules()  # the owner's replies, parsed from ...
+        self._rules_source: str | None = None  # ... this saved JSON
 
     async def _db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -102,9 +105,7 @@ class Replies:
         await self._db(self.store.save_chat, chat, choice.record)
         # Whether the tenant is paused is decided by the claim's condition, not by a cached
         # flag: a resume must take effect for the very next message.
-        text = CONFIRMATIONS.get(choice.action) or templates.reply(
-            self.tenant.template_type, self.tenant.name, text_in
-        )
+        text = CONFIRMATIONS.get(choice.action) or await self._answer_text(text_in)
         key, wa_id = f"re-{inbound_id}", reply_id(inbound_id)
         try:
             claimed = await self._db(
@@ -128,6 +129,26 @@ class Replies:
             await self.rate_limit()
             await self.send(chat, text, key, wa_id, typing=True)
         self.handled.add(inbound_id)
+
+    async def _answer_text(self, text_in: str) -> str:
+        """The answer by the owner's replies as saved right now (one read of the tenant item:
+        a save reaches the very next message, never half of it)."""
+        self.tenant = await self._db(self.store.tenant)
+        saved = self.tenant.rules
+        if saved != self._rules_source:
+            try:
+                self._rules = rules.parse(json.loads(saved)) if saved else rules.Rules()
+            except (ValueError, ValidationError):  # saved by an older release: its template
+                logger.warning(
+                    "replies not readable; the starting template answers", extra=self.log
+                )
+                self._rules = rules.Rules()
+            self._rules_source = saved
+        tenant = self.tenant
+        answer = rules.respond(
+            self._rules, tenant.template_type, tenant.name, text_in, now_ms=self.clock.now_ms()
+        )
+        return answer.text
 
     async def taken_over(self, chat: str) -> None:
         """The owner wrote in ``chat`` from the phone: the bot is silent there for a while."""

@@ -123,19 +123,29 @@ def history() -> Response:
     return http.conditional(_request(), body)
 
 
-def _since(raw: str | None) -> int | None:
+def _whole(value: Any, field: str) -> int:
+    from chalicelib.domain.errors import ValidationError
+
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 10**9:
+        raise ValidationError(field, "must be a whole number")
+    return value
+
+
+def _since(raw: Any, field: str = "since") -> int | None:
     from datetime import datetime
 
     from chalicelib.domain.errors import ValidationError
 
     if not raw:
         return None
+    if not isinstance(raw, str):
+        raise ValidationError(field, "must be an ISO-8601 time")
     try:
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationError("since", "must be an ISO-8601 time") from None
+        raise ValidationError(field, "must be an ISO-8601 time") from None
     if moment.tzinfo is None:
-        raise ValidationError("since", "must include a time zone (Z or +hh:mm)")
+        raise ValidationError(field, "must include a time zone (Z or +hh:mm)")
     return int(moment.timestamp() * 1000)
 
 
@@ -209,6 +219,57 @@ def link_code() -> dict[str, Any]:
         tenant_of(request), principal(request).user_id, code=code, phone=phone
     )
     return {"linkPhone": linked, "method": "pairing" if linked else "qr"}
+
+
+@portal_routes.route(f"{BASE}/replies", methods=["GET", "PUT"])
+@json_errors
+def replies() -> dict[str, Any]:
+    """GET: the owner's replies (null until saved), the business type's starting point and
+    the kept versions. PUT ``{"rules": …, "baseVersion": n}``: validated (400 naming the
+    field) and saved as version n+1 (409 if another was saved since n); the bot answers with
+    it from the next message on."""
+    from chalicelib.api import http
+    from chalicelib.services import portal
+
+    request = _request()
+    tenant = tenant_of(request)
+    if request.method == "PUT":
+        body = http.json_body(request)
+        base = _whole(body.get("baseVersion", 0), "baseVersion")
+        who = principal(request).email or principal(request).user_id
+        portal.save_replies(tenant, who, body.get("rules"), base=base)
+    return portal.replies_doc(tenant)
+
+
+@portal_routes.route(f"{BASE}/replies/restore", methods=["POST"])
+@json_errors
+def restore_replies() -> dict[str, Any]:
+    """``{"version": n}``: a kept version becomes the newest (404 if not kept)."""
+    from chalicelib.api import http
+    from chalicelib.services import portal
+
+    request = _request()
+    version = _whole(http.json_body(request).get("version"), "version")
+    who = principal(request).email or principal(request).user_id
+    portal.restore_replies(tenant_of(request), who, version)
+    return portal.replies_doc(tenant_of(request))
+
+
+@portal_routes.route(f"{BASE}/replies/preview", methods=["POST"])
+@json_errors
+def preview_replies() -> dict[str, Any]:
+    """``{"text", "at"?, "rules"?}``: what the bot would answer and why, with the saved
+    replies or the unsaved ``rules`` being edited, at ``at`` (ISO time; now if absent)."""
+    from chalicelib.api import http
+    from chalicelib.domain import validation
+    from chalicelib.services import portal
+
+    request = _request()
+    body = http.json_body(request)
+    text = validation.text(body.get("text"), "text", max_len=1000, required=True) or ""
+    at_ms = _since(body.get("at"), "at") if body.get("at") is not None else None
+    answer = portal.preview_reply(tenant_of(request), text, at_ms=at_ms, doc=body.get("rules"))
+    return {"text": answer.text, "why": answer.why}
 
 
 @portal_routes.route(f"{BASE}/pause", methods=["POST"])

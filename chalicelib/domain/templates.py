@@ -100,7 +100,7 @@ TEMPLATES: dict[TemplateType, Template] = {
 }
 
 
-def _words(text: str) -> list[str]:
+def words(text: str) -> list[str]:
     folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return re.findall(r"[a-z0-9]+", folded)
 
@@ -117,8 +117,20 @@ def reply(template_type: TemplateType | str | None, business_name: str, text: st
     """The answer to an inbound ``text``: the first matching topic, else the menu."""
     template = TEMPLATES.get(TemplateType(template_type) if template_type else TemplateType.SHOP)
     template = template or TEMPLATES[TemplateType.SHOP]
-    words = _words(text)
+    said = words(text)
     for number, topic in enumerate(template.topics, start=1):
-        if words[:1] == [str(number)] or any(word in topic.keywords for word in words):
+        if said[:1] == [str(number)] or any(word in topic.keywords for word in said):
             return topic.answer
     return menu(template, business_name)
+
+
+def starting_topics(template_type: TemplateType | str | None) -> tuple[Topic, ...]:
+    """A business type's topics, as the starting point of the owner's own."""
+    template = TEMPLATES.get(TemplateType(template_type) if template_type else TemplateType.SHOP)
+    return (template or TEMPLATES[TemplateType.SHOP]).topics
+
+
+def menu_of(template_type: TemplateType | str | None, business_name: str) -> str:
+    """The menu a business type's template sends when nothing matched."""
+    template = TEMPLATES.get(TemplateType(template_type) if template_type else TemplateType.SHOP)
+    return menu(template or TEMPLATES[TemplateType.SHOP], business_name)

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from chalicelib.control import runtime
-from chalicelib.domain import validation
+from chalicelib.domain import rules, templates, validation
 from chalicelib.domain.errors import RateLimitedError, ValidationError
 from chalicelib.domain.statuses import TemplateType
 from chalicelib.domain.summary import WEEK_MS, Summary, summarize
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.domain.views import HistoryView, MessageView, SetupRequestView, TenantView
-from chalicelib.store import history, messages, portal_events, setup_requests, tenants, views
+from chalicelib.store import (
+    history,
+    messages,
+    portal_events,
+    replies,
+    setup_requests,
+    tenants,
+    views,
+)
 
 
 def tenant(tenant_id: str) -> TenantView:
@@ -111,3 +122,44 @@ def choose_link_method(
         raise
     portal_events.record(tenant_id, user_id, "tenant.link_code", now_ms=now)
     return approved
+
+
+def replies_doc(tenant_id: str) -> dict[str, Any]:
+    """The owner's replies (None until saved), the starting point of the business type, and
+    the kept versions (who saved each, when)."""
+    item = tenants.get_tenant(tenant_id, consistent=True)
+    version, kept = replies.versions(tenant_id)
+    starting = rules.Rules(topics=templates.starting_topics(item.template_type))
+    return {
+        "version": version,
+        "rules": json.loads(item.rules) if item.rules else None,
+        "starting": rules.to_doc(starting),
+        "versions": [
+            {"version": v["version"], "at": v["at"], "by": v["by"]} for v in reversed(kept)
+        ],
+    }
+
+
+def save_replies(tenant_id: str, who: str, doc: Any, *, base: int) -> int:
+    """Validate and save a new version (409 if another was saved since ``base``)."""
+    clean = rules.to_doc(rules.parse(doc))
+    now = runtime.get().clock.now_ms()
+    version = replies.save(tenant_id, clean, base=base, user_id=who, now_ms=now)
+    portal_events.record(tenant_id, who, "tenant.replies_saved", now_ms=now, version=version)
+    return version
+
+
+def restore_replies(tenant_id: str, who: str, version: int) -> int:
+    """Save a kept version again, as the newest."""
+    current, _ = replies.versions(tenant_id)
+    return save_replies(tenant_id, who, replies.saved(tenant_id, version), base=current)
+
+
+def preview_reply(tenant_id: str, text: str, *, at_ms: int | None, doc: Any) -> rules.Response:
+    """What the bot would answer ``text`` at ``at_ms`` (now if None), with the saved replies or
+    the unsaved ``doc`` being edited: the worker's own function."""
+    item = tenants.get_tenant(tenant_id, consistent=True)
+    saved = json.loads(item.rules) if item.rules else {}
+    current = rules.parse(doc if doc is not None else saved)
+    now = at_ms if at_ms is not None else runtime.get().clock.now_ms()
+    return rules.respond(current, item.template_type, item.name, text, now_ms=now)

@@ -73,6 +73,10 @@ class TenantModel(Model):
     # The number the phone linked ("+<digits>", as the page says) when it is not ``phone``:
     # written by the worker; while it is set no reply is claimed, until an operator confirms it.
     other_number = UnicodeAttribute(null=True, attr_name="onum")
+    # The owner's replies (chalicelib/domain/rules.py) as JSON, and their version: the worker
+    # reads them with the tenant item for each answer. Earlier versions: ``RulesModel``.
+    rules = UnicodeAttribute(null=True, attr_name="rul")
+    rules_version = NumberAttribute(null=True, attr_name="rv")
     reconnect_attempts = NumberAttribute(null=True, attr_name="ra")
     next_retry_at = NumberAttribute(null=True, attr_name="nr")
     # Current setup request, denormalised so a status read is one GetItem.
@@ -215,6 +219,19 @@ class NumberModel(Model):
     tenant_id = UnicodeAttribute()
     state = UnicodeAttribute()  # REQUESTED (a setup request is open) or APPROVED
     at = NumberAttribute()
+
+
+class RulesModel(Model):
+    """The last versions of a tenant's replies (who saved each, when), kept in the
+    setup-requests table under ``rules#<tenant>`` (no ``status``: never in the admin queue)."""
+
+    class Meta:
+        table_name = "wafleet-setup-requests"
+        region = "us-east-1"
+
+    key = UnicodeAttribute(hash_key=True, attr_name="request_id")
+    version = NumberAttribute()
+    versions = UnicodeAttribute()  # JSON: [{"version", "at", "by", "rules"}], newest last
 
 
 def number_key(number: str) -> str:
@@ -374,6 +391,7 @@ def bind(settings: Settings) -> None:
         ChatModel: settings.messages_table,
         SetupRequestModel: settings.setup_table,
         NumberModel: settings.setup_table,
+        RulesModel: settings.setup_table,
         PortalEventModel: settings.events_table,
         UserModel: settings.users_table,
         HookModel: settings.hooks_table,

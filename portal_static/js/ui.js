@@ -72,7 +72,8 @@ export function showError(target, error) {
 const PAGES = [
   ["status.html", "Status", "tenant"], ["whatsapp.html", "WhatsApp", "tenant"],
   ["logs.html", "Messages", "tenant"], ["history.html", "History", "tenant"],
-  ["setup.html", "Setup", "tenant"], ["notifications.html", "Notifications", "tenant"],
+  ["replies.html", "Replies", "tenant"], ["setup.html", "Setup", "tenant"],
+  ["notifications.html", "Notifications", "tenant"],
   ["admin.html", "Fleet", "admin"],
 ];
 

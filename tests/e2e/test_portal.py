@@ -389,8 +389,52 @@ def test_sign_in_survives_new_tabs_and_ends_on_a_clear_page(
     assert errors == []
 
 
+def test_the_owner_writes_their_own_answers_and_hours_and_tries_them(
+    stack: dict[str, str], browser: Browser, shots: Shots
+) -> None:
+    base = stack["portal"]
+    errors: list[str] = []
+    owner = signed_in(browser, base, "owner@demo.example", errors)
+    owner.get_by_role("link", name="Replies").click()
+    expect(owner.locator("#replies-state")).to_contain_text("Not saved yet")
+    # The starting point is the business type's topics: the owner writes their own facts.
+    owner.locator("#topics\\.0\\.keywords").fill("prices, price, cost")
+    owner.locator("#topics\\.0\\.answer").fill("Cut 30, colour 55 at {name}.")
+    owner.get_by_label("Time zone", exact=True).fill("Mars/Olympus")
+    owner.get_by_role("button", name="Save").click()
+    expect(owner.locator("#timeZone-error")).to_contain_text("time zone like Europe/Berlin")
+    owner.get_by_label("Time zone", exact=True).fill("Europe/Berlin")
+    owner.get_by_label("I want the bot to know my opening hours").check()
+    owner.locator("#closed-sun").check()
+    owner.get_by_label("Away message").fill("We are closed; we open {next_open}.")
+    owner.get_by_role("button", name="Save").click()
+    expect(owner.locator("#saved")).to_have_text("Saved as version 1.")
+    expect(owner.locator("#versions")).to_contain_text("Version 1")
+    owner.get_by_label("A customer writes").fill("What do you charge? Prices please")
+    owner.get_by_label("When (this device").fill("2026-03-03T12:00")  # a Tuesday, open
+    owner.get_by_role("button", name="Show the answer").click()
+    expect(owner.locator("#preview-reply")).to_have_text("Cut 30, colour 55 at Demo Pizzeria.")
+    expect(owner.locator("#preview-why")).to_have_text("Why: matched topic prices")
+    owner.get_by_label("When (this device").fill("2026-03-08T12:00")  # a Sunday, closed
+    owner.get_by_role("button", name="Show the answer").click()
+    expect(owner.locator("#preview-why")).to_have_text("Why: away: closed now")
+    expect(owner.locator("#preview-reply")).to_have_text(
+        "We are closed; we open tomorrow at 09:00."
+    )
+    shots.take(owner, "replies")
+    assert len(errors) == 1 and "400" in errors[0]  # the refused time zone, nothing else
+
+
 PHONE_PAGES = {
-    "owner@demo.example": ("status", "whatsapp", "logs", "history", "setup", "notifications"),
+    "owner@demo.example": (
+        "status",
+        "whatsapp",
+        "logs",
+        "history",
+        "replies",
+        "setup",
+        "notifications",
+    ),
     "admin@demo.example": ("admin",),
 }
 

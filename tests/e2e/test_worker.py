@@ -576,3 +576,18 @@ def test_the_owner_takes_a_chat_over_from_the_phone_and_stop_silences_a_customer
         "opted out of automatic replies"
     )
     assert [m["text"] for m in sim.sent()] == [conversation.STOPPED_TEXT]
+
+
+def test_the_owners_saved_answer_is_what_the_next_customer_gets(stack: Stack, sim: Sim) -> None:
+    from chalicelib.store import replies
+
+    tid = new_tenant()
+    workers.start(tid)
+    link(sim, tid)
+    sim.inbound("prices?")
+    eventually(lambda: len(sim.sent()) == 1, what="the starting template's answer")
+    mine = {"topics": [{"keywords": ["prices"], "answer": "Pizza 9, pasta 11 at {name}."}]}
+    replies.save(tid, mine, base=0, user_id="owner", now_ms=SystemClock().now_ms())
+    sim.inbound("and the prices now?", sender="+15550002")  # no restart, no wait
+    eventually(lambda: len(sim.sent()) == 2, what="the next answer")
+    assert sim.sent()[-1]["text"] == "Pizza 9, pasta 11 at Pizza Roma."

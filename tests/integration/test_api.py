@@ -740,3 +740,43 @@ def test_the_summary_counts_what_whatsapp_took_and_tells_the_last_problem(
         "lastReply": None,
         "lastProblem": None,
     }
+
+
+def test_the_owner_saves_replies_in_versions_previews_them_and_restores_one(
+    client: Any, alice: Account, bob: Account
+) -> None:
+    path = "/portal/tenant/current/replies"
+    start = body(client.http.get(path, headers=alice.headers))
+    assert (start["version"], start["rules"], start["versions"]) == (0, None, [])
+    assert start["starting"]["topics"]  # the business type's topics, to edit
+    mine = {
+        "timeZone": "Europe/Berlin",
+        "hours": {"mon": ["09:00", "18:00"]},
+        "topics": [{"keywords": ["prices"], "answer": "Cut 30 at {name}."}],
+    }
+
+    def put(rules: Any, base: int) -> Any:
+        return client.http.put(
+            path, headers=alice.headers, body=json.dumps({"rules": rules, "baseVersion": base})
+        )
+
+    bad = put({**mine, "hours": {"mon": ["18:00", "09:00"]}}, 0)
+    assert bad.status_code == 400 and body(bad)["error"]["field"] == "hours.mon"
+    saved = put(mine, 0)
+    assert saved.status_code == 200 and body(saved)["version"] == 1
+    assert body(saved)["rules"]["topics"][0]["answer"] == "Cut 30 at {name}."
+    assert put(mine, 0).status_code == 409  # an editor that started from version 0
+    second = {**mine, "topics": [{"keywords": ["prices"], "answer": "Cut 35."}]}
+    assert put(second, 1).status_code == 200
+    preview = post(
+        client, f"{path}/preview", alice.headers, {"text": "PRICES?", "at": "2026-03-02T10:00:00Z"}
+    )
+    assert body(preview) == {"text": "Cut 35.", "why": "matched topic prices"}
+    unsaved = post(client, f"{path}/preview", alice.headers, {"text": "prices", "rules": mine})
+    assert body(unsaved)["text"] == "Cut 30 at Alice Bakery."
+    restored = post(client, f"{path}/restore", alice.headers, {"version": 1})
+    assert body(restored)["version"] == 3
+    assert body(restored)["rules"]["topics"][0]["answer"] == "Cut 30 at {name}."
+    assert [v["version"] for v in body(restored)["versions"]] == [3, 2, 1]
+    assert post(client, f"{path}/restore", alice.headers, {"version": 9}).status_code == 404
+    assert body(client.http.get(path, headers=bob.headers))["version"] == 0  # theirs alone

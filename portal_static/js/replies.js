@@ -1,0 +1,119 @@
+// Replies: the owner's own answers, hours and away message, saved in versions, with a live
+// preview computed by the API with the worker's own function (chalicelib/domain/rules.py).
+import { api } from "./api.js";
+import { chrome, el, showError } from "./ui.js";
+
+await chrome();
+const content = document.getElementById("content");
+const alerts = document.getElementById("alerts");
+const DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"], ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
+let version = 0;
+
+function field(id, label, input, hint) {
+  return [el("label", { for: id, text: label }), hint ? el("p", { class: "muted", text: hint }) : null,
+    input, el("p", { class: "field-error", id: `${id}-error`, role: "alert" })];
+}
+
+function topicRow(topic, n) {
+  return el("fieldset", { class: "topic" }, el("legend", { text: `Topic ${n + 1}` }),
+    ...field(`topics.${n}.keywords`, "Words that select it (comma separated)",
+      el("input", { id: `topics.${n}.keywords`, class: "keywords", value: (topic.keywords || []).join(", ") })),
+    ...field(`topics.${n}.answer`, "Your answer",
+      el("textarea", { id: `topics.${n}.answer`, class: "answer", rows: "3", maxlength: "1000" }, topic.answer || "")),
+    el("button", { type: "button", class: "secondary", text: "Remove topic", onclick: (e) => { e.target.closest("fieldset").remove(); } }));
+}
+
+// A day the owner has not set yet starts open 09:00-18:00 in the form: nothing is saved (or
+// said to a customer) until they tick "I want the bot to know my opening hours" and save.
+function dayRow([day, name], span, saved) {
+  return el("p", { class: "inline day" }, el("span", { class: "day-name", text: name }),
+    el("label", { class: "inline" }, el("input", { type: "checkbox", id: `closed-${day}`, checked: saved && !span }), "closed"),
+    el("input", { type: "time", id: `open-${day}`, "aria-label": `${name} opens`, value: span ? span[0] : "09:00" }),
+    el("input", { type: "time", id: `close-${day}`, "aria-label": `${name} closes`, value: span ? span[1] : "18:00" }));
+}
+
+function collect() {
+  const value = (id) => document.getElementById(id).value.trim() || null;
+  const useHours = document.getElementById("use-hours").checked;
+  const hours = useHours ? Object.fromEntries(DAYS.map(([day]) => [day,
+    document.getElementById(`closed-${day}`).checked ? null : [value(`open-${day}`), value(`close-${day}`)]])) : null;
+  const topics = [...document.querySelectorAll("fieldset.topic")].map((row) => ({
+    keywords: row.querySelector(".keywords").value.split(",").map((w) => w.trim()).filter(Boolean),
+    answer: row.querySelector(".answer").value.trim(),
+  }));
+  return { timeZone: value("timeZone") || "UTC", hours, address: value("address"), topics, away: value("away"), fallback: value("fallback") };
+}
+
+function show(doc) {
+  version = doc.version;
+  const rules = doc.rules || doc.starting;
+  const hours = rules.hours || {};
+  const topics = el("div", { id: "topics" }, ...(rules.topics || []).map(topicRow));
+  const form = el("form", { class: "card", id: "replies-form", novalidate: true },
+    el("p", { class: "muted", id: "replies-state", text: doc.rules
+      ? `Version ${doc.version}. Your bot answers with it from the next message on.`
+      : "Not saved yet: your bot answers with this starting point, which states no fact about your business. Write your own answers and save." }),
+    el("h2", { text: "Your answers" }),
+    el("p", { class: "muted", text: "In answers you can write {name}, {address}, {hours_today} and {next_open}." }),
+    topics,
+    el("button", { type: "button", class: "secondary", text: "Add a topic", onclick: () => topics.append(topicRow({}, topics.children.length)) }),
+    ...field("fallback", "When no topic matches (empty: the menu of your topics)",
+      el("textarea", { id: "fallback", rows: "2", maxlength: "1000" }, rules.fallback || "")),
+    el("h2", { text: "Opening hours" }),
+    ...field("timeZone", "Time zone", el("input", { id: "timeZone", value: rules.timeZone || "UTC", placeholder: "Europe/Berlin" })),
+    el("p", {}, el("label", { class: "inline" }, el("input", { type: "checkbox", id: "use-hours", checked: Boolean(rules.hours) }), "I want the bot to know my opening hours")),
+    el("div", { id: "hours" }, ...DAYS.map((d) => dayRow(d, hours[d[0]], Boolean(rules.hours)))),
+    el("p", { class: "field-error", id: "hours-error", role: "alert" }),
+    ...field("away", "Away message, sent instead of any answer while you are closed (optional)",
+      el("textarea", { id: "away", rows: "2", maxlength: "1000" }, rules.away || "")),
+    ...field("address", "Address (optional, for {address})", el("input", { id: "address", value: rules.address || "" })),
+    el("p", {}, el("button", { type: "submit", text: "Save" })));
+  form.addEventListener("submit", save);
+  const preview = el("form", { class: "card", id: "preview-form" }, el("h2", { text: "Try it" }),
+    ...field("preview-text", "A customer writes", el("input", { id: "preview-text", placeholder: "What are your prices?" })),
+    ...field("preview-at", "When (this device's clock; empty: now)", el("input", { id: "preview-at", type: "datetime-local" })),
+    el("p", {}, el("button", { type: "submit", text: "Show the answer" })),
+    el("div", { id: "preview-answer", "aria-live": "polite" }));
+  preview.addEventListener("submit", tryIt);
+  const versions = el("section", { class: "card", id: "versions" }, el("h2", { text: "Earlier versions" }),
+    doc.versions.length ? el("ul", {}, doc.versions.map((v) => el("li", {},
+      `Version ${v.version}, ${new Date(v.at).toLocaleString()} by ${v.by} `,
+      v.version === doc.version ? el("span", { class: "muted", text: "(in use)" })
+        : el("button", { type: "button", class: "secondary", text: "Restore", "aria-label": `restore version ${v.version}`, onclick: () => restore(v.version) }))))
+      : el("p", { class: "muted", text: "None yet." }));
+  content.replaceChildren(form, preview, versions);
+}
+
+function showProblem(error) {
+  const target = error.field && (document.getElementById(`${error.field}-error`) || document.getElementById(`${error.field.split(".")[0]}-error`));
+  if (target) { target.textContent = error.message; target.scrollIntoView({ block: "center" }); }
+  else showError(alerts, error);
+}
+
+async function save(event) {
+  event.preventDefault();
+  document.querySelectorAll(".field-error").forEach((p) => { p.textContent = ""; });
+  try {
+    show(await api("/portal/tenant/current/replies", { method: "PUT", body: { rules: collect(), baseVersion: version } }));
+    alerts.replaceChildren(el("div", { class: "banner ok", role: "status", id: "saved", text: `Saved as version ${version}.` }));
+  } catch (error) { showProblem(error); }
+}
+
+async function tryIt(event) {
+  event.preventDefault();
+  const at = document.getElementById("preview-at").value;
+  try {
+    const answer = await api("/portal/tenant/current/replies/preview", { method: "POST", body: {
+      text: document.getElementById("preview-text").value, rules: collect(),
+      ...(at ? { at: new Date(at).toISOString() } : {}) } });
+    document.getElementById("preview-answer").replaceChildren(
+      el("blockquote", { id: "preview-reply", text: answer.text }), el("p", { class: "muted", id: "preview-why", text: `Why: ${answer.why}` }));
+  } catch (error) { showProblem(error); }
+}
+
+async function restore(number) {
+  try { show(await api("/portal/tenant/current/replies/restore", { method: "POST", body: { version: number } })); }
+  catch (error) { showError(alerts, error); }
+}
+
+try { show(await api("/portal/tenant/current/replies")); } catch (error) { showError(alerts, error); }
