@@ -27,13 +27,13 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 ACK_SERVER = 1  # wa-js ACK.SENT: WhatsApp's server has the message
-# Catch-up after a restart reads this many of the newest messages of each recent chat, from a
-# little before the newest message logged (clocks differ; the log de-duplicates overlaps).
 # What the bot says to confirm a STOP or a START (the platform's words, no business fact).
 CONFIRMATIONS = {
     conversation.Action.CONFIRM_STOP: conversation.STOPPED_TEXT,
     conversation.Action.CONFIRM_START: conversation.STARTED_TEXT,
 }
+# Catch-up after a restart reads this many of the newest messages of each recent chat, from a
+# little before the newest message logged (clocks differ; the log de-duplicates overlaps).
 CATCH_UP_PER_CHAT = 50
 CATCH_UP_MARGIN_MS = 120_000
 

@@ -669,6 +669,11 @@ class Session:
         except StaleOwnerError:
             self.finish(ExitCode.REPLACED, "lease lost")
             return
+        except Exception as exc:  # the next probe tries again; the watchdog keeps running
+            logger.warning(
+                "hang not recorded", extra={**self.log, "error_type": type(exc).__name__}
+            )
+            return
         self.connected.clear()
 
     async def _saver(self) -> None:
