@@ -244,6 +244,7 @@ class WaJsEngine:
         self._on_event: Callable[[PageEvent], None] = lambda _event: None
         self._bind_task: asyncio.Task[None] | None = None
         self._closing = False
+        self._profile: Path | None = None
 
     MY_NUMBER = (
         "() => { const w = WPP.conn.getMyUserId();"
@@ -276,6 +277,7 @@ class WaJsEngine:
         """Launch Chromium on ``profile`` (the tenant's login), inject wa-js, open the site."""
         self._on_event = on_event
         self._closing = False
+        self._profile = profile
         script = self.bundle.read_text(encoding="utf-8")
         self.context = await self._pw.chromium.launch_persistent_context(
             str(profile),
@@ -307,7 +309,8 @@ class WaJsEngine:
             await self.page.reload(timeout=self.load_timeout_s * 1000)
 
     async def close(self) -> None:
-        """Close Chromium; the profile stays on disk for the archive."""
+        """Close Chromium; the profile stays on disk for the archive. A browser that does
+        not close (hung, stopped) is killed: nothing else may run on its profile after this."""
         self._closing = True
         if self._bind_task is not None:
             self._bind_task.cancel()
@@ -315,6 +318,8 @@ class WaJsEngine:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.context.close(), timeout=10)
         self.context = self.page = None
+        if self._profile is not None:
+            await asyncio.to_thread(end_browser, self._profile)
 
     async def stop(self) -> None:
         """Close the browser (the host stops the shared driver at its end)."""
@@ -427,6 +432,20 @@ class WaJsEngine:
             return chat.split("@", 1)[0]
         value = await self._call(_PHONE_OF, chat)
         return str(value) if value else None
+
+
+def end_browser(profile: Path) -> None:
+    """Kill what is left of the Chromium running on ``profile`` (this process's children
+    only), so a relaunch on the same profile never meets a second browser."""
+    import psutil
+
+    flag = f"--user-data-dir={profile}"
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if flag in child.cmdline():
+                child.kill()  # SIGKILL: a SIGSTOPped browser too
+    for name in ("SingletonLock", "SingletonSocket", "SingletonCookie"):
+        (profile / name).unlink(missing_ok=True)
 
 
 def state_of(data: dict[str, Any]) -> PageState:
