@@ -92,6 +92,11 @@ class Replies:
         await self._reply(message.id, message.chat, number, message.text)
 
     async def _reply(self, inbound_id: str, chat: str, to_number: str, text_in: str) -> None:
+        owners = await self._load_rules()
+        if to_number in owners.never:
+            await self._db(self.store.mark_ignored, inbound_id, why="on your never-answer list")
+            self.handled.add(inbound_id)
+            return
         # The chat's record decides first (taken over, opted out, too many replies this hour);
         # it is saved before the claim, so a STOP holds even if the confirmation never goes.
         choice = conversation.decide(
@@ -105,7 +110,16 @@ class Replies:
         await self._db(self.store.save_chat, chat, choice.record)
         # Whether the tenant is paused is decided by the claim's condition, not by a cached
         # flag: a resume must take effect for the very next message.
-        text = CONFIRMATIONS.get(choice.action) or await self._answer_text(text_in)
+        text = (
+            CONFIRMATIONS.get(choice.action)
+            or rules.respond(
+                owners,
+                self.tenant.template_type,
+                self.tenant.name,
+                text_in,
+                now_ms=self.clock.now_ms(),
+            ).text
+        )
         key, wa_id = f"re-{inbound_id}", reply_id(inbound_id)
         try:
             claimed = await self._db(
@@ -130,9 +144,9 @@ class Replies:
             await self.send(chat, text, key, wa_id, typing=True)
         self.handled.add(inbound_id)
 
-    async def _answer_text(self, text_in: str) -> str:
-        """The answer by the owner's replies as saved right now (one read of the tenant item:
-        a save reaches the very next message, never half of it)."""
+    async def _load_rules(self) -> rules.Rules:
+        """The owner's replies as saved right now (one read of the tenant item: a save
+        reaches the very next message, never half of it)."""
         self.tenant = await self._db(self.store.tenant)
         saved = self.tenant.rules
         if saved != self._rules_source:
@@ -144,11 +158,7 @@ class Replies:
                 )
                 self._rules = rules.Rules()
             self._rules_source = saved
-        tenant = self.tenant
-        answer = rules.respond(
-            self._rules, tenant.template_type, tenant.name, text_in, now_ms=self.clock.now_ms()
-        )
-        return answer.text
+        return self._rules
 
     async def taken_over(self, chat: str) -> None:
         """The owner wrote in ``chat`` from the phone: the bot is silent there for a while."""

@@ -16,13 +16,14 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain import templates
+from chalicelib.domain import templates, validation
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.templates import Topic
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_TOPICS = 30
+MAX_NEVER = 500
 MAX_TEXT = 1000
 PLACEHOLDERS = ("name", "address", "hours_today", "next_open")
 
@@ -37,6 +38,7 @@ class Rules:
     topics: tuple[Topic, ...] = ()
     away: str | None = None  # instead of any answer while closed (needs hours)
     fallback: str | None = None  # when no topic matched (else the template's menu)
+    never: tuple[str, ...] = ()  # numbers the bot never answers (friends, family, suppliers)
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,14 @@ def parse(doc: Any) -> Rules:
         if not keywords or not answer:
             raise ValidationError(field, "needs words and an answer")
         topics.append(Topic(keywords, answer))
+    raw_never = doc.get("neverAnswer") or []
+    if not isinstance(raw_never, list) or len(raw_never) > MAX_NEVER:
+        raise ValidationError("neverAnswer", f"must be a list of at most {MAX_NEVER} numbers")
+    never = tuple(
+        dict.fromkeys(
+            validation.whatsapp_number(n, f"neverAnswer.{i}") for i, n in enumerate(raw_never)
+        )
+    )
     away = _text(doc.get("away"), "away")
     if away and not hours:
         raise ValidationError("away", "needs opening hours to know when you are closed")
@@ -120,6 +130,7 @@ def parse(doc: Any) -> Rules:
         topics=tuple(topics),
         away=away,
         fallback=_text(doc.get("fallback"), "fallback"),
+        never=never,
     )
 
 
@@ -143,6 +154,7 @@ def to_doc(rules: Rules) -> dict[str, Any]:
         "topics": [{"keywords": list(t.keywords), "answer": t.answer} for t in rules.topics],
         "away": rules.away,
         "fallback": rules.fallback,
+        "neverAnswer": list(rules.never),
     }
 
 

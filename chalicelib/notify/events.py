@@ -21,6 +21,7 @@ EVENT_TYPES = (
     "code.updated",
     "message.received",
     "message.replied",
+    "message.skipped",
     "setup_request.decided",
 )
 
@@ -124,8 +125,9 @@ def from_tenant(record: dict[str, Any]) -> list[WebhookEvent]:
 
 
 def from_message(record: dict[str, Any]) -> list[WebhookEvent]:
-    """An inbound message logged (``message.received``) or a reply the server took
-    (``message.replied``, when it becomes SENT)."""
+    """An inbound message logged (``message.received``), a reply the server took
+    (``message.replied``, when it becomes SENT), or an inbound message left unanswered on
+    purpose (``message.skipped``, with why: paused, taken over, opted out...)."""
     new = plain(record["dynamodb"].get("NewImage"))
     old = plain(record["dynamodb"].get("OldImage"))
     if not new:
@@ -134,6 +136,9 @@ def from_message(record: dict[str, Any]) -> list[WebhookEvent]:
         kind, extra = "message.received", {"from": new.get("fn")}
     elif new.get("direction") == "OUT" and new.get("state") == "SENT" != old.get("state"):
         kind, extra = "message.replied", {"to": new.get("tn"), "replyTo": new.get("rt")}
+    elif new.get("direction") == "IN" and new.get("state") == "IGNORED" != old.get("state"):
+        # Left unanswered on purpose: for owners who route such chats elsewhere.
+        kind, extra = "message.skipped", {"from": new.get("fn"), "reason": new.get("why")}
     else:
         return []
     return [

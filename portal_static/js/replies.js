@@ -41,7 +41,8 @@ function collect() {
     keywords: row.querySelector(".keywords").value.split(",").map((w) => w.trim()).filter(Boolean),
     answer: row.querySelector(".answer").value.trim(),
   }));
-  return { timeZone: value("timeZone") || "UTC", hours, address: value("address"), topics, away: value("away"), fallback: value("fallback") };
+  const neverAnswer = document.getElementById("neverAnswer").value.split("\n").map((n) => n.trim()).filter(Boolean);
+  return { timeZone: value("timeZone") || "UTC", hours, address: value("address"), topics, away: value("away"), fallback: value("fallback"), neverAnswer };
 }
 
 function show(doc) {
@@ -67,6 +68,9 @@ function show(doc) {
     ...field("away", "Away message, sent instead of any answer while you are closed (optional)",
       el("textarea", { id: "away", rows: "2", maxlength: "1000" }, rules.away || "")),
     ...field("address", "Address (optional, for {address})", el("input", { id: "address", value: rules.address || "" })),
+    el("h2", { text: "Never answer" }),
+    ...field("neverAnswer", "These numbers get no automatic reply: friends, family, suppliers (one per line)",
+      el("textarea", { id: "neverAnswer", rows: "3" }, (rules.neverAnswer || []).join("\n"))),
     el("p", {}, el("button", { type: "submit", text: "Save" })));
   form.addEventListener("submit", save);
   const preview = el("form", { class: "card", id: "preview-form" }, el("h2", { text: "Try it" }),

@@ -31,6 +31,7 @@ SALON = {
     ],
     "away": "We are closed now; we open {next_open}.",
     "fallback": "Someone from {name} answers you soon.",
+    "neverAnswer": ["+49 151 1111 2222", "+4915111112222"],
 }
 SALON_RULES = parse(SALON)
 
@@ -53,6 +54,7 @@ def test_the_owners_words_answer_with_their_facts_and_why() -> None:
         "We are closed now; we open Tuesday at 09:00.",
         "away: closed now",
     )
+    assert rules.never == ("+4915111112222",)  # one number, written twice
     assert parse(to_doc(rules)) == rules
 
 
@@ -72,6 +74,7 @@ def test_nothing_saved_is_the_starting_template_which_states_no_fact() -> None:
         ({"topics": [{"keywords": ["a"], "answer": "{price}"}]}, "topics.0.answer"),
         ({"hours": None}, "away"),
         ({"fallback": "x" * 1001}, "fallback"),
+        ({"neverAnswer": ["+49", "mum"]}, "neverAnswer.0"),
     ],
 )
 def test_a_mistake_names_its_field(change: dict[str, object], field: str) -> None:

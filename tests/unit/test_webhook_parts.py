@@ -126,6 +126,16 @@ def test_a_reply_is_an_event_once_when_the_server_takes_it() -> None:
     assert events.from_message(again) == []
 
 
+def test_a_message_left_unanswered_on_purpose_is_skipped_with_why() -> None:
+    row = {"tid": "t1", "mk": "in#m1", "direction": "IN", "at": 5, "text": "hi", "fn": "+1"}
+    received = image(**row, state="RECEIVED")
+    ignored = image(**row, state="IGNORED", why="you took over this chat")
+    change = {"eventName": "MODIFY", "dynamodb": {"NewImage": ignored, "OldImage": received}}
+    [event] = events.from_message(change)
+    assert event.type == "message.skipped"
+    assert event.data["reason"] == "you took over this chat" and event.data["from"] == "+1"
+
+
 def test_event_ids_are_stable_for_the_same_change() -> None:
     entry = image(
         tid="t1",

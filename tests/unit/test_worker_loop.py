@@ -621,3 +621,14 @@ def test_stop_is_confirmed_once_then_silence_until_start(tmp_path: Path) -> None
     w.handle(message("3A01", "STOP"), message("3A02", "menu"), message("3A03", "start"))
     assert w.sent_texts() == [conversation.STOPPED_TEXT, conversation.STARTED_TEXT]
     assert w.store.why["3A02"] == "opted out of automatic replies"
+
+
+def test_a_number_on_the_never_answer_list_is_logged_and_never_answered(tmp_path: Path) -> None:
+    import json
+
+    w = world(tmp_path)
+    linked(w)
+    w.store.view = replace(w.store.view, rules=json.dumps({"neverAnswer": ["+1 555 0001"]}))
+    w.handle(message("3A01", "hours"), message("3A02", "hours", chat="15550002@c.us"))
+    assert w.store.why["3A01"] == "on your never-answer list"
+    assert len(w.engine.sends) == 1  # the other customer is answered
