@@ -342,7 +342,6 @@ class Session:
         else:
             self.not_loaded = 0  # the bridge speaks: wa-js is ready on this page
         if isinstance(event, StateChanged):
-            self.page_reported.set()
             new = event.state
             if new.logout_reason is None:
                 # A report of where the page stands; a logout is kept until acted on.
@@ -350,7 +349,12 @@ class Session:
             else:
                 new = dataclasses.replace(self.page, logout_reason=new.logout_reason)
             self.page = new
-            await self._apply(self._verdict(new))
+            try:
+                await self._apply(self._verdict(new))
+            finally:
+                # Only once acted on: a reconnect attempt waiting for this report must see a
+                # connected page as connected, not reload it again while READY is written.
+                self.page_reported.set()
         elif isinstance(event, CodeShown):
             await self._publish_code(event)
         elif isinstance(event, CodesRanOut):
