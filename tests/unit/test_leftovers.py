@@ -14,7 +14,9 @@ from devstack.leftovers import AlreadyRunningError, StackFile
 
 
 def sleeper() -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    """A process that runs until it is killed (it waits for input that never comes)."""
+    command = [sys.executable, "-c", "import sys; sys.stdin.read()"]
+    return subprocess.Popen(command, stdin=subprocess.PIPE)
 
 
 def dead_owner() -> dict[str, float]:
