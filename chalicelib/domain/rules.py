@@ -26,6 +26,7 @@ MAX_TOPICS = 30
 MAX_NEVER = 500
 MAX_TEXT = 1000
 PLACEHOLDERS = ("name", "address", "hours_today", "next_open")
+OWN_MENU = "{name}: reply with a number or a word:"  # the menu of the owner's own topics
 
 
 @dataclass(frozen=True)
@@ -211,20 +212,18 @@ def respond(
     """What the bot answers to ``text`` at ``now_ms``, and why."""
     if rules.away and is_open(rules, now_ms) is False:
         return Response(fill(rules.away, rules, name, now_ms), "away: closed now")
-    if rules.topics:
-        words = templates.words(text)
-        for number, topic in enumerate(rules.topics, start=1):
-            if words[:1] == [str(number)] or any(word in topic.keywords for word in words):
-                return Response(
-                    fill(topic.answer, rules, name, now_ms), f"matched topic {topic.keywords[0]}"
-                )
-        if rules.fallback:
+    if not rules.topics:  # the business type's starting template, which states no fact
+        template = templates.of(template_type)
+        topic = templates.match(template.topics, text)
+        if topic is None and rules.fallback:
             return Response(fill(rules.fallback, rules, name, now_ms), "no topic matched")
-        menu = [f"{name}: reply with a number or a word:"] + [
-            f"{n}. {t.keywords[0].capitalize()}" for n, t in enumerate(rules.topics, start=1)
-        ]
-        return Response("\n".join(menu), "no topic matched: the menu")
-    answer = templates.reply(template_type, name, text)
-    if rules.fallback and answer == templates.menu_of(template_type, name):
+        answer = topic.answer if topic else templates.menu(template, name)
+        return Response(answer, "the starting template (no topics of your own yet)")
+    topic = templates.match(rules.topics, text)
+    if topic is not None:
+        answer = fill(topic.answer, rules, name, now_ms)
+        return Response(answer, f"matched topic {topic.keywords[0]}")
+    if rules.fallback:
         return Response(fill(rules.fallback, rules, name, now_ms), "no topic matched")
-    return Response(answer, "the starting template (no topics of your own yet)")
+    own = templates.Template(OWN_MENU, rules.topics)
+    return Response(templates.menu(own, name), "no topic matched: the menu")

@@ -113,24 +113,23 @@ def menu(template: Template, name: str) -> str:
     return "\n".join(lines)
 
 
+def match(topics: tuple[Topic, ...], text: str) -> Topic | None:
+    """The topic ``text`` selects: by its number first, else by one of its words."""
+    said = words(text)
+    for number, topic in enumerate(topics, start=1):
+        if said[:1] == [str(number)] or any(word in topic.keywords for word in said):
+            return topic
+    return None
+
+
+def of(template_type: TemplateType | str | None) -> Template:
+    """A business type's template (a shop's when none is set)."""
+    template = TEMPLATES.get(TemplateType(template_type) if template_type else TemplateType.SHOP)
+    return template or TEMPLATES[TemplateType.SHOP]
+
+
 def reply(template_type: TemplateType | str | None, business_name: str, text: str) -> str:
     """The answer to an inbound ``text``: the first matching topic, else the menu."""
-    template = TEMPLATES.get(TemplateType(template_type) if template_type else TemplateType.SHOP)
-    template = template or TEMPLATES[TemplateType.SHOP]
-    said = words(text)
-    for number, topic in enumerate(template.topics, start=1):
-        if said[:1] == [str(number)] or any(word in topic.keywords for word in said):
-            return topic.answer
-    return menu(template, business_name)
-
-
-def starting_topics(template_type: TemplateType | str | None) -> tuple[Topic, ...]:
-    """A business type's topics, as the starting point of the owner's own."""
-    template = TEMPLATES.get(TemplateType(template_type) if template_type else TemplateType.SHOP)
-    return (template or TEMPLATES[TemplateType.SHOP]).topics
-
-
-def menu_of(template_type: TemplateType | str | None, business_name: str) -> str:
-    """The menu a business type's template sends when nothing matched."""
-    template = TEMPLATES.get(TemplateType(template_type) if template_type else TemplateType.SHOP)
-    return menu(template or TEMPLATES[TemplateType.SHOP], business_name)
+    template = of(template_type)
+    topic = match(template.topics, text)
+    return topic.answer if topic else menu(template, business_name)

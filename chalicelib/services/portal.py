@@ -129,7 +129,7 @@ def replies_doc(tenant_id: str) -> dict[str, Any]:
     the kept versions (who saved each, when)."""
     item = tenants.get_tenant(tenant_id, consistent=True)
     version, kept = replies.versions(tenant_id)
-    starting = rules.Rules(topics=templates.starting_topics(item.template_type))
+    starting = rules.Rules(topics=templates.of(item.template_type).topics)
     return {
         "version": version,
         "rules": json.loads(item.rules) if item.rules else None,
