@@ -27,11 +27,6 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 ACK_SERVER = 1  # wa-js ACK.SENT: WhatsApp's server has the message
-# What the bot says to confirm a STOP or a START (the platform's words, no business fact).
-CONFIRMATIONS = {
-    conversation.Action.CONFIRM_STOP: conversation.STOPPED_TEXT,
-    conversation.Action.CONFIRM_START: conversation.STARTED_TEXT,
-}
 # Catch-up after a restart reads this many of the newest messages of each recent chat, from a
 # little before the newest message logged (clocks differ; the log de-duplicates overlaps).
 CATCH_UP_PER_CHAT = 50
@@ -93,33 +88,27 @@ class Replies:
 
     async def _reply(self, inbound_id: str, chat: str, to_number: str, text_in: str) -> None:
         owners = await self._load_rules()
-        if to_number in owners.never:
-            await self._db(self.store.mark_ignored, inbound_id, why="on your never-answer list")
-            self.handled.add(inbound_id)
-            return
         # The chat's record decides first (taken over, opted out, too many replies this hour);
         # it is saved before the claim, so a STOP holds even if the confirmation never goes.
-        choice = conversation.decide(
-            text_in, await self._db(self.store.chat, chat), now_ms=self.clock.now_ms()
+        tenant, now = self.tenant, self.clock.now_ms()
+        outcome = rules.reply(
+            owners,
+            tenant.template_type,
+            tenant.name,
+            to_number,
+            text_in,
+            record=await self._db(self.store.chat, chat),
+            now_ms=now,
         )
-        if choice.action is conversation.Action.SILENT:
-            await self._db(self.store.mark_ignored, inbound_id, why=choice.reason)
-            logger.info("not answered", extra={**self.log, "reason": choice.reason})
+        if outcome.text is None:
+            await self._db(self.store.mark_ignored, inbound_id, why=outcome.why)
+            logger.info("not answered", extra={**self.log, "reason": outcome.why})
             self.handled.add(inbound_id)
             return
-        await self._db(self.store.save_chat, chat, choice.record)
+        text = outcome.text
+        await self._db(self.store.save_chat, chat, outcome.record)
         # Whether the tenant is paused is decided by the claim's condition, not by a cached
         # flag: a resume must take effect for the very next message.
-        text = (
-            CONFIRMATIONS.get(choice.action)
-            or rules.respond(
-                owners,
-                self.tenant.template_type,
-                self.tenant.name,
-                text_in,
-                now_ms=self.clock.now_ms(),
-            ).text
-        )
         key, wa_id = f"re-{inbound_id}", reply_id(inbound_id)
         try:
             claimed = await self._db(

@@ -258,8 +258,9 @@ def restore_replies() -> dict[str, Any]:
 @portal_routes.route(f"{BASE}/replies/preview", methods=["POST"])
 @json_errors
 def preview_replies() -> dict[str, Any]:
-    """``{"text", "at"?, "rules"?}``: what the bot would answer and why, with the saved
-    replies or the unsaved ``rules`` being edited, at ``at`` (ISO time; now if absent)."""
+    """``{"text", "at"?, "rules"?, "from"?}``: what the bot would answer (null: nothing) and
+    why, with the saved replies or the unsaved ``rules`` being edited, at ``at`` (ISO time;
+    now if absent), to the contact ``from`` (a number; absent: a new contact)."""
     from chalicelib.api import http
     from chalicelib.domain import validation
     from chalicelib.services import portal
@@ -268,7 +269,10 @@ def preview_replies() -> dict[str, Any]:
     body = http.json_body(request)
     text = validation.text(body.get("text"), "text", max_len=1000, required=True) or ""
     at_ms = _since(body.get("at"), "at") if body.get("at") is not None else None
-    answer = portal.preview_reply(tenant_of(request), text, at_ms=at_ms, doc=body.get("rules"))
+    number = body.get("from") and validation.whatsapp_number(body["from"], "from")
+    answer = portal.preview_reply(
+        tenant_of(request), text, at_ms=at_ms, doc=body.get("rules"), number=number or None
+    )
     return {"text": answer.text, "why": answer.why}
 
 

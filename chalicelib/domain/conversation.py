@@ -32,6 +32,10 @@ class Action(StrEnum):
     SILENT = "silent"
 
 
+# What the bot says to confirm a STOP or a START (the platform's words, no business fact).
+CONFIRMATIONS = {Action.CONFIRM_STOP: STOPPED_TEXT, Action.CONFIRM_START: STARTED_TEXT}
+
+
 @dataclass(frozen=True)
 class ChatRecord:
     """What the store keeps about one chat."""
@@ -39,6 +43,8 @@ class ChatRecord:
     taken_over_until: int | None = None
     opted_out: bool = False
     replies: tuple[int, ...] = ()  # when automated replies went out in the last hour (ms)
+    greeted_at: int | None = None  # when the owner's greeting last went to this contact
+    away_for: int | None = None  # the closed period (when it ends) the away message was for
 
 
 @dataclass(frozen=True)

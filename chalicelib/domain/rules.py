@@ -1,5 +1,7 @@
-"""The owner's own replies: opening hours in their time zone, their address, their topics
-(words -> their answer), an away message for when they are closed and a fallback. Nothing here
+"""The owner's own replies: opening hours in their time zone (with dates that differ, such as
+holidays), their address, their topics (words -> their answer), a greeting sent to a contact
+at most once every few days, an away message sent at most once per contact while they are
+closed, and a fallback. Nothing here
 is invented: a field the owner left empty falls back to the business type's starting template,
 which states no fact about the business.
 
@@ -9,6 +11,7 @@ with why ("matched topic prices", "away: closed now").
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import re
@@ -16,7 +19,8 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.domain import templates, validation
+from chalicelib.domain import conversation, templates, validation
+from chalicelib.domain.conversation import Action, ChatRecord
 from chalicelib.domain.errors import ValidationError
 from chalicelib.domain.templates import Topic
 
@@ -25,6 +29,10 @@ DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
 MAX_TOPICS = 30
 MAX_NEVER = 500
 MAX_TEXT = 1000
+MAX_EXCEPTIONS = 60
+DAY_MS = 24 * 3600 * 1000
+NEW_CHAT = ChatRecord()  # a contact the bot never wrote to
+Span = tuple[int, int]  # open, close: minutes after midnight, local time
 PLACEHOLDERS = ("name", "address", "hours_today", "next_open")
 OWN_MENU = "{name}: reply with a number or a word:"  # the menu of the owner's own topics
 
@@ -34,20 +42,25 @@ class Rules:
     """One tenant's replies, as the owner saved them (all optional)."""
 
     time_zone: str = "UTC"
-    hours: tuple[tuple[int, int] | None, ...] = ()  # Mon..Sun: (open, close) minutes, or closed
+    hours: tuple[Span | None, ...] = ()  # Mon..Sun: (open, close) minutes, or closed
+    exceptions: tuple[tuple[str, Span | None], ...] = ()  # dates (2026-12-24) unlike their day
     address: str | None = None
     topics: tuple[Topic, ...] = ()
-    away: str | None = None  # instead of any answer while closed (needs hours)
+    greeting: str | None = None  # before the first answer to a contact, every greeting_days
+    greeting_days: int = 7
+    away: str | None = None  # once per contact while closed (needs hours)
     fallback: str | None = None  # when no topic matched (else the template's menu)
     never: tuple[str, ...] = ()  # numbers the bot never answers (friends, family, suppliers)
 
 
 @dataclass(frozen=True)
 class Response:
-    """What the bot answers and why, in the owner's words."""
+    """What the bot answers (None: nothing) and why, in the owner's words."""
 
-    text: str
+    text: str | None
     why: str
+    greeted: bool = False  # the answer carries the greeting
+    away_for: int | None = None  # the answer is the away message for the period ending then
 
 
 @functools.cache
@@ -74,6 +87,34 @@ def _text(value: Any, field: str) -> str | None:
     return value.strip()
 
 
+def _span(value: Any, field: str) -> Span | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValidationError(field, 'must be ["09:00", "18:00"] or null')
+    opens, closes = _minutes(value[0], field), _minutes(value[1], field)
+    if closes <= opens:
+        raise ValidationError(field, "must close after it opens")
+    return opens, closes
+
+
+def _exceptions(given: Any) -> tuple[tuple[str, Span | None], ...]:
+    if given is None:
+        return ()
+    if not isinstance(given, dict) or len(given) > MAX_EXCEPTIONS:
+        raise ValidationError("exceptions", f"must map at most {MAX_EXCEPTIONS} dates to hours")
+    found = []
+    for day, span in given.items():
+        try:
+            date = dt.date.fromisoformat(day) if re.fullmatch(r"\d{4}-\d\d-\d\d", day) else None
+        except ValueError:
+            date = None
+        if date is None:
+            raise ValidationError("exceptions", f"{day!r} is no date like 2026-12-24")
+        found.append((date.isoformat(), _span(span, f"exceptions.{day}")))
+    return tuple(sorted(found))
+
+
 def parse(doc: Any) -> Rules:
     """Rules from the API's JSON; every mistake is a ``ValidationError`` naming its field."""
     if not isinstance(doc, dict):
@@ -86,19 +127,10 @@ def parse(doc: Any) -> Rules:
         given = doc["hours"]
         if not isinstance(given, dict) or set(given) - set(DAYS):
             raise ValidationError("hours", "must name days as " + ", ".join(DAYS))
-        days: list[tuple[int, int] | None] = []
-        for day in DAYS:
-            span = given.get(day)
-            if span is None:
-                days.append(None)
-                continue
-            if not isinstance(span, list) or len(span) != 2:
-                raise ValidationError(f"hours.{day}", 'must be ["09:00", "18:00"] or null')
-            opens, closes = _minutes(span[0], f"hours.{day}"), _minutes(span[1], f"hours.{day}")
-            if closes <= opens:
-                raise ValidationError(f"hours.{day}", "must close after it opens")
-            days.append((opens, closes))
-        hours = tuple(days)
+        hours = tuple(_span(given.get(day), f"hours.{day}") for day in DAYS)
+    exceptions = _exceptions(doc.get("exceptions"))
+    if exceptions and not hours:
+        raise ValidationError("exceptions", "need opening hours to differ from")
     topics = []
     raw_topics = doc.get("topics") or []
     if not isinstance(raw_topics, list) or len(raw_topics) > MAX_TOPICS:
@@ -124,11 +156,17 @@ def parse(doc: Any) -> Rules:
     away = _text(doc.get("away"), "away")
     if away and not hours:
         raise ValidationError("away", "needs opening hours to know when you are closed")
+    days = doc.get("greetingDays", 7)
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+        raise ValidationError("greetingDays", "must be a number of days from 1 to 365")
     return Rules(
         time_zone=zone,
         hours=hours,
+        exceptions=exceptions,
         address=_text(doc.get("address"), "address"),
         topics=tuple(topics),
+        greeting=_text(doc.get("greeting"), "greeting"),
+        greeting_days=days,
         away=away,
         fallback=_text(doc.get("fallback"), "fallback"),
         never=never,
@@ -151,8 +189,14 @@ def to_doc(rules: Rules) -> dict[str, Any]:
             if rules.hours
             else None
         ),
+        "exceptions": {
+            day: [_clock(span[0]), _clock(span[1])] if span else None
+            for day, span in rules.exceptions
+        },
         "address": rules.address,
         "topics": [{"keywords": list(t.keywords), "answer": t.answer} for t in rules.topics],
+        "greeting": rules.greeting,
+        "greetingDays": rules.greeting_days,
         "away": rules.away,
         "fallback": rules.fallback,
         "neverAnswer": list(rules.never),
@@ -163,12 +207,21 @@ def _local(rules: Rules, now_ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(now_ms / 1000, zoneinfo.ZoneInfo(rules.time_zone))
 
 
+def _day(rules: Rules, date: dt.date) -> Span | None:
+    """The hours of ``date``: its exception if the owner gave one, else its weekday's."""
+    iso = date.isoformat()
+    for day, span in rules.exceptions:
+        if day == iso:
+            return span
+    return rules.hours[date.weekday()]
+
+
 def is_open(rules: Rules, now_ms: int) -> bool | None:
     """Open at ``now_ms`` in the owner's time zone (None: no hours given)."""
     if not rules.hours:
         return None
     local = _local(rules, now_ms)
-    span = rules.hours[local.weekday()]
+    span = _day(rules, local.date())
     minute = local.hour * 60 + local.minute
     return span is not None and span[0] <= minute < span[1]
 
@@ -176,23 +229,45 @@ def is_open(rules: Rules, now_ms: int) -> bool | None:
 def _hours_today(rules: Rules, now_ms: int) -> str:
     if not rules.hours:
         return ""
-    span = rules.hours[_local(rules, now_ms).weekday()]
+    span = _day(rules, _local(rules, now_ms).date())
     return f"{_clock(span[0])}-{_clock(span[1])}" if span else "closed today"
 
 
-def _next_open(rules: Rules, now_ms: int) -> str:
+def _next_opening(rules: Rules, now_ms: int) -> tuple[int, dt.datetime] | None:
+    """How many days ahead and when (local) the business next opens, None: never again."""
     if not rules.hours:
-        return ""
+        return None
     local = _local(rules, now_ms)
     minute = local.hour * 60 + local.minute
-    for ahead in range(8):
-        span = rules.hours[(local.weekday() + ahead) % 7]
+    for ahead in range(8 + len(rules.exceptions)):  # a week, plus every date unlike its day
+        date = local.date() + dt.timedelta(days=ahead)
+        span = _day(rules, date)
         if span is None or (ahead == 0 and minute >= span[0]):
             continue
-        names = {0: "today", 1: "tomorrow"}
-        day = names.get(ahead) or DAY_NAMES[(local.weekday() + ahead) % 7]
-        return f"{day} at {_clock(span[0])}"
-    return ""
+        opens = dt.datetime.combine(date, dt.time(span[0] // 60, span[0] % 60), local.tzinfo)
+        return ahead, opens
+    return None
+
+
+def _next_open(rules: Rules, now_ms: int) -> str:
+    found = _next_opening(rules, now_ms)
+    if found is None:
+        return ""
+    ahead, opens = found
+    day = {0: "today", 1: "tomorrow"}.get(ahead) or (
+        DAY_NAMES[opens.weekday()] if ahead < 7 else opens.strftime("%A %d %B")
+    )
+    return f"{day} at {opens:%H:%M}"
+
+
+def closed_until(rules: Rules, now_ms: int) -> int | None:
+    """While closed: when the closed period ends (ms; 0: not open again within the dates
+    known). None while open or without hours. Every moment of one closed period gives the
+    same value, so it names the period."""
+    if is_open(rules, now_ms) is not False:
+        return None
+    found = _next_opening(rules, now_ms)
+    return int(found[1].timestamp() * 1000) if found else 0
 
 
 def fill(text: str, rules: Rules, name: str, now_ms: int) -> str:
@@ -206,12 +281,8 @@ def fill(text: str, rules: Rules, name: str, now_ms: int) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
 
 
-def respond(
-    rules: Rules, template_type: str | None, name: str, text: str, *, now_ms: int
-) -> Response:
-    """What the bot answers to ``text`` at ``now_ms``, and why."""
-    if rules.away and is_open(rules, now_ms) is False:
-        return Response(fill(rules.away, rules, name, now_ms), "away: closed now")
+def _answer(rules: Rules, template_type: str | None, name: str, text: str, now_ms: int) -> Response:
+    """The answer to ``text`` itself: a topic, the fallback or the menu."""
     if not rules.topics:  # the business type's starting template, which states no fact
         template = templates.of(template_type)
         topic = templates.match(template.topics, text)
@@ -227,3 +298,80 @@ def respond(
         return Response(fill(rules.fallback, rules, name, now_ms), "no topic matched")
     own = templates.Template(OWN_MENU, rules.topics)
     return Response(templates.menu(own, name), "no topic matched: the menu")
+
+
+def respond(
+    rules: Rules,
+    template_type: str | None,
+    name: str,
+    text: str,
+    *,
+    now_ms: int,
+    chat: ChatRecord = NEW_CHAT,
+) -> Response:
+    """What the bot answers to ``text`` at ``now_ms`` in a chat with record ``chat``, and why.
+
+    While closed, the away message goes once per closed period; after it only a topic the
+    customer asks for is answered. The greeting opens the first answer to a contact, and
+    again once ``greeting_days`` have passed (the away message does not count as one).
+    """
+    period = closed_until(rules, now_ms) if rules.away else None
+    if rules.away and period is not None:
+        if chat.away_for != period:
+            return Response(
+                fill(rules.away, rules, name, now_ms), "away: closed now", away_for=period
+            )
+        topics = rules.topics or templates.of(template_type).topics
+        if templates.match(topics, text) is None:
+            return Response(None, "away: already told them you are closed")
+        return _answer(rules, template_type, name, text, now_ms)
+    answer = _answer(rules, template_type, name, text, now_ms)
+    due = chat.greeted_at is None or now_ms - chat.greeted_at >= rules.greeting_days * DAY_MS
+    if rules.greeting and due and answer.text is not None:
+        greeting = fill(rules.greeting, rules, name, now_ms)
+        return Response(f"{greeting}\n\n{answer.text}", f"greeting, {answer.why}", greeted=True)
+    return answer
+
+
+def remember(record: ChatRecord, response: Response, *, now_ms: int) -> ChatRecord:
+    """The chat's record once ``response`` went out."""
+    if response.greeted:
+        record = dataclasses.replace(record, greeted_at=now_ms)
+    if response.away_for is not None:
+        record = dataclasses.replace(record, away_for=response.away_for)
+    return record
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The whole decision for one customer message: what goes out (None: nothing), why, and
+    the chat's record to keep if it goes out."""
+
+    text: str | None
+    why: str
+    record: ChatRecord
+
+
+def reply(
+    rules: Rules,
+    template_type: str | None,
+    name: str,
+    number: str,
+    text: str,
+    *,
+    record: ChatRecord,
+    now_ms: int,
+) -> Outcome:
+    """What the bot does with ``text`` from ``number`` in a chat with ``record``: the one
+    function the worker answers with and the portal's preview shows."""
+    if number in rules.never:
+        return Outcome(None, "on your never-answer list", record)
+    choice = conversation.decide(text, record, now_ms=now_ms)
+    if choice.action is Action.SILENT:
+        return Outcome(None, choice.reason, record)
+    if choice.action is not Action.ANSWER:
+        return Outcome(conversation.CONFIRMATIONS[choice.action], choice.reason, choice.record)
+    response = respond(rules, template_type, name, text, now_ms=now_ms, chat=choice.record)
+    if response.text is None:
+        return Outcome(None, response.why, record)
+    return Outcome(response.text, response.why, remember(choice.record, response, now_ms=now_ms))

@@ -155,11 +155,17 @@ def restore_replies(tenant_id: str, who: str, version: int) -> int:
     return save_replies(tenant_id, who, replies.saved(tenant_id, version), base=current)
 
 
-def preview_reply(tenant_id: str, text: str, *, at_ms: int | None, doc: Any) -> rules.Response:
+def preview_reply(
+    tenant_id: str, text: str, *, at_ms: int | None, doc: Any, number: str | None
+) -> rules.Outcome:
     """What the bot would answer ``text`` at ``at_ms`` (now if None), with the saved replies or
-    the unsaved ``doc`` being edited: the worker's own function."""
+    the unsaved ``doc`` being edited: the worker's own function. From ``number``, the bot
+    decides with what it knows of that contact's chat (taken over, opted out, greeted); from
+    nobody, as for a contact it never wrote to."""
     item = tenants.get_tenant(tenant_id, consistent=True)
     saved = json.loads(item.rules) if item.rules else {}
     current = rules.parse(doc if doc is not None else saved)
     now = at_ms if at_ms is not None else runtime.get().clock.now_ms()
-    return rules.respond(current, item.template_type, item.name, text, now_ms=now)
+    record = messages.chat_record(tenant_id, number[1:] + "@c.us") if number else rules.NEW_CHAT
+    name, kind = item.name, item.template_type
+    return rules.reply(current, kind, name, number or "", text, record=record, now_ms=now)

@@ -226,6 +226,8 @@ def chat_record(tenant_id: str, chat: str) -> ChatRecord:
         taken_over_until=int(item.taken_over_until) if item.taken_over_until else None,
         opted_out=bool(item.opted_out),
         replies=tuple(int(t) for t in item.replies or ()),
+        greeted_at=int(item.greeted_at) if item.greeted_at else None,
+        away_for=int(item.away_for) if item.away_for else None,
     )
 
 
@@ -237,6 +239,8 @@ def save_chat(tenant_id: str, chat: str, record: ChatRecord) -> None:
         taken_over_until=record.taken_over_until,
         opted_out=record.opted_out,
         replies=list(record.replies),
+        greeted_at=record.greeted_at,
+        away_for=record.away_for,
     ).save()
 
 

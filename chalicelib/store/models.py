@@ -171,6 +171,8 @@ class ChatModel(Model):
         null=True,
         attr_name="rr",
     )
+    greeted_at = NumberAttribute(null=True, attr_name="grt")
+    away_for = NumberAttribute(null=True, attr_name="awf")
 
 
 class SetupByStatus(GlobalSecondaryIndex["SetupRequestModel"]):

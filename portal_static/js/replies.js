@@ -42,7 +42,22 @@ function collect() {
     answer: row.querySelector(".answer").value.trim(),
   }));
   const neverAnswer = document.getElementById("neverAnswer").value.split("\n").map((n) => n.trim()).filter(Boolean);
-  return { timeZone: value("timeZone") || "UTC", hours, address: value("address"), topics, away: value("away"), fallback: value("fallback"), neverAnswer };
+  return { timeZone: value("timeZone") || "UTC", hours, exceptions: useHours ? exceptions() : null, address: value("address"), topics,
+    greeting: value("greeting"), greetingDays: Number(value("greetingDays") || 7), away: value("away"), fallback: value("fallback"), neverAnswer };
+}
+
+// "2026-12-24 09:00-13:00" or "2026-12-25 closed", one per line; a line that is neither goes
+// to the API as it is, which names it in its error.
+function exceptions() {
+  const lines = document.getElementById("exceptions").value.split("\n").map((l) => l.trim()).filter(Boolean);
+  return Object.fromEntries(lines.map((line) => {
+    const m = line.match(/^(\S+)\s+(?:(closed)|(\d\d:\d\d)\s*-\s*(\d\d:\d\d))$/i);
+    return m ? [m[1], m[2] ? null : [m[3], m[4]]] : [line, null];
+  }));
+}
+
+function exceptionLines(given) {
+  return Object.entries(given || {}).map(([day, span]) => `${day} ${span ? `${span[0]}-${span[1]}` : "closed"}`).join("\n");
 }
 
 function show(doc) {
@@ -60,12 +75,18 @@ function show(doc) {
     el("button", { type: "button", class: "secondary", text: "Add a topic", onclick: () => topics.append(topicRow({}, topics.children.length)) }),
     ...field("fallback", "When no topic matches (empty: the menu of your topics)",
       el("textarea", { id: "fallback", rows: "2", maxlength: "1000" }, rules.fallback || "")),
+    ...field("greeting", "Greeting, before the first answer to a customer (optional)",
+      el("textarea", { id: "greeting", rows: "2", maxlength: "1000" }, rules.greeting || "")),
+    ...field("greetingDays", "Greet the same customer again after this many days",
+      el("input", { id: "greetingDays", type: "number", min: "1", max: "365", value: String(rules.greetingDays || 7) })),
     el("h2", { text: "Opening hours" }),
     ...field("timeZone", "Time zone", el("input", { id: "timeZone", value: rules.timeZone || "UTC", placeholder: "Europe/Berlin" })),
     el("p", {}, el("label", { class: "inline" }, el("input", { type: "checkbox", id: "use-hours", checked: Boolean(rules.hours) }), "I want the bot to know my opening hours")),
     el("div", { id: "hours" }, ...DAYS.map((d) => dayRow(d, hours[d[0]], Boolean(rules.hours)))),
     el("p", { class: "field-error", id: "hours-error", role: "alert" }),
-    ...field("away", "Away message, sent instead of any answer while you are closed (optional)",
+    ...field("exceptions", "Days unlike their weekday, such as holidays (one per line: 2026-12-24 09:00-13:00, or 2026-12-25 closed)",
+      el("textarea", { id: "exceptions", rows: "2", placeholder: "2026-12-25 closed" }, exceptionLines(rules.exceptions))),
+    ...field("away", "Away message, sent once to each customer who writes while you are closed; after it, only a topic they ask for is answered (optional)",
       el("textarea", { id: "away", rows: "2", maxlength: "1000" }, rules.away || "")),
     ...field("address", "Address (optional, for {address})", el("input", { id: "address", value: rules.address || "" })),
     el("h2", { text: "Never answer" }),
@@ -76,6 +97,7 @@ function show(doc) {
   const preview = el("form", { class: "card", id: "preview-form" }, el("h2", { text: "Try it" }),
     ...field("preview-text", "A customer writes", el("input", { id: "preview-text", placeholder: "What are your prices?" })),
     ...field("preview-at", "When (this device's clock; empty: now)", el("input", { id: "preview-at", type: "datetime-local" })),
+    ...field("preview-from", "From (a customer's number; empty: someone new)", el("input", { id: "preview-from", type: "tel", placeholder: "+4915112345678" })),
     el("p", {}, el("button", { type: "submit", text: "Show the answer" })),
     el("div", { id: "preview-answer", "aria-live": "polite" }));
   preview.addEventListener("submit", tryIt);
@@ -106,12 +128,15 @@ async function save(event) {
 async function tryIt(event) {
   event.preventDefault();
   const at = document.getElementById("preview-at").value;
+  const from = document.getElementById("preview-from").value.trim();
   try {
     const answer = await api("/portal/tenant/current/replies/preview", { method: "POST", body: {
       text: document.getElementById("preview-text").value, rules: collect(),
-      ...(at ? { at: new Date(at).toISOString() } : {}) } });
+      ...(at ? { at: new Date(at).toISOString() } : {}), ...(from ? { from } : {}) } });
     document.getElementById("preview-answer").replaceChildren(
-      el("blockquote", { id: "preview-reply", text: answer.text }), el("p", { class: "muted", id: "preview-why", text: `Why: ${answer.why}` }));
+      answer.text === null ? el("p", { id: "preview-reply", text: "The bot stays silent." })
+        : el("blockquote", { id: "preview-reply", text: answer.text }),
+      el("p", { class: "muted", id: "preview-why", text: `Why: ${answer.why}` }));
   } catch (error) { showProblem(error); }
 }
 

@@ -407,19 +407,23 @@ def test_the_owner_writes_their_own_answers_and_hours_and_tries_them(
     owner.get_by_label("I want the bot to know my opening hours").check()
     owner.locator("#closed-sun").check()
     owner.get_by_label("Away message").fill("We are closed; we open {next_open}.")
+    owner.get_by_label("Days unlike their weekday").fill("2026-03-09 closed")  # a Monday
+    owner.get_by_label("Greeting, before the first answer").fill("Welcome to {name}!")
     owner.get_by_role("button", name="Save").click()
     expect(owner.locator("#saved")).to_have_text("Saved as version 1.")
     expect(owner.locator("#versions")).to_contain_text("Version 1")
     owner.get_by_label("A customer writes").fill("What do you charge? Prices please")
     owner.get_by_label("When (this device").fill("2026-03-03T12:00")  # a Tuesday, open
     owner.get_by_role("button", name="Show the answer").click()
-    expect(owner.locator("#preview-reply")).to_have_text("Cut 30, colour 55 at Demo Pizzeria.")
-    expect(owner.locator("#preview-why")).to_have_text("Why: matched topic prices")
+    expect(owner.locator("#preview-reply")).to_have_text(
+        "Welcome to Demo Pizzeria!\n\nCut 30, colour 55 at Demo Pizzeria."
+    )
+    expect(owner.locator("#preview-why")).to_have_text("Why: greeting, matched topic prices")
     owner.get_by_label("When (this device").fill("2026-03-08T12:00")  # a Sunday, closed
     owner.get_by_role("button", name="Show the answer").click()
     expect(owner.locator("#preview-why")).to_have_text("Why: away: closed now")
-    expect(owner.locator("#preview-reply")).to_have_text(
-        "We are closed; we open tomorrow at 09:00."
+    expect(owner.locator("#preview-reply")).to_have_text(  # Monday is the holiday
+        "We are closed; we open Tuesday at 09:00."
     )
     shots.take(owner, "replies")
     assert len(errors) == 1 and "400" in errors[0]  # the refused time zone, nothing else

@@ -780,3 +780,28 @@ def test_the_owner_saves_replies_in_versions_previews_them_and_restores_one(
     assert [v["version"] for v in body(restored)["versions"]] == [3, 2, 1]
     assert post(client, f"{path}/restore", alice.headers, {"version": 9}).status_code == 404
     assert body(client.http.get(path, headers=bob.headers))["version"] == 0  # theirs alone
+
+
+def test_the_preview_decides_with_what_the_bot_knows_of_a_customers_chat(
+    client: Any, alice: Account, clock: Any
+) -> None:
+    from chalicelib.domain.conversation import ChatRecord
+    from chalicelib.store import messages
+
+    path = "/portal/tenant/current/replies/preview"
+    now = clock.now_ms()
+    messages.save_chat(
+        alice.tenant_id, "4917000000001@c.us", ChatRecord(taken_over_until=now + 3_600_000)
+    )
+    taken = post(client, path, alice.headers, {"text": "hi", "from": "+49 1700 000 0001"})
+    assert body(taken) == {"text": None, "why": "you took over this chat"}
+    stranger = post(client, path, alice.headers, {"text": "hi", "from": "+4917000000002"})
+    assert body(stranger)["text"]  # a contact the bot never wrote to gets an answer
+    greeting = {"greeting": "Welcome to {name}!", "topics": [{"keywords": ["hi"], "answer": "Hi."}]}
+    greeted = post(client, path, alice.headers, {"text": "hi", "rules": greeting})
+    assert body(greeted) == {
+        "text": "Welcome to Alice Bakery!\n\nHi.",
+        "why": "greeting, matched topic hi",
+    }
+    bad = post(client, path, alice.headers, {"text": "hi", "from": "mum"})
+    assert bad.status_code == 400 and body(bad)["error"]["field"] == "from"
