@@ -108,6 +108,60 @@ def tenant_create(name: str, phone: str | None, tenant_id: str | None) -> None:
 
 
 @main.group()
+def replies() -> None:
+    """A tenant's replies: what the bot answers (the portal's Replies page, for scripts)."""
+
+
+@replies.command("show")
+@click.option("--tenant", "tenant_id", required=True)
+@click.option("--version", type=int, default=None, help="A kept version instead of the current.")
+def replies_show(tenant_id: str, version: int | None) -> None:
+    """Print the replies as JSON: version, rules (null until saved), starting point, versions."""
+    from chalicelib.services import portal
+    from chalicelib.store import replies as store
+
+    _store()
+    try:
+        doc = portal.replies_doc(tenant_id)
+        if version is not None:
+            doc = {**doc, "version": version, "rules": store.saved(tenant_id, version)}
+    except WafleetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+
+
+@replies.command("set")
+@click.option("--tenant", "tenant_id", required=True)
+@click.option(
+    "--file",
+    "source",
+    type=click.File("r"),
+    required=True,
+    help="The rules as JSON, or the output of `show`, edited; - reads stdin.",
+)
+@click.option("--base", type=int, default=None, help="Refuse if a version after this was saved.")
+def replies_set(tenant_id: str, source: click.utils.LazyFile, base: int | None) -> None:
+    """Validate and save the rules as the next version; print the version saved. A mistake is
+    refused with the field it is in, and nothing is saved."""
+    from chalicelib.services import portal
+    from chalicelib.store import replies as store
+
+    _store()
+    try:
+        doc = json.loads(source.read())
+    except ValueError as exc:
+        raise click.ClickException(f"not JSON: {exc}") from exc
+    if isinstance(doc, dict) and isinstance(doc.get("rules"), dict):
+        doc = doc["rules"]  # the output of `show`, edited
+    try:
+        current = store.versions(tenant_id)[0] if base is None else base
+        version = portal.save_replies(tenant_id, "cli", doc, base=current)
+    except WafleetError as exc:  # a ValidationError names its field
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"tenantId": tenant_id, "version": version}))
+
+
+@main.group()
 def user() -> None:
     """Portal users and their membership."""
 

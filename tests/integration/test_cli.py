@@ -1,0 +1,62 @@
+"""``wafleet replies``: the Replies page for scripts, on the same store and validation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from devstack import cli
+from tests.integration.test_api import Account
+
+
+@pytest.fixture
+def run(client: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setattr(cli, "_store", lambda settings=None: settings)  # the test's moto
+
+    def invoke(*args: str, stdin: str | None = None) -> Any:
+        return CliRunner().invoke(cli.main, list(args), input=stdin)
+
+    return invoke
+
+
+def test_an_operator_shows_edits_and_sets_a_tenants_replies(run: Any, alice: Account) -> None:
+    empty = run("replies", "show", "--tenant", alice.tenant_id)
+    assert empty.exit_code == 0, empty.output
+    shown = json.loads(empty.output)
+    assert (shown["version"], shown["rules"]) == (0, None)
+    mine = {**shown["starting"], "topics": [{"keywords": ["prices"], "answer": "Cut 30."}]}
+    saved = run(
+        "replies", "set", "--tenant", alice.tenant_id, "--file", "-", stdin=json.dumps(mine)
+    )
+    assert saved.exit_code == 0, saved.output
+    assert json.loads(saved.output)["version"] == 1
+    # The whole output of `show`, edited, is accepted too.
+    again = json.loads(run("replies", "show", "--tenant", alice.tenant_id).output)
+    again["rules"]["greeting"] = "Welcome!"
+    second = run(
+        "replies", "set", "--tenant", alice.tenant_id, "--file", "-", stdin=json.dumps(again)
+    )
+    assert json.loads(second.output)["version"] == 2
+    first = json.loads(run("replies", "show", "--tenant", alice.tenant_id, "--version", "1").output)
+    assert first["rules"]["topics"][0]["answer"] == "Cut 30." and first["rules"]["greeting"] is None
+
+
+def test_a_mistake_is_refused_with_its_field_and_nothing_is_saved(run: Any, alice: Account) -> None:
+    bad = {"topics": [{"keywords": ["prices"], "answer": "{price}"}]}
+    refused = run(
+        "replies", "set", "--tenant", alice.tenant_id, "--file", "-", stdin=json.dumps(bad)
+    )
+    assert refused.exit_code == 1 and "topics.0.answer" in refused.output
+    assert (
+        run("replies", "set", "--tenant", alice.tenant_id, "--file", "-", stdin="{").exit_code == 1
+    )
+    stale = run(
+        "replies", "set", "--tenant", alice.tenant_id, "--base", "3", "--file", "-", stdin="{}"
+    )
+    assert stale.exit_code == 1 and "saved meanwhile" in stale.output
+    assert json.loads(run("replies", "show", "--tenant", alice.tenant_id).output)["version"] == 0
+    unknown = run("replies", "show", "--tenant", "t_nobody")
+    assert unknown.exit_code == 1 and "tenant t_nobody not found" in unknown.output
