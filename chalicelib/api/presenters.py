@@ -115,6 +115,7 @@ def tenant_status(
             "memory": {"hostShareMb": view.host_share_mb, "browserMb": view.browser_mb},
         },
         "setupRequest": setup_request(setup) if setup is not None else _setup_summary(view),
+        "replies": {"version": view.replies_version, "confirmed": view.replies_version > 0},
     }
 
 

@@ -34,6 +34,7 @@ class TenantView:
     link_phone: str | None = None
     linked_at: int | None = None  # linked since its last code (its login is saved)
     other_number: str | None = None  # the phone linked this number, not ``phone``: no replies
+    replies_version: int = 0  # the owner's saved replies (0: never saved nor confirmed)
 
     created_at: int | None = None
     last_event: str | None = None  # the event of the newest status change

@@ -59,6 +59,7 @@ def tenant(item: TenantModel) -> TenantView:
         link_phone=item.link_phone,
         linked_at=int(item.linked_at) if item.linked_at else None,
         other_number=item.other_number,
+        replies_version=int(item.rules_version or 0),
         created_at=_int(item.created_at),
         last_event=item.last_event,
         restarts=int(item.restarts or 0),

@@ -68,7 +68,7 @@ function show(doc) {
   const form = el("form", { class: "card", id: "replies-form", novalidate: true },
     el("p", { class: "muted", id: "replies-state", text: doc.rules
       ? `Version ${doc.version}. Your bot answers with it from the next message on.`
-      : "Not saved yet: your bot answers with this starting point, which states no fact about your business. Write your own answers and save." }),
+      : "Not saved yet: your bot answers with this starting point, which states no fact about your business. Check it, write your own answers and save to confirm them." }),
     el("h2", { text: "Your answers" }),
     el("p", { class: "muted", text: "In answers you can write {name}, {address}, {hours_today} and {next_open}." }),
     topics,

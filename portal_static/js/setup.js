@@ -19,14 +19,23 @@ function field(id, label, input, hint) {
     input, el("p", { class: "field-error", id: `${id}-error`, role: "alert" })];
 }
 
+// Before the bot starts the first time, the owner confirms what it answers (or edits it).
+function checkReplies(status) {
+  if (status.replies?.confirmed) return el("p", { class: "muted", id: "replies-step", text: `Your replies are saved (version ${status.replies.version}).` });
+  return el("div", { class: "card", id: "replies-step" }, el("h2", { text: "Before your bot starts: your replies" }),
+    el("p", { text: "Your bot starts with a starting point for your type of business, which states no fact about it (no hours, no prices). Check it, write your own answers and opening hours, and save." }),
+    el("p", {}, el("a", { class: "button", href: "replies.html", text: "Check your replies" })));
+}
+
 async function show() {
-  const { setupRequest } = await api("/portal/tenant/current/setup-requests");
+  const [{ setupRequest }, status] = await Promise.all([
+    api("/portal/tenant/current/setup-requests"), api("/portal/tenant/current/status")]);
   const open = setupRequest && ["PENDING", "APPROVED"].includes(setupRequest.status);
   const current = setupRequest ? el("div", { class: "card", id: "current-request" },
     el("h2", { text: "Your request" }), el("p", { class: `badge ${SAID[setupRequest.status]?.[0] || "info"}`, id: "request-status", title: setupRequest.status, text: SAID[setupRequest.status]?.[1] || setupRequest.status }),
     el("p", { text: `${setupRequest.templateType.toLowerCase()} replies for ${setupRequest.whatsappNumber}` }),
     setupRequest.reason ? el("p", { text: `Reason: ${setupRequest.reason}` }) : null) : null;
-  if (open) { content.replaceChildren(current, el("p", { class: "muted", text: "We will let you know here once it is decided." })); return; }
+  if (open) { content.replaceChildren(current, checkReplies(status), el("p", { class: "muted", text: "We will let you know here once it is decided." })); return; }
   const form = el("form", { class: "card", novalidate: true, id: "setup-form" },
     ...field("templateType", "Type of business", el("select", { id: "templateType", name: "templateType", required: true },
       el("option", { value: "", text: "Choose…" }), el("option", { value: "RESTAURANT", text: "Restaurant" }),
@@ -36,7 +45,7 @@ async function show() {
     ...field("notes", "Notes (optional)", el("textarea", { id: "notes", name: "notes", maxlength: "500", rows: "3" })),
     el("p", {}, el("button", { type: "submit", text: "Send request" })));
   form.addEventListener("submit", submit);
-  content.replaceChildren(...[current, form].filter(Boolean));
+  content.replaceChildren(...[current, setupRequest ? checkReplies(status) : null, form].filter(Boolean));
 }
 
 async function submit(event) {

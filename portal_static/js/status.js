@@ -46,6 +46,9 @@ function render(doc) {
     el("section", { class: "card", "aria-labelledby": "h-tenant" }, el("h2", { id: "h-tenant", text: tenant.name }),
       el("p", { class: "muted", text: tenant.phone ? `WhatsApp number ${tenant.phone}` : "No WhatsApp number yet" }),
       setupRequest ? null : el("p", {}, "No setup request yet. ", el("a", { href: "setup.html", text: "Send one" })),
+      setupRequest && doc.replies && !doc.replies.confirmed ? el("p", { id: "check-replies" },
+        "Your bot answers with a starting point that states no fact about your business. ",
+        el("a", { href: "replies.html", text: "Check your replies and save them" })) : null,
       action));
   document.getElementById("more").replaceChildren(details(doc));
 }

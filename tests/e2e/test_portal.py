@@ -129,7 +129,10 @@ def test_from_sign_in_to_a_linked_bot_that_survives_a_crash(
     shots.take(owner, "setup")
     owner.get_by_role("button", name="Send request").click()
     expect(owner.locator("#current-request")).to_contain_text("Waiting for review")
+    # Before the bot starts, the owner is asked to confirm what it answers.
+    expect(owner.locator("#replies-step")).to_contain_text("states no fact about it")
     owner.get_by_role("link", name="Status").click()
+    expect(owner.locator("#check-replies")).to_contain_text("states no fact")
     expect(owner.locator("#headline")).to_have_text("We are reviewing your setup request")
     expect(owner.locator("#who")).to_contain_text("operators")
 
@@ -426,6 +429,8 @@ def test_the_owner_writes_their_own_answers_and_hours_and_tries_them(
         "We are closed; we open Tuesday at 09:00."
     )
     shots.take(owner, "replies")
+    owner.get_by_role("link", name="Setup").click()  # confirmed: the setup step says so
+    expect(owner.locator("#replies-step")).to_have_text("Your replies are saved (version 1).")
     assert len(errors) == 1 and "400" in errors[0]  # the refused time zone, nothing else
 
 
