@@ -265,7 +265,10 @@ class Settings:
         "WAFLEET_ECS_SECURITY_GROUPS", (), what="ECS: security groups (comma-separated)"
     )
     aws_endpoint: str | None = setting(
-        "WAFLEET_AWS_ENDPOINT", None, check=url, what="SQS and SES endpoint (moto in make dev)"
+        "WAFLEET_AWS_ENDPOINT", None, check=url, what="SQS, SES, S3 endpoint (moto in make dev)"
+    )
+    media_bucket: str | None = setting(
+        "WAFLEET_MEDIA_BUCKET", None, what="pictures and PDFs answers carry (S3; none: no files)"
     )
     webhook_queue_url: str | None = setting(
         "WAFLEET_WEBHOOK_QUEUE_URL", None, what="the webhook delivery queue"

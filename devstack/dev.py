@@ -162,6 +162,7 @@ def run(
     issuer = LocalIssuer.load_or_create(base / "issuer")
     queue_url, dlq_url = notify_local.create_queues(moto.endpoint, "us-east-1")
     notify_local.verify_sender(moto.endpoint, "us-east-1")
+    media_bucket = notify_local.create_media_bucket(moto.endpoint, "us-east-1")
     receiver = notify_local.DemoReceiver()
     receiver_url = receiver.start(receiver_port)
     settings = Settings(
@@ -176,6 +177,7 @@ def run(
         host_tenants=20,  # one host process runs every started tenant (a Chromium each)
         host_start_s=30,
         aws_endpoint=moto.endpoint,
+        media_bucket=media_bucket,
         webhook_queue_url=queue_url,
         webhook_dlq_url=dlq_url,
         # The one plain-http loopback endpoint accepted is the demo receiver (and any other
@@ -233,6 +235,7 @@ def run(
         static_dir=ROOT / "portal_static",
         api_prefix="/api",
         extra=local_routes(auth),
+        upload_origins=(moto.endpoint,),  # the files of answers go to moto's S3 directly
     )
     auth.port = web.server.server_address[1]
     # The mails link to the portal where it really listens (--port 0 picks a port).

@@ -17,15 +17,22 @@ from chalice.local import ChaliceRequestHandler, RouteMatcher
 
 from devstack.httpserver import LocalServer
 
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-}
+
+def security_headers(upload_origins: tuple[str, ...] = ()) -> dict[str, str]:
+    """The portal's headers; the page may also send files to ``upload_origins`` (S3)."""
+    connect = " ".join(("'self'", *upload_origins))
+    return {
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            f"connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; "
+            "form-action 'self'"
+        ),
+    }
+
+
 ExtraRoute = Callable[[Any], bool]  # returns True when it answered the request
 
 
@@ -107,6 +114,7 @@ def start(
     api_prefix: str = "",
     extra: ExtraRoute | None = None,
     header_timeout_s: float = HEADER_TIMEOUT_S,
+    upload_origins: tuple[str, ...] = (),
 ) -> Gateway:
     """Serve ``app`` (under ``api_prefix``) and ``static_dir`` on one origin, in a thread.
     A connection that stops sending its request line or headers is closed after
@@ -116,6 +124,7 @@ def start(
     # Chalice keeps the current request on the app object: like a Lambda container, the API
     # must serve one request at a time, or concurrent requests would see each other's data.
     one_at_a_time = threading.Lock()
+    page_headers = security_headers(upload_origins)
 
     class Handler(ChaliceRequestHandler):
         timeout = header_timeout_s  # socketserver applies it to every read of the connection
@@ -171,7 +180,7 @@ def start(
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-cache")
-            for name, value in SECURITY_HEADERS.items():
+            for name, value in page_headers.items():
                 self.send_header(name, value)
             self.end_headers()
             if self.command == "GET":
@@ -185,7 +194,7 @@ def start(
             self.send_response(404)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.send_header("Content-Length", str(len(page)))
-            for name, value in SECURITY_HEADERS.items():
+            for name, value in page_headers.items():
                 self.send_header(name, value)
             self.end_headers()
             if self.command == "GET":

@@ -10,6 +10,7 @@ as threads calling the same code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -34,6 +35,17 @@ def create_queues(endpoint: str, region: str) -> tuple[str, str]:
     dlq = sqs.create_queue(QueueName=DLQ)["QueueUrl"]
     queue = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
     return queue, dlq
+
+
+MEDIA_BUCKET = "wafleet-media-local"
+
+
+def create_media_bucket(endpoint: str, region: str) -> str:
+    """The bucket of the files answers carry, on moto (the portal uploads to it directly)."""
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name=region)
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=MEDIA_BUCKET)
+    return MEDIA_BUCKET
 
 
 def verify_sender(endpoint: str, region: str) -> None:

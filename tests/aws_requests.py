@@ -7,6 +7,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 # Expressions name attributes through placeholders (#name); a path's first part is the
 # attribute (#a.#b, #a[0]). Functions and keywords are not attributes.
@@ -75,8 +76,15 @@ def calls(recording: str) -> list[Call]:
         headers = entry.get("headers", {})
         caller, service = _signer(headers)
         target = headers.get("X-Amz-Target", "")
+        if service == "s3" and entry.get("method") == "GET":
+            # A read of an object: the table field holds its bucket (path-style URLs).
+            path = urlsplit(entry.get("url", "")).path.lstrip("/")
+            bucket, _, key = path.partition("/")
+            action = "s3:GetObject" if key else "s3:ListBucket"
+            found.append(Call(caller, action, bucket, None, frozenset(), None, False))
+            continue
         if not target.startswith("DynamoDB_"):
-            # Anything else (S3, SQS, …): named by its service only, which no worker uses here.
+            # Anything else (SQS, SES, an S3 write, …): named by its service only.
             found.append(Call(caller, f"{service}:*", "", None, frozenset(), None, False))
             continue
         operation = target.split(".", 1)[1]
@@ -123,6 +131,7 @@ def refused_by_the_worker_role(found: list[Call], tables: dict[str, str]) -> lis
     template test holds the synthesized role to). ``tables``: table name -> settings field."""
     from chalicelib.store.access import (
         TENANT_WRITES,
+        WORKER_MEDIA_ACTIONS,
         WORKER_TABLE_ACTIONS,
         WORKER_TENANT_ATTRIBUTES,
     )
@@ -130,6 +139,8 @@ def refused_by_the_worker_role(found: list[Call], tables: dict[str, str]) -> lis
     refused = []
     for call in found:
         service, _, action = call.action.partition(":")
+        if call.action in WORKER_MEDIA_ACTIONS and tables.get(call.table) == "media_bucket":
+            continue
         field = tables.get(call.table)
         if service != "dynamodb" or field not in WORKER_TABLE_ACTIONS:
             refused.append(call)

@@ -37,6 +37,7 @@ class MemoryStore:
     reconnect: tuple[int, int | None] | None = None  # attempts, next try (ms)
     chats: dict[str, ChatRecord] = field(default_factory=dict)
     why: dict[str, str | None] = field(default_factory=dict)  # inbound id -> why ignored
+    files: dict[str, bytes] = field(default_factory=dict)  # media id -> an uploaded file
     _lock: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_until(self, worker: object, timeout: float) -> bool:
@@ -140,6 +141,7 @@ class MemoryStore:
         text: str,
         at_ms: int,
         chat: str,
+        media: str | None = None,
     ) -> bool:
         """Lease held, not paused, not claimed before."""
         with self._lock:
@@ -163,6 +165,7 @@ class MemoryStore:
                 text,
                 reply_key=reply_key,
                 reply_to=inbound_id,
+                media=media,
             )
             self.messages[f"out#{reply_key}"] = _Message(logged, "SENDING", at_ms)
             return True
@@ -190,6 +193,10 @@ class MemoryStore:
         """RECEIVED and SENDING, oldest first."""
         rows = [m for m in self.messages.values() if m.state in ("RECEIVED", "SENDING")]
         return [m.logged for m in sorted(rows, key=lambda m: m.at_ms)]
+
+    def media(self, media_id: str) -> bytes:
+        """An uploaded file (``files``)."""
+        return self.files[media_id]
 
     def newest_at(self) -> int | None:
         """The newest logged time."""

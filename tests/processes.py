@@ -27,6 +27,7 @@ import requests
 
 from chalicelib.domain.clock import SystemClock
 from chalicelib.settings import Settings, env_for
+from devstack import notify_local
 from devstack.local_aws import MotoProcess, fake_credentials, start_moto
 from devstack.simulator.server import make_server
 from devstack.simulator.state import QrTiming, Simulator
@@ -248,6 +249,8 @@ def stack_settings(moto: MotoProcess) -> Settings:
         # A hosts table per test: no host of an earlier test (gone with its processes, but
         # fresh for a heartbeat or two) is ever offered a tenant.
         hosts_table=f"e2e-hosts-{uuid.uuid4().hex[:8]}",
+        aws_endpoint=moto.endpoint,
+        media_bucket=notify_local.create_media_bucket(moto.endpoint, "us-east-1"),
         **E2E_TABLES,
     )
     models.bind(settings)
@@ -314,7 +317,7 @@ class Stack:
         return {
             getattr(self.settings, f.name): f.name
             for f in dataclasses.fields(self.settings)
-            if f.name.endswith("_table")
+            if f.name.endswith(("_table", "_bucket"))
         }
 
     def host_of(self, tenant_id: str) -> str:

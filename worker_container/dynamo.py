@@ -4,13 +4,14 @@ that imports ``chalicelib.store`` and ``chalicelib.control``."""
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any
 
 from chalicelib.domain.conversation import ChatRecord
 from chalicelib.domain.errors import ConcurrentUpdateError, NotFoundError
 from chalicelib.domain.transitions import Actor, Event, Statuses
 from chalicelib.domain.values import Lease, QrCode
-from chalicelib.store import hosts, messages, tenants
+from chalicelib.store import hosts, media, messages, tenants
 from worker_container.ports import OUT, HostOrders, Logged, TenantConfig
 
 
@@ -107,6 +108,7 @@ class DynamoStore:
                 text=item.text,
                 reply_key=item.message_key.split("#", 1)[1] if item.direction == OUT else None,
                 reply_to=item.reply_to,
+                media=item.media,
             )
             for item in messages.unfinished(self.lease.tenant_id)
         ]
@@ -114,6 +116,30 @@ class DynamoStore:
     def newest_at(self) -> int | None:
         """``messages.newest_at``."""
         return messages.newest_at(self.lease.tenant_id)
+
+    def media(self, media_id: str) -> bytes:
+        """``media.read`` from the media bucket."""
+        s3, bucket = _media_bucket()
+        return media.read(s3, bucket, self.lease.tenant_id, media_id)
+
+
+@functools.cache
+def _media_bucket() -> tuple[Any, str]:
+    import boto3
+    from botocore.config import Config
+
+    from chalicelib.settings import Settings
+
+    settings = Settings.from_env()
+    if not settings.media_bucket:
+        raise NotFoundError("no media bucket (WAFLEET_MEDIA_BUCKET): an answer's file is not sent")
+    client = boto3.client(
+        "s3",
+        endpoint_url=settings.aws_endpoint,
+        region_name=settings.region,
+        config=Config(retries={"mode": "standard", "max_attempts": 5}),
+    )
+    return client, settings.media_bucket
 
 
 class DynamoHost:

@@ -108,6 +108,15 @@ PageEvent = CodeShown | CodesRanOut | Linked | StateChanged | MessageArrived | A
 
 
 @dataclass(frozen=True)
+class File:
+    """A picture or document to send."""
+
+    data: bytes
+    mimetype: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Sent:
     """A send the page accepted: its message id and the ack it has so far."""
 
@@ -158,9 +167,12 @@ class Engine(Protocol):
         """Use WhatsApp here after it was opened elsewhere."""
         ...
 
-    async def send(self, chat: str, text: str, message_id: str, typing_ms: int = 0) -> Sent:
+    async def send(
+        self, chat: str, text: str, message_id: str, typing_ms: int = 0, file: File | None = None
+    ) -> Sent:
         """Mark ``chat`` read, show "typing…" for ``typing_ms``, then send ``text`` with our own
-        message id (so a retry is the same message)."""
+        message id (so a retry is the same message); with ``file``, the file with ``text`` as
+        its caption."""
         ...
 
     async def ack_of(self, chat: str, message_id: str) -> int | None:

@@ -48,6 +48,7 @@ class Logged:
     text: str | None
     reply_key: str | None = None  # OUT: our key ("re-<inbound id>")
     reply_to: str | None = None  # OUT: the inbound message id
+    media: str | None = None  # OUT: the file it carries (an ``Attachment`` as JSON)
 
 
 class StorePort(Protocol):
@@ -107,8 +108,13 @@ class StorePort(Protocol):
         text: str,
         at_ms: int,
         chat: str,
+        media: str | None = None,
     ) -> bool:
         """Claim the one reply to ``inbound_id`` before sending (False: claimed before)."""
+        ...
+
+    def media(self, media_id: str) -> bytes:
+        """A file an answer carries (the owner uploaded it)."""
         ...
 
     def mark_sent(self, reply_key: str, wa_message_id: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -17,7 +18,8 @@ from typing import Any, ParamSpec, TypeVar
 from chalicelib.domain import conversation, rules
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.errors import TenantPausedError, ValidationError
-from worker_container.engine import Acked, Engine, Inbound
+from chalicelib.domain.templates import Attachment
+from worker_container.engine import Acked, Engine, File, Inbound
 from worker_container.ports import IN, StorePort, TenantConfig
 from worker_container.reactions import answerable, display_phone, reply_id
 
@@ -55,7 +57,8 @@ class Replies:
         self.tenant = TenantConfig(owner_id=None, lease_epoch=0, name="")
         self.handled: set[str] = set()
         self.awaiting_ack: dict[str, str] = {}  # reply's WhatsApp id -> our reply key
-        self.unsent: dict[str, tuple[str, str, str]] = {}  # WhatsApp id -> (chat, text, key)
+        # WhatsApp id -> (chat, text, key, the file it carries as JSON)
+        self.unsent: dict[str, tuple[str, str, str, str | None]] = {}
         self._rules = rules.Rules()  # the owner's replies, parsed from ...
         self._rules_source: str | None = None  # ... this saved JSON
 
@@ -105,7 +108,7 @@ class Replies:
             logger.info("not answered", extra={**self.log, "reason": outcome.why})
             self.handled.add(inbound_id)
             return
-        text = outcome.text
+        text, media = outcome.text, _media_json(outcome.media)
         await self._db(self.store.save_chat, chat, outcome.record)
         # Whether the tenant is paused is decided by the claim's condition, not by a cached
         # flag: a resume must take effect for the very next message.
@@ -121,6 +124,7 @@ class Replies:
                 text=text,
                 at_ms=self.clock.now_ms(),
                 chat=chat,
+                media=media,
             )
         except TenantPausedError:
             await self._db(self.store.mark_ignored, inbound_id)
@@ -130,7 +134,7 @@ class Replies:
             # The limit spaces what WhatsApp sees: taken right before the send, and only
             # for a reply that will be sent.
             await self.rate_limit()
-            await self.send(chat, text, key, wa_id, typing=True)
+            await self.send(chat, text, key, wa_id, typing=True, media=media)
         self.handled.add(inbound_id)
 
     async def _load_rules(self) -> rules.Rules:
@@ -157,17 +161,26 @@ class Replies:
         logger.info("chat taken over by a person", extra=self.log)
 
     async def send(
-        self, chat: str, text: str, key: str, wa_id: str, *, typing: bool = False
+        self,
+        chat: str,
+        text: str,
+        key: str,
+        wa_id: str,
+        *,
+        typing: bool = False,
+        media: str | None = None,
     ) -> None:
         """Send by chat id with our own id; SENT once WhatsApp's server acknowledges it. A
         send the page refuses (conflict, lost socket) is tried again, with the same id, the
         next time the page is connected (``retry_unsent``). ``typing``: show "typing…" first,
-        as a person would (a resend does not)."""
+        as a person would (a resend does not). ``media``: the file the text is the caption of."""
         self.awaiting_ack[wa_id] = key
         try:
-            sent = await self.engine.send(chat, text, wa_id, self.typing_ms(text) if typing else 0)
+            file = await self._file(media)
+            typing_ms = self.typing_ms(text) if typing else 0
+            sent = await self.engine.send(chat, text, wa_id, typing_ms, file)
         except BaseException:
-            self.unsent[wa_id] = (chat, text, key)  # only a send that failed goes again
+            self.unsent[wa_id] = (chat, text, key, media)  # only a send that failed goes again
             raise
         if sent.ack >= ACK_SERVER:
             await self._confirm(wa_id)
@@ -176,9 +189,9 @@ class Replies:
     async def retry_unsent(self) -> None:
         """Send again what the page refused before (each once: another retry may run)."""
         while self.unsent:
-            wa_id, (chat, text, key) = self.unsent.popitem()
+            wa_id, (chat, text, key, media) = self.unsent.popitem()
             logger.info("sending again", extra={**self.log, "reply_id": key})
-            await self.send(chat, text, key, wa_id)
+            await self.send(chat, text, key, wa_id, media=media)
 
     async def acked(self, event: Acked) -> None:
         """WhatsApp acknowledged messages: confirm our replies among them."""
@@ -192,6 +205,14 @@ class Replies:
         key = self.awaiting_ack.pop(wa_id, None)
         if key is not None:
             await self._db(self.store.mark_sent, key, wa_id)
+
+    async def _file(self, media: str | None) -> File | None:
+        """The file a reply carries, read from the store when it is sent."""
+        if media is None:
+            return None
+        attachment = json.loads(media)
+        data = await self._db(self.store.media, attachment["id"])
+        return File(data, attachment["type"], attachment["name"])
 
     async def _phone_of(self, chat: str) -> str | None:
         try:
@@ -223,7 +244,7 @@ class Replies:
                 await self._db(self.store.mark_sent, key, wa_id)
                 logger.info("reply confirmed", extra={**self.log, "reply_id": key})
             elif ack is None:  # never reached the page: the same id again is the same message
-                await self.send(chat, item.text or "", key, wa_id)
+                await self.send(chat, item.text or "", key, wa_id, media=item.media)
             else:  # queued in the page: its ack will come
                 self.awaiting_ack[wa_id] = key
 
@@ -244,6 +265,10 @@ class Replies:
             if answerable(message):
                 with contextlib.suppress(TenantPausedError):
                     await self.answer(message)
+
+
+def _media_json(media: Attachment | None) -> str | None:
+    return json.dumps(dataclasses.asdict(media)) if media else None
 
 
 def _chat_of(number: str | None) -> str:

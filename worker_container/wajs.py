@@ -17,11 +17,16 @@ What the calls and events mean comes from wa-js 4.6.0's source, not from what a 
 - ``chat.list()`` looks up group metadata for every group unless told not to
   (src/chat/functions/list.ts): the catch-up asks for users only.
 - A media message's text is its ``caption``; its ``body`` is a thumbnail.
+- ``sendFileMessage`` takes a data URL, ``type`` (image or document), ``caption``,
+  ``filename`` and the same ``messageId`` key; it waits for its message in the chat's
+  ``msgs`` and, with ``waitForAck: false``, returns its ack so far
+  (src/chat/functions/sendFileMessage.ts).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import logging
@@ -40,6 +45,7 @@ from worker_container.engine import (
     Acked,
     CodeShown,
     CodesRanOut,
+    File,
     Inbound,
     Linked,
     MessageArrived,
@@ -68,6 +74,7 @@ FUNCTIONS = (
     "chat.find",
     "chat.markIsRead",
     "chat.sendTextMessage",
+    "chat.sendFileMessage",
     "chat.getMessages",
     "chat.list",
     "chat.getMessageById",
@@ -146,16 +153,21 @@ _KEY = """const key = async (chat, id) => {
 
 # Read, then "typing…" for a moment, then the message (wa-js's `delay` option types first).
 _SEND = (
-    """async ([chat, text, id, typingMs]) => {
+    """async ([chat, text, id, typingMs, file]) => {
   """
     + _KEY
     + """
   const to = await key(chat, id);
   await WPP.chat.markIsRead(to.chat).catch(() => null);
-  const r = await WPP.chat.sendTextMessage(to.chat, text, {
-    messageId: to.key, waitForAck: false, markIsRead: false, linkPreview: false,
-    delay: typingMs,
-  });
+  const options = { messageId: to.key, waitForAck: false, markIsRead: false };
+  const r = file
+    ? await WPP.chat.sendFileMessage(to.chat, `data:${file.mimetype};base64,${file.data}`, {
+      ...options, type: file.mimetype.startsWith("image/") ? "image" : "document",
+      caption: text, filename: file.name, mimetype: file.mimetype,
+    })
+    : await WPP.chat.sendTextMessage(to.chat, text, {
+      ...options, linkPreview: false, delay: typingMs,
+    });
   return { id: String(r.id).split("_").pop(), ack: r.ack ?? 0 };
 }"""
 )
@@ -410,10 +422,18 @@ class WaJsEngine:
         """``WPP.whatsapp.Socket.takeover``."""
         await self._call("() => { WPP.whatsapp.Socket.takeover(); return true; }")
 
-    async def send(self, chat: str, text: str, message_id: str, typing_ms: int = 0) -> Sent:
-        """``WPP.chat.sendTextMessage`` by chat id with our own message id (as the chat's
-        ``MsgKey``), after marking the chat read and showing "typing…" for ``typing_ms``."""
-        result = await self._call(_SEND, [chat, text, message_id, typing_ms])
+    async def send(
+        self, chat: str, text: str, message_id: str, typing_ms: int = 0, file: File | None = None
+    ) -> Sent:
+        """``WPP.chat.sendTextMessage`` (or, with ``file``, ``sendFileMessage`` with the text
+        as its caption) by chat id with our own message id (as the chat's ``MsgKey``), after
+        marking the chat read and showing "typing…" for ``typing_ms``."""
+        given = file and {
+            "data": base64.b64encode(file.data).decode(),
+            "mimetype": file.mimetype,
+            "name": file.name,
+        }
+        result = await self._call(_SEND, [chat, text, message_id, typing_ms, given])
         return Sent(str(result["id"]), int(result["ack"]))
 
     async def ack_of(self, chat: str, message_id: str) -> int | None:

@@ -255,6 +255,20 @@ def restore_replies() -> dict[str, Any]:
     return portal.replies_doc(tenant_of(request))
 
 
+@portal_routes.route(f"{BASE}/replies/media", methods=["POST"])
+@json_errors
+def upload_media() -> Response:
+    """``{"name", "type", "size"}``: a presigned POST for one JPEG, PNG or PDF of at most 5 MB
+    (``{"id", "name", "url", "fields"}``); an answer names it by id once it is uploaded."""
+    from chalicelib.api import http
+    from chalicelib.services import portal
+
+    request = _request()
+    who = principal(request).email or principal(request).user_id
+    post = portal.upload_media(tenant_of(request), who, http.json_body(request))
+    return Response(body=post, status_code=201, headers={"Cache-Control": "no-store"})
+
+
 @portal_routes.route(f"{BASE}/replies/preview", methods=["POST"])
 @json_errors
 def preview_replies() -> dict[str, Any]:
@@ -273,7 +287,8 @@ def preview_replies() -> dict[str, Any]:
     answer = portal.preview_reply(
         tenant_of(request), text, at_ms=at_ms, doc=body.get("rules"), number=number or None
     )
-    return {"text": answer.text, "why": answer.why}
+    media = {"name": answer.media.name, "type": answer.media.type} if answer.media else None
+    return {"text": answer.text, "why": answer.why, "media": media}
 
 
 @portal_routes.route(f"{BASE}/pause", methods=["POST"])

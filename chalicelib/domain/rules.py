@@ -22,7 +22,7 @@ from typing import Any
 from chalicelib.domain import conversation, templates, validation
 from chalicelib.domain.conversation import Action, ChatRecord
 from chalicelib.domain.errors import ValidationError
-from chalicelib.domain.templates import Topic
+from chalicelib.domain.templates import Attachment, Topic
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -30,6 +30,8 @@ MAX_TOPICS = 30
 MAX_NEVER = 500
 MAX_TEXT = 1000
 MAX_EXCEPTIONS = 60
+MEDIA_TYPES = ("image/jpeg", "image/png", "application/pdf")
+MAX_MEDIA_BYTES = 5 * 1024 * 1024
 DAY_MS = 24 * 3600 * 1000
 NEW_CHAT = ChatRecord()  # a contact the bot never wrote to
 Span = tuple[int, int]  # open, close: minutes after midnight, local time
@@ -61,6 +63,7 @@ class Response:
     why: str
     greeted: bool = False  # the answer carries the greeting
     away_for: int | None = None  # the answer is the away message for the period ending then
+    media: Attachment | None = None  # sent with the text as its caption
 
 
 @functools.cache
@@ -96,6 +99,22 @@ def _span(value: Any, field: str) -> Span | None:
     if closes <= opens:
         raise ValidationError(field, "must close after it opens")
     return opens, closes
+
+
+def _attachment(given: Any, field: str) -> Attachment | None:
+    if given is None:
+        return None
+    ok = isinstance(given, dict) and isinstance(given.get("id"), str)
+    if not ok or not re.fullmatch(r"m_[0-9a-f]{16}", given["id"]):
+        raise ValidationError(field, "must name an uploaded file by its id")
+    name, kind, size = given.get("name"), given.get("type"), given.get("size")
+    if not isinstance(name, str) or not 0 < len(name) <= 100:
+        raise ValidationError(field, "needs the file's name (at most 100 characters)")
+    if kind not in MEDIA_TYPES:
+        raise ValidationError(field, "must be a JPEG, PNG or PDF")
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_MEDIA_BYTES:
+        raise ValidationError(field, "must be a file of at most 5 MB")
+    return Attachment(given["id"], name, kind, size)
 
 
 def _exceptions(given: Any) -> tuple[tuple[str, Span | None], ...]:
@@ -144,7 +163,7 @@ def parse(doc: Any) -> Rules:
         answer = _text(topic.get("answer"), f"{field}.answer")
         if not keywords or not answer:
             raise ValidationError(field, "needs words and an answer")
-        topics.append(Topic(keywords, answer))
+        topics.append(Topic(keywords, answer, _attachment(topic.get("media"), f"{field}.media")))
     raw_never = doc.get("neverAnswer") or []
     if not isinstance(raw_never, list) or len(raw_never) > MAX_NEVER:
         raise ValidationError("neverAnswer", f"must be a list of at most {MAX_NEVER} numbers")
@@ -194,13 +213,20 @@ def to_doc(rules: Rules) -> dict[str, Any]:
             for day, span in rules.exceptions
         },
         "address": rules.address,
-        "topics": [{"keywords": list(t.keywords), "answer": t.answer} for t in rules.topics],
+        "topics": [_topic_doc(t) for t in rules.topics],
         "greeting": rules.greeting,
         "greetingDays": rules.greeting_days,
         "away": rules.away,
         "fallback": rules.fallback,
         "neverAnswer": list(rules.never),
     }
+
+
+def _topic_doc(topic: Topic) -> dict[str, Any]:
+    doc: dict[str, Any] = {"keywords": list(topic.keywords), "answer": topic.answer}
+    if topic.media is not None:
+        doc["media"] = dataclasses.asdict(topic.media)
+    return doc
 
 
 def _local(rules: Rules, now_ms: int) -> dt.datetime:
@@ -293,7 +319,7 @@ def _answer(rules: Rules, template_type: str | None, name: str, text: str, now_m
     topic = templates.match(rules.topics, text)
     if topic is not None:
         answer = fill(topic.answer, rules, name, now_ms)
-        return Response(answer, f"matched topic {topic.keywords[0]}")
+        return Response(answer, f"matched topic {topic.keywords[0]}", media=topic.media)
     if rules.fallback:
         return Response(fill(rules.fallback, rules, name, now_ms), "no topic matched")
     own = templates.Template(OWN_MENU, rules.topics)
@@ -329,7 +355,8 @@ def respond(
     due = chat.greeted_at is None or now_ms - chat.greeted_at >= rules.greeting_days * DAY_MS
     if rules.greeting and due and answer.text is not None:
         greeting = fill(rules.greeting, rules, name, now_ms)
-        return Response(f"{greeting}\n\n{answer.text}", f"greeting, {answer.why}", greeted=True)
+        text = f"{greeting}\n\n{answer.text}"
+        return dataclasses.replace(answer, text=text, why=f"greeting, {answer.why}", greeted=True)
     return answer
 
 
@@ -350,6 +377,7 @@ class Outcome:
     text: str | None
     why: str
     record: ChatRecord
+    media: Attachment | None = None  # a picture or PDF sent with the text as its caption
 
 
 def reply(
@@ -374,4 +402,5 @@ def reply(
     response = respond(rules, template_type, name, text, now_ms=now_ms, chat=choice.record)
     if response.text is None:
         return Outcome(None, response.why, record)
-    return Outcome(response.text, response.why, remember(choice.record, response, now_ms=now_ms))
+    record = remember(choice.record, response, now_ms=now_ms)
+    return Outcome(response.text, response.why, record, response.media)

@@ -18,11 +18,23 @@ from chalicelib.domain.statuses import TemplateType
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A picture or PDF an answer carries, stored under ``<tenant>/<id>`` (``store.media``);
+    its type and size were read from the file itself when it was saved."""
+
+    id: str
+    name: str
+    type: str  # image/jpeg, image/png or application/pdf
+    size: int
+
+
+@dataclass(frozen=True)
 class Topic:
     """One menu entry: the words that select it and the answer."""
 
     keywords: tuple[str, ...]
     answer: str
+    media: Attachment | None = None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ def _client(service: str, endpoint: str | None, region: str) -> Any:
 
 
 def client(service: str) -> Any:
-    """An SQS or SES client for the configured endpoint (moto in ``make dev``)."""
+    """An SQS, SES or S3 client for the configured endpoint (moto in ``make dev``)."""
     settings = runtime.get().settings
     return _client(service, settings.aws_endpoint, settings.region)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -14,6 +15,7 @@ from chalicelib.domain.transitions import Actor, Event
 from chalicelib.domain.views import HistoryView, MessageView, SetupRequestView, TenantView
 from chalicelib.store import (
     history,
+    media,
     messages,
     portal_events,
     replies,
@@ -141,8 +143,16 @@ def replies_doc(tenant_id: str) -> dict[str, Any]:
 
 
 def save_replies(tenant_id: str, who: str, doc: Any, *, base: int) -> int:
-    """Validate and save a new version (409 if another was saved since ``base``)."""
-    clean = rules.to_doc(rules.parse(doc))
+    """Validate and save a new version (409 if another was saved since ``base``). Every file
+    an answer carries is checked in S3 by its content first."""
+    parsed = rules.parse(doc)
+    topics = tuple(
+        dataclasses.replace(t, media=media.check(tenant_id, t.media, f"topics.{n}.media"))
+        if t.media
+        else t
+        for n, t in enumerate(parsed.topics)
+    )
+    clean = rules.to_doc(dataclasses.replace(parsed, topics=topics))
     now = runtime.get().clock.now_ms()
     version = replies.save(tenant_id, clean, base=base, user_id=who, now_ms=now)
     portal_events.record(tenant_id, who, "tenant.replies_saved", now_ms=now, version=version)
@@ -169,3 +179,13 @@ def preview_reply(
     record = messages.chat_record(tenant_id, number[1:] + "@c.us") if number else rules.NEW_CHAT
     name, kind = item.name, item.template_type
     return rules.reply(current, kind, name, number or "", text, record=record, now_ms=now)
+
+
+def upload_media(tenant_id: str, who: str, doc: Any) -> dict[str, Any]:
+    """Where the browser uploads a picture or PDF for an answer (a presigned POST)."""
+    if not isinstance(doc, dict):
+        raise ValidationError("body", "must be an object")
+    post = media.upload(tenant_id, name=doc.get("name"), kind=doc.get("type"), size=doc.get("size"))
+    now = runtime.get().clock.now_ms()
+    portal_events.record(tenant_id, who, "tenant.media_upload", now_ms=now, media=post["id"])
+    return post

@@ -26,6 +26,8 @@ WORKER_TABLE_ACTIONS: dict[str, tuple[str, ...]] = {
     "hosts_table": ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan"),
 }
 TENANT_WRITES = ("UpdateItem", "ConditionCheckItem")
+# The files answers carry (``store.media``): the worker only reads them.
+WORKER_MEDIA_ACTIONS = ("s3:GetObject",)
 
 _t = TenantModel
 _WORKER_OWNED: tuple[Attribute, ...] = (  # type: ignore[type-arg]

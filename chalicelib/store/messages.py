@@ -118,6 +118,7 @@ def claim_reply(
     at_ms: int,
     chat: str | None = None,
     wa_message_id: str | None = None,
+    media: str | None = None,
 ) -> bool:
     """Claim the right to answer ``inbound_id``, fenced by the lease, before sending.
 
@@ -142,6 +143,7 @@ def claim_reply(
     )
     if wa_message_id:  # the id the reply will carry on WhatsApp, known before it is sent
         out.wa_message_id = wa_message_id
+    out.media = media  # a resend after a restart sends the same file
     inbound = MessageModel(lease.tenant_id, _key(IN, inbound_id))
     try:
         with TransactWrite(connection=connection()) as tx:

@@ -150,6 +150,7 @@ class MessageModel(Model):
     chat = UnicodeAttribute(null=True, attr_name="ch")  # WhatsApp chat id (…@c.us or …@lid)
     expires_at = NumberAttribute(null=True, attr_name="exp")  # TTL, epoch seconds
     why = UnicodeAttribute(null=True)  # inbound IGNORED: why the bot stayed silent
+    media = UnicodeAttribute(null=True, attr_name="med")  # reply: the file it carries (JSON)
     by_time = MessagesByTime()
 
 

@@ -110,6 +110,7 @@ class Message:
     filename: str | None = None
     mimetype: str | None = None
     size: int | None = None
+    filehash: str | None = None  # a file the page sent: its SHA-256 (base64), as uploaded
 
 
 @dataclass
@@ -505,6 +506,7 @@ class Simulator:
                 filename=body.get("filename"),
                 mimetype=body.get("mimetype"),
                 size=size if isinstance(size, int) else None,
+                filehash=body.get("filehash") if isinstance(body.get("filehash"), str) else None,
             )
             phone.chats.setdefault(chat, []).append(message)
             device.delivered.add(message.id)
@@ -763,6 +765,9 @@ class Simulator:
                     "text": m.text,
                     "type": m.kind,
                     "filename": m.filename,
+                    "mimetype": m.mimetype,
+                    "size": m.size,
+                    "sha256": m.filehash,
                     "at": m.at_ms,
                     "ack": m.ack,
                 }

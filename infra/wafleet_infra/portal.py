@@ -14,11 +14,16 @@ from constructs import Construct
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "portal_static"
-CSP = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self' https://*.amazoncognito.com; frame-ancestors 'none'; base-uri 'none'; "
-    "form-action 'self'"
-)
+
+
+def csp(upload_origins: tuple[str, ...] = ()) -> str:
+    """The portal's policy; its pages also send files to ``upload_origins`` (the media
+    bucket: a presigned POST)."""
+    connect = " ".join(("'self'", "https://*.amazoncognito.com", *upload_origins))
+    return (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        f"connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
 
 
 def portal_paths() -> list[str]:
@@ -55,6 +60,7 @@ class Portal(Construct):
         *,
         api_domain: str | None,
         config: dict[str, str],
+        upload_origins: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         bucket = s3.Bucket(
@@ -71,7 +77,7 @@ class Portal(Construct):
             "SecurityHeaders",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=CSP, override=True
+                    content_security_policy=csp(upload_origins), override=True
                 ),
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
                 frame_options=cloudfront.ResponseHeadersFrameOptions(

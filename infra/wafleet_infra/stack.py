@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from wafleet_infra.alarms import Alarms
@@ -39,7 +40,9 @@ class WafleetStack(Stack):
         sign_in = SignIn(
             self, "SignIn", domain_prefix=cognito_domain_prefix, portal_url=portal_url.rstrip("/")
         )
-        workers = Workers(self, "Workers", tables=tables, env=common_env)
+        workers = Workers(
+            self, "Workers", tables=tables, env=common_env, portal_origin=portal_url.rstrip("/")
+        )
         alert_from = alert_from or self.node.try_get_context("wafleet:alertFrom")
         notify = Notify(self, "Notify", tables=tables, alert_from=alert_from)
         issuer = sign_in.issuer(self.region)
@@ -55,11 +58,20 @@ class WafleetStack(Stack):
                 "WAFLEET_JWT_AUDIENCE": sign_in.client.user_pool_client_id,
                 "WAFLEET_JWKS_URL": f"{issuer}/.well-known/jwks.json",
                 "WAFLEET_AUTO_RESTART": "1",
+                "WAFLEET_MEDIA_BUCKET": workers.media.bucket_name,
             }
             | notify.env(portal_url.rstrip("/")),
         )
         api.notify_role_arn = notify.role.role_arn
         notify.queue.grant_send_messages(api.role)  # the portal's "resend"
+        # The files of answers: a presigned POST is signed with the API's own right to put
+        # them; a save reads a file's first bytes.
+        api.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:GetObject"],
+                resources=[workers.media.arn_for_objects("*")],
+            )
+        )
         workers.grant_launch(api.role, self.partition, self.region, self.account)
         api.build()
         base = sign_in.domain.base_url()
@@ -67,6 +79,10 @@ class WafleetStack(Stack):
             self,
             "Portal",
             api_domain=api.domain,
+            upload_origins=(
+                f"https://{workers.media.bucket_name}.s3.amazonaws.com",
+                f"https://{workers.media.bucket_regional_domain_name}",
+            ),
             config={
                 "auth": "cognito",
                 "authorizeUrl": base + "/oauth2/authorize",

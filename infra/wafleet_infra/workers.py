@@ -17,6 +17,7 @@ from constructs import Construct
 from chalicelib.settings import Settings, env_for
 from chalicelib.store.access import (
     TENANT_WRITES,
+    WORKER_MEDIA_ACTIONS,
     WORKER_TABLE_ACTIONS,
     WORKER_TENANT_ATTRIBUTES,
 )
@@ -55,11 +56,16 @@ STOP_TIMEOUT_S = 120
 
 
 def worker_statements(
-    tables: Tables, sessions: s3.IBucket, key: kms.IKey
+    tables: Tables, sessions: s3.IBucket, key: kms.IKey, media: s3.IBucket
 ) -> list[iam.PolicyStatement]:
     """The worker task role (``chalicelib/store/access.py``): its four tables, on the tenant
-    item only the attributes a worker owns, its saved logins under ``sessions/`` through S3."""
-    found = []
+    item only the attributes a worker owns, its saved logins under ``sessions/`` through S3,
+    and a read of the files answers carry."""
+    found = [
+        iam.PolicyStatement(
+            actions=list(WORKER_MEDIA_ACTIONS), resources=[media.arn_for_objects("*")]
+        )
+    ]
     for setting, actions in WORKER_TABLE_ACTIONS.items():
         table = getattr(tables, setting.removesuffix("_table"))
         found.append(
@@ -119,9 +125,33 @@ class Workers(Construct):
     their logins are kept."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, tables: Tables, env: dict[str, str]
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        tables: Tables,
+        env: dict[str, str],
+        portal_origin: str,
     ) -> None:
         super().__init__(scope, construct_id)
+        # The pictures and PDFs answers carry: the portal's page uploads them itself (a
+        # presigned POST the API signs), the API checks them, the workers read them.
+        self.media = s3.Bucket(
+            self,
+            "Media",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            cors=[
+                s3.CorsRule(
+                    allowed_methods=[s3.HttpMethods.POST],
+                    allowed_origins=[portal_origin],
+                    allowed_headers=["*"],
+                    max_age=3000,
+                )
+            ],
+        )
         self.sessions_key = kms.Key(
             self, "SessionsKey", enable_key_rotation=True, description="wafleet worker logins"
         )
@@ -167,7 +197,7 @@ class Workers(Construct):
             # Generated from the settings' one declaration (chalicelib/settings.py,
             # worker_container/config.py); a host task adds only its WAFLEET_HOST_ID.
             environment=env
-            | env_for(Settings, host_tenants=HOST_TENANTS)
+            | env_for(Settings, host_tenants=HOST_TENANTS, media_bucket=self.media.bucket_name)
             | env_for(HostConfig, memory_mb=HOST_MEMORY_MIB)
             | env_for(
                 WorkerConfig,
@@ -176,7 +206,7 @@ class Workers(Construct):
             ),
             stop_timeout=Duration.seconds(STOP_TIMEOUT_S),
         )
-        for statement in worker_statements(tables, self.sessions, self.sessions_key):
+        for statement in worker_statements(tables, self.sessions, self.sessions_key, self.media):
             self.task.task_role.add_to_principal_policy(statement)
 
     def launcher_env(self) -> dict[str, str]:

@@ -14,13 +14,52 @@ function field(id, label, input, hint) {
     input, el("p", { class: "field-error", id: `${id}-error`, role: "alert" })];
 }
 
+const FILE_TYPES = ["image/jpeg", "image/png", "application/pdf"];
+const MAX_FILE = 5 * 1024 * 1024;
+
+// The file an answer carries: uploaded by this page straight to storage (a presigned POST
+// the API hands out); the API checks it by its content when the replies are saved.
+function attachment(row, media) {
+  row.dataset.media = media ? JSON.stringify(media) : "";
+  const shown = row.querySelector(".attachment");
+  shown.replaceChildren(...(media ? [el("span", { class: "file-name", text: `Sends ${media.name} with this answer. ` }),
+    el("button", { type: "button", class: "secondary", text: "Remove file", onclick: () => attachment(row, null) })] : []));
+}
+
+async function upload(event) {
+  const input = event.target;
+  const row = input.closest("fieldset");
+  const error = row.querySelector(".file-error");
+  const file = input.files[0];
+  error.textContent = "";
+  if (!file) return;
+  if (!FILE_TYPES.includes(file.type)) { error.textContent = "Choose a JPEG, PNG or PDF."; return; }
+  if (file.size > MAX_FILE) { error.textContent = "Choose a file of at most 5 MB."; return; }
+  try {
+    const post = await api("/portal/tenant/current/replies/media", { method: "POST", body: { name: file.name, type: file.type, size: file.size } });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(post.fields)) form.append(name, value);
+    form.append("file", file);
+    const sent = await fetch(post.url, { method: "POST", body: form });
+    if (!sent.ok) throw new Error(`the upload was refused (${sent.status})`);
+    attachment(row, { id: post.id, name: post.name, type: file.type, size: file.size });
+    input.value = "";
+  } catch (problem) { error.textContent = `Not uploaded: ${problem.message}`; }
+}
+
 function topicRow(topic, n) {
-  return el("fieldset", { class: "topic" }, el("legend", { text: `Topic ${n + 1}` }),
+  const row = el("fieldset", { class: "topic" }, el("legend", { text: `Topic ${n + 1}` }),
     ...field(`topics.${n}.keywords`, "Words that select it (comma separated)",
       el("input", { id: `topics.${n}.keywords`, class: "keywords", value: (topic.keywords || []).join(", ") })),
     ...field(`topics.${n}.answer`, "Your answer",
       el("textarea", { id: `topics.${n}.answer`, class: "answer", rows: "3", maxlength: "1000" }, topic.answer || "")),
+    el("label", { for: `topics.${n}.file`, text: "A picture or PDF sent with it (optional: JPEG, PNG or PDF, up to 5 MB)" }),
+    el("input", { type: "file", id: `topics.${n}.file`, accept: FILE_TYPES.join(","), onchange: upload }),
+    el("p", { class: "attachment" }),
+    el("p", { class: "field-error file-error", id: `topics.${n}.media-error`, role: "alert" }),
     el("button", { type: "button", class: "secondary", text: "Remove topic", onclick: (e) => { e.target.closest("fieldset").remove(); } }));
+  attachment(row, topic.media);
+  return row;
 }
 
 // A day the owner has not set yet starts open 09:00-18:00 in the form: nothing is saved (or
@@ -40,6 +79,7 @@ function collect() {
   const topics = [...document.querySelectorAll("fieldset.topic")].map((row) => ({
     keywords: row.querySelector(".keywords").value.split(",").map((w) => w.trim()).filter(Boolean),
     answer: row.querySelector(".answer").value.trim(),
+    ...(row.dataset.media ? { media: JSON.parse(row.dataset.media) } : {}),
   }));
   const neverAnswer = document.getElementById("neverAnswer").value.split("\n").map((n) => n.trim()).filter(Boolean);
   return { timeZone: value("timeZone") || "UTC", hours, exceptions: useHours ? exceptions() : null, address: value("address"), topics,
@@ -134,6 +174,7 @@ async function tryIt(event) {
       text: document.getElementById("preview-text").value, rules: collect(),
       ...(at ? { at: new Date(at).toISOString() } : {}), ...(from ? { from } : {}) } });
     document.getElementById("preview-answer").replaceChildren(
+      answer.media ? el("p", { id: "preview-file", text: `With the file ${answer.media.name}` }) : null,
       answer.text === null ? el("p", { id: "preview-reply", text: "The bot stays silent." })
         : el("blockquote", { id: "preview-reply", text: answer.text }),
       el("p", { class: "muted", id: "preview-why", text: `Why: ${answer.why}` }));

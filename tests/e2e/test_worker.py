@@ -3,6 +3,7 @@ moto server; the host is started by the placer exactly as make dev and ECS start
 
 from __future__ import annotations
 
+import base64
 import itertools
 import os
 import signal
@@ -593,3 +594,38 @@ def test_the_owners_saved_answer_is_what_the_next_customer_gets(stack: Stack, si
     sim.inbound("and the prices now?", sender="+15550002")  # no restart, no wait
     eventually(lambda: len(sim.sent()) == 2, what="the next answer")
     assert sim.sent()[-1]["text"] == "Pizza 9, pasta 11 at Pizza Roma."
+
+
+def test_a_pdf_answer_reaches_the_customers_phone(stack: Stack, sim: Sim) -> None:
+    import hashlib
+
+    import requests
+
+    from chalicelib.services import portal
+
+    tid = new_tenant()
+    pdf = b"%PDF-1.4\n% the menu of Pizza Roma\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
+    # What the portal does: ask where, upload there with the presigned POST, save.
+    where = portal.upload_media(
+        tid, "owner", {"name": "menu.pdf", "type": "application/pdf", "size": len(pdf)}
+    )
+    sent = requests.post(
+        where["url"], data=where["fields"], files={"file": ("menu.pdf", pdf)}, timeout=10
+    )
+    assert sent.status_code in (200, 204), sent.text
+    media = {"id": where["id"], "name": "menu.pdf", "type": "application/pdf", "size": len(pdf)}
+    mine = {"topics": [{"keywords": ["menu"], "answer": "Our menu, {name}.", "media": media}]}
+    portal.save_replies(tid, "owner", mine, base=0)
+    workers.start(tid)
+    link(sim, tid)
+    sim.inbound("the menu please")
+    eventually(lambda: len(sim.sent()) == 1, what="the answer with its file")
+    got = sim.sent()[0]
+    assert (got["type"], got["filename"], got["mimetype"]) == (
+        "document",
+        "menu.pdf",
+        "application/pdf",
+    )
+    assert got["text"] == "Our menu, Pizza Roma."  # the caption
+    assert got["size"] == len(pdf)
+    assert got["sha256"] == base64.b64encode(hashlib.sha256(pdf).digest()).decode()

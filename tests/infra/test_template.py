@@ -151,6 +151,9 @@ def test_the_worker_role_reaches_four_tables_and_only_its_own_tenant_attributes(
     assert names <= API_TENANT_ATTRIBUTES and not names & allowed
 
     storage = [s for s in statements if s not in dynamo]
+    (media,) = [s for s in storage if "Media" in json.dumps(s["Resource"])]
+    assert _listed(media["Action"]) == ["s3:GetObject"]  # the files of answers: read only
+    storage.remove(media)
     objects = [s for s in storage if "s3:GetObject" in _listed(s["Action"])]
     assert [json.dumps(s["Resource"]).endswith('"/sessions/*"]]}') for s in objects] == [True]
     (listing,) = [s for s in storage if "s3:ListBucket" in _listed(s["Action"])]
@@ -223,7 +226,9 @@ def test_portal_and_api_share_one_origin_with_security_headers(
     assert [b["PathPattern"] for b in config["CacheBehaviors"]] == ["/api/*"]
     (headers,) = resources(template, "AWS::CloudFront::ResponseHeadersPolicy").values()
     security = headers["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
-    assert "frame-ancestors 'none'" in security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert "frame-ancestors 'none'" in json.dumps(
+        security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    )
 
 
 def _run_function(code: str, event: dict[str, Any]) -> Any:
@@ -475,3 +480,20 @@ def test_webhook_deliveries_have_a_reserved_pool_and_never_more(template: dict[s
         for name, f in functions.items()
         if name != "WebhookDeliver"
     )
+
+
+def test_files_of_answers_are_uploaded_from_the_portal_only_and_read_by_api_and_workers(
+    template: dict[str, Any],
+) -> None:
+    ((name, bucket),) = [
+        (k, b) for k, b in resources(template, "AWS::S3::Bucket").items() if "Media" in k
+    ]
+    (rule,) = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["POST"] and rule["AllowedOrigins"] == ["https://localhost"]
+    api = next(k for k in resources(template, "AWS::IAM::Role") if k.startswith("ApiRole"))
+    reaching = [s for s in _role_statements(template, api) if name in json.dumps(s["Resource"])]
+    assert [sorted(_listed(s["Action"])) for s in reaching] == [["s3:GetObject", "s3:PutObject"]]
+    api_env = json.dumps(resources(template, "AWS::Serverless::Function")["APIHandler"])
+    assert "WAFLEET_MEDIA_BUCKET" in api_env
+    policy = json.dumps(resources(template, "AWS::CloudFront::ResponseHeadersPolicy"))
+    assert name in policy  # the portal's pages may send files to that bucket, and no other

@@ -771,7 +771,7 @@ def test_the_owner_saves_replies_in_versions_previews_them_and_restores_one(
     preview = post(
         client, f"{path}/preview", alice.headers, {"text": "PRICES?", "at": "2026-03-02T10:00:00Z"}
     )
-    assert body(preview) == {"text": "Cut 35.", "why": "matched topic prices"}
+    assert body(preview) == {"text": "Cut 35.", "why": "matched topic prices", "media": None}
     unsaved = post(client, f"{path}/preview", alice.headers, {"text": "prices", "rules": mine})
     assert body(unsaved)["text"] == "Cut 30 at Alice Bakery."
     restored = post(client, f"{path}/restore", alice.headers, {"version": 1})
@@ -794,7 +794,7 @@ def test_the_preview_decides_with_what_the_bot_knows_of_a_customers_chat(
         alice.tenant_id, "4917000000001@c.us", ChatRecord(taken_over_until=now + 3_600_000)
     )
     taken = post(client, path, alice.headers, {"text": "hi", "from": "+49 1700 000 0001"})
-    assert body(taken) == {"text": None, "why": "you took over this chat"}
+    assert body(taken) == {"text": None, "why": "you took over this chat", "media": None}
     stranger = post(client, path, alice.headers, {"text": "hi", "from": "+4917000000002"})
     assert body(stranger)["text"]  # a contact the bot never wrote to gets an answer
     greeting = {"greeting": "Welcome to {name}!", "topics": [{"keywords": ["hi"], "answer": "Hi."}]}
@@ -802,6 +802,7 @@ def test_the_preview_decides_with_what_the_bot_knows_of_a_customers_chat(
     assert body(greeted) == {
         "text": "Welcome to Alice Bakery!\n\nHi.",
         "why": "greeting, matched topic hi",
+        "media": None,
     }
     bad = post(client, path, alice.headers, {"text": "hi", "from": "mum"})
     assert bad.status_code == 400 and body(bad)["error"]["field"] == "from"

@@ -4,6 +4,7 @@ no DynamoDB, an injected clock. What a tenant would notice: who gets an answer, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +23,7 @@ from worker_container.engine import (
     NOT_LOADED,
     Acked,
     CodeShown,
+    File,
     Inbound,
     MessageArrived,
     PageEvent,
@@ -45,6 +47,7 @@ class FakeEngine:
     ack_on_send: int = 1
     refuse_sends: int = 0
     sends: list[tuple[str, str, str]] = field(default_factory=list)
+    files: dict[str, File] = field(default_factory=dict)  # message id -> the file it carried
     on_page: dict[str, int] = field(default_factory=dict)  # message id -> ack
     history: list[Inbound] = field(default_factory=list)
     took_over: int = 0
@@ -87,7 +90,9 @@ class FakeEngine:
     async def take_over(self) -> None:
         self.took_over += 1
 
-    async def send(self, chat: str, text: str, message_id: str, typing_ms: int = 0) -> Sent:
+    async def send(
+        self, chat: str, text: str, message_id: str, typing_ms: int = 0, file: File | None = None
+    ) -> Sent:
         self.typing.append(typing_ms)
         if chat in self.held:
             await self.held[chat].wait()  # e.g. a long "typing…" in this chat
@@ -95,6 +100,8 @@ class FakeEngine:
             self.refuse_sends -= 1
             raise RuntimeError("session open elsewhere")
         self.sends.append((chat, text, message_id))
+        if file is not None:
+            self.files[message_id] = file
         self.on_page[message_id] = self.ack_on_send
         return Sent(message_id, self.ack_on_send)
 
@@ -632,3 +639,31 @@ def test_a_number_on_the_never_answer_list_is_logged_and_never_answered(tmp_path
     w.handle(message("3A01", "hours"), message("3A02", "hours", chat="15550002@c.us"))
     assert w.store.why["3A01"] == "on your never-answer list"
     assert len(w.engine.sends) == 1  # the other customer is answered
+
+
+def test_a_topic_with_a_pdf_sends_the_file_with_the_answer_as_its_caption_even_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    pdf = b"%PDF-1.4 the menu"
+    media = {"id": "m_0123456789abcdef", "name": "menu.pdf", "type": "application/pdf", "size": 17}
+    rules = {"topics": [{"keywords": ["menu"], "answer": "Our menu.", "media": media}]}
+    w = world(tmp_path, refuse_sends=1)  # the first send is refused: the page had a conflict
+    w.store.files[media["id"]] = pdf
+    w.store.view = replace(w.store.view, rules=json.dumps(rules))
+    linked(w)
+    with contextlib.suppress(RuntimeError):
+        w.handle(message("3A01", "the menu please"))
+    assert w.store.state_of("out#re-3A01") == "SENDING"  # claimed, not sent
+    # A new worker on the same store sends the same reply, with its file.
+    w2 = world(tmp_path)
+    w2.store = w.store
+    w2.bot.store = w2.bot.replies.store = w.store
+    w.store.statuses = Statuses(
+        TenantStatus.ACTIVE, SessionState.DISCONNECTED, WorkerStatus.RUNNING
+    )
+    w2.handle(StateChanged(READY))
+    assert w2.engine.sends == [("15550001@c.us", "Our menu.", reply_id("3A01"))]
+    sent = w2.engine.files[reply_id("3A01")]
+    assert (sent.data, sent.mimetype, sent.name) == (pdf, "application/pdf", "menu.pdf")

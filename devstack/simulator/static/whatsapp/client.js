@@ -306,7 +306,7 @@
       const body = {
         chat: chat.id.toString(), id: msg.id.id, fromMe: msg.id.fromMe, type: msg.type,
         body: msg.type === "chat" ? msg.body : undefined, caption: msg.caption,
-        mimetype: msg.mimetype, filename: msg.filename, size: msg.size,
+        mimetype: msg.mimetype, filename: msg.filename, size: msg.size, filehash: msg.filehash,
       };
       try {
         const sent = await server.post("/sim/api/send", body);

@@ -392,6 +392,66 @@
     exports.addAndSendMsgToChat = async (chat, data) => require("SimApp").send(chat, data);
   });
 
+  // A file message (wa-js src/chat/functions/sendFileMessage.ts): the size is checked with
+  // MediaGatingUtils, the file wrapped in OpaqueData, prepared by MediaPrep.prepRawMedia and
+  // sent with `sendToChat(chat, options)`, whose `productMsgOptions` is the prepared message
+  // (its id is ours); wa-js then waits for that message in `chat.msgs`. The upload to
+  // WhatsApp's media servers is where the simulator stops: it records the file's hash.
+  // wa-js src/whatsapp/misc/MediaGatingUtils.ts: `m.getUploadLimit`.
+  d("WAWebMediaGatingUtils", [], (g, require, rd, rl, module, exports) => {
+    const MB = 1024 * 1024;
+    exports.getUploadLimit = (type) => ({ image: 16, video: 64, audio: 16, sticker: 1 })[type] * MB || 2048 * MB;
+  });
+
+  // wa-js src/whatsapp/misc/OpaqueData.ts: `m.default.createFromData` (and the base class by
+  // `m.default.prototype.throwIfReleased`).
+  d("WAWebMediaOpaqueData", [], (g, require, rd, rl, module, exports) => {
+    class OpaqueData {
+      constructor(blob) { this._blob = blob; }
+      throwIfReleased() {}
+      size() { return this._blob.size; }
+      type() { return this._blob.type; }
+      forceToBlob() { return this._blob; }
+      static async createFromData(data, type) {
+        return new OpaqueData(data instanceof Blob ? data : new Blob([data], { type }));
+      }
+    }
+    exports.default = OpaqueData;
+  });
+
+  // wa-js src/whatsapp/misc/MediaPrep.ts: `m.uploadProductImage && m.MediaPrep`; a string
+  // name in exportModule (src/whatsapp/exportModule.ts) exports the whole module, so
+  // `prepRawMedia` is the module's function and `MediaPrep` its class.
+  d("WAWebMediaPrep", [], (g, require, rd, rl, module, exports) => {
+    const base64 = (buffer) => btoa(String.fromCharCode(...new Uint8Array(buffer)));
+    class MediaPrep {
+      constructor(opaque, options) {
+        const blob = opaque.forceToBlob();
+        const type = options.asDocument ? "document" : blob.type.startsWith("image/") ? "image" : "document";
+        this._prep = blob.arrayBuffer().then(async (bytes) => {
+          const filehash = base64(await crypto.subtle.digest("SHA-256", bytes));
+          this._mediaData = { type, mimetype: blob.type, size: blob.size, filehash };
+          return this._mediaData;
+        });
+      }
+
+      waitForPrep() { return this._prep; }
+
+      async sendToChat(chat, options) {
+        const media = await this._prep;
+        const message = options.productMsgOptions;
+        const [, sent] = await require("SimApp").send(chat, {
+          ...message, type: media.type, caption: options.caption ?? message.caption, mimetype: media.mimetype,
+          size: media.size, filehash: media.filehash, body: undefined,
+        });
+        return sent;
+      }
+    }
+    exports.MediaPrep = MediaPrep;
+    exports.prepRawMedia = (opaque, options) => new MediaPrep(opaque, options || {});
+    exports.uploadProductImage = async () => { throw new Error("product images are not simulated"); };
+  });
+
   // wa-js src/whatsapp/functions/unixTime.ts (`m.unixTime`).
   d("WAWebClock", [], (g, require, rd, rl, module, exports) => {
     exports.unixTime = () => Math.floor(Date.now() / 1000);
