@@ -280,6 +280,7 @@ wafleet is running (loopback only). Its data is kept in {data}
     admin:    sign in as {DEMO_ADMIN}
   API:        {web.url}/api  (OpenAPI: openapi.yaml)
   Simulator:  {sim_url}/  (the "phone": {sim_url}/control/...)
+  Test chat:  {sim_url}/static/phone.html  (write to your bot as a customer)
   Webhooks:   the demo tenant's endpoint is {receiver_url}: verified events are printed
               here ("demo receiver: verified ...") and listed at that URL (GET)
   E-mails:    alerts to owners go to moto's SES: uv run wafleet mail

@@ -127,6 +127,7 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
                 ("POST", "/sim/api/takeover"): lambda: sim.take_over(token),
                 ("POST", "/sim/api/logout"): lambda: sim.page_logout(token),
                 ("GET", "/control/qr"): sim.showing,
+                ("GET", "/control/phones"): sim.linked_numbers,
                 ("GET", "/control/qr/served"): lambda: dict(sim.served_ms),
                 ("GET", "/control/qr/valid"): lambda: {
                     code: {"from": start, "to": end} for code, (start, end) in sim.valid.items()
@@ -172,6 +173,10 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
             self._send(200, target.read_bytes(), TYPES.get(target.suffix, "text/plain"))
 
         def _control(self, method: str, number: str, verb: str) -> None:
+            if method == "GET" and verb == "chat":
+                q = {k: v[0] for k, v in parse_qs(urlparse(self.path).query).items()}
+                self._json(200, sim.conversation(number, q.get("with") or ""))
+                return
             if method == "GET" and verb in ("sent", "activity"):
                 self._json(200, sim.sent(number) if verb == "sent" else sim.activity(number))
                 return

@@ -866,6 +866,29 @@ class Simulator:
             "pn": digits(number) if number else None,
         }
 
+    def linked_numbers(self) -> list[str]:
+        """The business numbers whose phone linked a device (the test chat's choice)."""
+        with self.lock:
+            return sorted(p.number for p in self.phones.values() if p.device_id)
+
+    def conversation(self, number: str, other: str) -> list[dict[str, Any]]:
+        """What ``other`` and ``number`` wrote each other, oldest first, as the customer's
+        phone shows it (a file by its name)."""
+        with self.lock:
+            phone = self._phone(number)
+            chat = chat_id(other)
+            return [
+                {
+                    "fromBusiness": m.from_me,
+                    "text": m.text,
+                    "type": m.kind,
+                    "filename": m.filename,
+                    "at": m.at_ms,
+                    "ack": m.ack,
+                }
+                for m in phone.chats.get(chat, [])
+            ]
+
     def _phone(self, number: str) -> Phone:
         phone = self.phones.get(number) or self.phones.get("+" + digits(number))
         if phone is None:

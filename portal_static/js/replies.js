@@ -173,11 +173,11 @@ async function tryIt(event) {
     const answer = await api("/portal/tenant/current/replies/preview", { method: "POST", body: {
       text: document.getElementById("preview-text").value, rules: collect(),
       ...(at ? { at: new Date(at).toISOString() } : {}), ...(from ? { from } : {}) } });
-    document.getElementById("preview-answer").replaceChildren(
+    document.getElementById("preview-answer").replaceChildren(...[
       answer.media ? el("p", { id: "preview-file", text: `With the file ${answer.media.name}` }) : null,
       answer.text === null ? el("p", { id: "preview-reply", text: "The bot stays silent." })
         : el("blockquote", { id: "preview-reply", text: answer.text }),
-      el("p", { class: "muted", id: "preview-why", text: `Why: ${answer.why}` }));
+      el("p", { class: "muted", id: "preview-why", text: `Why: ${answer.why}` })].filter(Boolean));
   } catch (error) { showProblem(error); }
 }
 

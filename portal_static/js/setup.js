@@ -45,7 +45,7 @@ async function show() {
     ...field("notes", "Notes (optional)", el("textarea", { id: "notes", name: "notes", maxlength: "500", rows: "3" })),
     el("p", {}, el("button", { type: "submit", text: "Send request" })));
   form.addEventListener("submit", submit);
-  content.replaceChildren(...[current, setupRequest ? checkReplies(status) : null, form].filter(Boolean));
+  content.replaceChildren(...[current, form, checkReplies(status)].filter(Boolean));
 }
 
 async function submit(event) {

@@ -26,10 +26,12 @@ import requests
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from devstack.local_aws import fake_credentials
+from tests.e2e.test_dev_data import Api
 from tests.e2e.test_dev_data import cli as dev_cli
 from tests.processes import creds, dev_stack, eventually, sign_in
 
 pytestmark = pytest.mark.process
+PDF = b"%PDF-1.4\n% a price list\n%%EOF\n"
 ROOT = Path(__file__).resolve().parents[2]
 PHONE = "+4915112345678"
 
@@ -412,6 +414,24 @@ def test_the_owner_writes_their_own_answers_and_hours_and_tries_them(
     owner.get_by_label("Away message").fill("We are closed; we open {next_open}.")
     owner.get_by_label("Days unlike their weekday").fill("2026-03-09 closed")  # a Monday
     owner.get_by_label("Greeting, before the first answer").fill("Welcome to {name}!")
+    # A price list as a PDF with the first answer: a file that only says it is one is refused.
+    price_list = owner.locator("#topics\\.0\\.file")
+    price_list.set_input_files(
+        files=[{"name": "prices.pdf", "mimeType": "application/pdf", "buffer": b"MZ not a PDF"}]
+    )
+    expect(owner.locator("fieldset.topic").first).to_contain_text(
+        "Sends prices.pdf with this answer."
+    )
+    owner.get_by_role("button", name="Save").click()
+    expect(owner.locator("#topics\\.0\\.media-error")).to_contain_text("judged by its content")
+    owner.get_by_role("button", name="Remove file").click()
+    expect(owner.locator("fieldset.topic").first).not_to_contain_text("Sends prices.pdf")
+    price_list.set_input_files(
+        files=[{"name": "prices.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
+    expect(owner.locator("fieldset.topic").first).to_contain_text(
+        "Sends prices.pdf with this answer."
+    )
     owner.get_by_role("button", name="Save").click()
     expect(owner.locator("#saved")).to_have_text("Saved as version 1.")
     expect(owner.locator("#versions")).to_contain_text("Version 1")
@@ -422,16 +442,90 @@ def test_the_owner_writes_their_own_answers_and_hours_and_tries_them(
         "Welcome to Demo Pizzeria!\n\nCut 30, colour 55 at Demo Pizzeria."
     )
     expect(owner.locator("#preview-why")).to_have_text("Why: greeting, matched topic prices")
+    expect(owner.locator("#preview-file")).to_have_text("With the file prices.pdf")
     owner.get_by_label("When (this device").fill("2026-03-08T12:00")  # a Sunday, closed
     owner.get_by_role("button", name="Show the answer").click()
     expect(owner.locator("#preview-why")).to_have_text("Why: away: closed now")
+    expect(owner.locator("#preview-answer")).not_to_contain_text("null")
     expect(owner.locator("#preview-reply")).to_have_text(  # Monday is the holiday
         "We are closed; we open Tuesday at 09:00."
     )
     shots.take(owner, "replies")
     owner.get_by_role("link", name="Setup").click()  # confirmed: the setup step says so
     expect(owner.locator("#replies-step")).to_have_text("Your replies are saved (version 1).")
-    assert len(errors) == 1 and "400" in errors[0]  # the refused time zone, nothing else
+    # The refused time zone and the refused file, nothing else.
+    assert len(errors) == 2 and all("400" in e for e in errors), errors
+
+
+def test_the_owner_tries_the_bot_in_the_simulators_test_chat_and_a_save_reaches_it(
+    tmp_path: Path, browser: Browser, shots: Shots
+) -> None:
+    """make dev end to end, from a fresh start: the owner's topic, hours and PDF answer the
+    next customer; the next save answers the message after it, with no restart."""
+    with dev_stack(tmp_path / "dev") as stack:
+        chat_with_the_bot(stack, browser, shots)
+
+
+def chat_with_the_bot(stack: dict[str, str], browser: Browser, shots: Shots) -> None:
+    sim = stack["simulator"]
+    owner, admin = Api(stack, "owner@demo.example"), Api(stack, "admin@demo.example")
+    owner.post(
+        "/portal/tenant/current/setup-requests",
+        {"templateType": "SALON", "whatsappNumber": PHONE, "businessName": "Demo Salon"},
+    )
+    request = admin.get("/admin/setup-requests")["items"][0]
+    admin.post(f"/admin/setup-requests/{request['id']}/approve")
+    where = owner.post(
+        "/portal/tenant/current/replies/media",
+        {"name": "prices.pdf", "type": "application/pdf", "size": len(PDF)},
+    )
+    uploaded = requests.post(
+        where["url"], data=where["fields"], files={"file": ("prices.pdf", PDF)}, timeout=10
+    )
+    assert uploaded.status_code in (200, 204), uploaded.text
+    pdf = {"id": where["id"], "name": "prices.pdf", "type": "application/pdf", "size": len(PDF)}
+    week = {day: ["08:00", "20:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+    def save(answer: str, base: int) -> None:
+        topic = {"keywords": ["prices"], "answer": answer, "media": pdf}
+        rules = {"timeZone": "Europe/Berlin", "hours": week, "topics": [topic]}
+        saved = requests.put(
+            f"{owner.base}/portal/tenant/current/replies",
+            json={"rules": rules, "baseVersion": base},
+            headers=owner.headers,
+            timeout=10,
+        )
+        assert saved.status_code == 200, saved.text
+
+    save("Cut 30. Today: {hours_today}.", 0)
+    admin.post("/admin/tenants/t_demo/worker/start")
+    payload = eventually(
+        lambda: next(
+            (s["payload"] for s in requests.get(f"{sim}/control/qr", timeout=10).json()), None
+        ),
+        timeout=60,
+        what="a code on the simulated site",
+    )
+    linked = requests.post(
+        f"{sim}/control/link", json={"payload": payload, "phone": PHONE}, timeout=10
+    )
+    assert linked.status_code == 200, linked.text
+
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
+    phone.goto(f"{sim}/static/phone.html")
+    expect(phone.get_by_label("The business")).to_have_value(PHONE)
+    phone.get_by_label("Message").fill("what are your prices?")
+    phone.get_by_role("button", name="Send").click()
+    answer = phone.locator(".from-business").first
+    expect(answer).to_contain_text("File: prices.pdf", timeout=30_000)
+    expect(answer).to_contain_text("Cut 30. Today: 08:00-20:00.")
+    shots.take(phone, "test-chat")
+    save("Cut 35 from today. Open {hours_today}.", 1)
+    phone.get_by_label("Message").fill("prices again?")
+    phone.get_by_role("button", name="Send").click()
+    expect(phone.locator(".from-business").nth(1)).to_contain_text(
+        "Cut 35 from today. Open 08:00-20:00.", timeout=30_000
+    )
 
 
 PHONE_PAGES = {
