@@ -9,7 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from chalicelib.domain.conversation import ChatRecord
-from chalicelib.domain.errors import ConcurrentUpdateError, StaleOwnerError, TenantPausedError
+from chalicelib.domain.errors import (
+    ConcurrentUpdateError,
+    NotFoundError,
+    StaleOwnerError,
+    TenantPausedError,
+)
 from chalicelib.domain.statuses import TenantStatus
 from chalicelib.domain.transitions import Actor, Event, Statuses, decide
 from chalicelib.domain.values import Lease, QrCode
@@ -196,6 +201,8 @@ class MemoryStore:
 
     def media(self, media_id: str) -> bytes:
         """An uploaded file (``files``)."""
+        if media_id not in self.files:
+            raise NotFoundError(f"file {media_id} is gone")
         return self.files[media_id]
 
     def newest_at(self) -> int | None:

@@ -120,7 +120,10 @@ class DynamoStore:
     def media(self, media_id: str) -> bytes:
         """``media.read`` from the media bucket."""
         s3, bucket = _media_bucket()
-        return media.read(s3, bucket, self.lease.tenant_id, media_id)
+        try:
+            return media.read(s3, bucket, self.lease.tenant_id, media_id)
+        except s3.exceptions.NoSuchKey as exc:
+            raise NotFoundError(f"file {media_id} is gone") from exc
 
 
 @functools.cache

@@ -114,7 +114,7 @@ class StorePort(Protocol):
         ...
 
     def media(self, media_id: str) -> bytes:
-        """A file an answer carries (the owner uploaded it)."""
+        """A file an answer carries (the owner uploaded it); ``NotFoundError`` if it is gone."""
         ...
 
     def mark_sent(self, reply_key: str, wa_message_id: str) -> None:

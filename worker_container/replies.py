@@ -17,7 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from chalicelib.domain import conversation, rules
 from chalicelib.domain.clock import Clock
-from chalicelib.domain.errors import TenantPausedError, ValidationError
+from chalicelib.domain.errors import NotFoundError, TenantPausedError, ValidationError
 from chalicelib.domain.templates import Attachment
 from worker_container.engine import Acked, Engine, File, Inbound
 from worker_container.ports import IN, StorePort, TenantConfig
@@ -211,7 +211,11 @@ class Replies:
         if media is None:
             return None
         attachment = json.loads(media)
-        data = await self._db(self.store.media, attachment["id"])
+        try:
+            data = await self._db(self.store.media, attachment["id"])
+        except NotFoundError:  # deleted since the save: the answer goes without it
+            logger.warning("the file of an answer is gone; sent without it", extra=self.log)
+            return None
         return File(data, attachment["type"], attachment["name"])
 
     async def _phone_of(self, chat: str) -> str | None:

@@ -667,3 +667,16 @@ def test_a_topic_with_a_pdf_sends_the_file_with_the_answer_as_its_caption_even_a
     assert w2.engine.sends == [("15550001@c.us", "Our menu.", reply_id("3A01"))]
     sent = w2.engine.files[reply_id("3A01")]
     assert (sent.data, sent.mimetype, sent.name) == (pdf, "application/pdf", "menu.pdf")
+
+
+def test_an_answer_whose_file_is_gone_is_sent_without_it(tmp_path: Path) -> None:
+    import json
+
+    media = {"id": "m_0123456789abcdef", "name": "menu.pdf", "type": "application/pdf", "size": 9}
+    rules = {"topics": [{"keywords": ["menu"], "answer": "Our menu.", "media": media}]}
+    w = world(tmp_path)
+    w.store.view = replace(w.store.view, rules=json.dumps(rules))
+    linked(w)
+    w.handle(message("3A01", "menu"))
+    assert w.sent_texts() == ["Our menu."] and w.engine.files == {}
+    assert w.store.state_of("out#re-3A01") == "SENT"
