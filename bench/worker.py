@@ -38,6 +38,19 @@ REPLIES = 30
 BURST = 50
 RESTARTS = 10
 HANGS = 10
+OWNERS_RULES = {
+    "timeZone": "Europe/Berlin",
+    "hours": {day: ["00:00", "23:59"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+    "exceptions": {"2030-12-25": None},
+    "topics": [
+        {"keywords": [f"word{n}", f"other{n}"], "answer": f"Answer {n}: {{hours_today}}."}
+        for n in range(28)
+    ]
+    + [{"keywords": ["hours", "menu"], "answer": "Open {hours_today}, {name}."}],
+    "greeting": "Welcome to {name}!",
+    "away": "Closed now; we open {next_open}.",
+    "neverAnswer": [f"+4930{n:08d}" for n in range(400)],
+}
 HUNG_PAGES = 5
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,7 +79,7 @@ def main() -> None:
     from chalicelib.domain.clock import SystemClock
     from chalicelib.domain.words import OUR_SIDE
     from chalicelib.settings import Settings
-    from chalicelib.store import models, tenants
+    from chalicelib.store import models, replies, tenants
     from chalicelib.store.models import HistoryModel
     from devstack.simulator.server import make_server
     from devstack.simulator.state import QrTiming, Simulator
@@ -92,6 +105,9 @@ def main() -> None:
             save_s=1.0,
         )  # the page probe at its default: the hang measure is of what production does
         tid = tenants.create_tenant("Bench Bistro", now_ms=clock.now_ms(), phone=PHONE).tenant_id
+        # The owner's rules loaded, as a real tenant has them: every reply reads them (with
+        # the tenant item) and the chat's record, and writes the record back.
+        replies.save(tid, OWNERS_RULES, base=0, user_id="bench", now_ms=clock.now_ms())
 
         def item() -> Any:
             return tenants.get_tenant(tid, consistent=True)
@@ -131,8 +147,8 @@ def main() -> None:
         # "typing…" shown before each reply on purpose (WorkerConfig.typing_ms), measured from
         # the simulated contact's side.
         reply_ms, typing_ms = [], []
-        for i in range(REPLIES):
-            inbound = sim.inbound(PHONE, "+15550000", f"hours {i}", None)
+        for i in range(REPLIES):  # one customer each: the loop guard limits one to 10 an hour
+            inbound = sim.inbound(PHONE, f"+1555{i:07d}", f"hours {i}", None)
             chat = sim.phones[PHONE].chats[inbound["chat"]]
             at = next(m.at_ms for m in chat if m.id == inbound["id"])
             out = until(lambda n=i: sent()[n] if len(sent()) > n else None)
@@ -181,7 +197,7 @@ def main() -> None:
             until(lambda e=epoch: connected() and int(item().lease_epoch) > e, timeout=60)
             relink_s.append(time.monotonic() - begun)
             relinked += qr_events() == qrs
-            sim.inbound(PHONE, "+15550001", f"after restart {attempt}", None)
+            sim.inbound(PHONE, f"+1556{attempt:07d}", f"after restart {attempt}", None)
             expected += 1
             until(lambda n=expected: len(sent()) >= n, timeout=60)
 
@@ -216,7 +232,7 @@ def main() -> None:
             epoch = int(item().lease_epoch)
             old.suspend()
             try:
-                sim.inbound(PHONE, "+15550001", f"while hung {attempt}", None)
+                sim.inbound(PHONE, f"+1557{attempt:07d}", f"while hung {attempt}", None)
                 expected += 1
                 until(lambda: reaper.reap().hosts.lost, timeout=30)  # moved to a new host
                 until(lambda e=epoch: connected() and int(item().lease_epoch) > e, timeout=60)
