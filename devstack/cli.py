@@ -124,7 +124,7 @@ def replies_show(tenant_id: str, version: int | None) -> None:
     try:
         doc = portal.replies_doc(tenant_id)
         if version is not None:
-            doc = {**doc, "version": version, "rules": store.saved(tenant_id, version)}
+            doc = {**doc, "version": version, "rules": store.saved(tenant_id, version)[1]}
     except WafleetError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False))

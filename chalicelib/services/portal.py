@@ -161,8 +161,8 @@ def save_replies(tenant_id: str, who: str, doc: Any, *, base: int) -> int:
 
 def restore_replies(tenant_id: str, who: str, version: int) -> int:
     """Save a kept version again, as the newest."""
-    current, _ = replies.versions(tenant_id)
-    return save_replies(tenant_id, who, replies.saved(tenant_id, version), base=current)
+    current, rules_then = replies.saved(tenant_id, version)
+    return save_replies(tenant_id, who, rules_then, base=current)
 
 
 def preview_reply(

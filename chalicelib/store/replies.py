@@ -60,9 +60,10 @@ def save(tenant_id: str, rules: dict[str, Any], *, base: int, user_id: str, now_
     return version
 
 
-def saved(tenant_id: str, version: int) -> dict[str, Any]:
-    """The rules of a kept ``version``."""
-    for entry in versions(tenant_id)[1]:
+def saved(tenant_id: str, version: int) -> tuple[int, dict[str, Any]]:
+    """The current version number, and the rules of a kept ``version`` (one read)."""
+    current, kept = versions(tenant_id)
+    for entry in kept:
         if entry["version"] == version:
-            return dict(entry["rules"])
+            return current, dict(entry["rules"])
     raise NotFoundError(f"version {version} is not kept (the last {KEPT} are)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from worker_container.engine import Inbound, PageState
 from worker_container.reactions import Health, answerable, display_phone, reply_id, verdict
@@ -168,3 +170,19 @@ def test_bridge_reports_become_engine_events() -> None:
     logout = parse_event({"kind": "logout", "data": "account_locked"})
     assert logout is not None and verdict(logout.state).health is Health.LOGGED_OUT  # type: ignore[union-attr]
     assert parse_event({"kind": "something-else"}) is None
+
+
+@given(
+    st.sampled_from(["@c.us", "@lid", "@g.us", "@broadcast", "@newsletter", "@call"]),
+    st.text(alphabet="0123456789", min_size=1, max_size=18),
+    st.sampled_from(["chat", "image", "document", "gp2", "protocol", "e2e_notification", "x"]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_no_group_broadcast_system_or_own_message_is_ever_answered(
+    server: str, user: str, kind: str, from_me: bool, new: bool
+) -> None:
+    chat = "status@broadcast" if server == "@broadcast" else user + server
+    answered = answerable(message(chat=chat, kind=kind, from_me=from_me, is_new=new))
+    person_wrote = kind in ("chat", "image", "document") and new and not from_me
+    assert answered == (person_wrote and server in ("@c.us", "@lid"))
