@@ -302,6 +302,9 @@ class WaJsEngine:
             user_agent=user_agent(self.chromium),
             locale=self.locale,
             viewport={"width": 1280, "height": 800},
+            # A pinned version must stay the page it is: no service worker serves (or
+            # updates) the site from its cache, as WPPConnect does for a pinned version.
+            service_workers="block" if self.pinned_html is not None else "allow",
         )
         context = self.context
         context.on("close", lambda _ctx: self._lost("browser closed", context))
@@ -309,6 +312,9 @@ class WaJsEngine:
         await context.add_init_script(script)
         if self.pinned_html is not None:
             await context.route(self._is_site_page, self._serve_pinned)
+            # Nor may the site learn it is out of date and reload (WPPConnect aborts the same
+            # request: src/controllers/browser.ts).
+            await context.route(self._is_update_check, lambda route: route.abort())
         self.page = context.pages[0] if context.pages else await context.new_page()
         page = self.page
         page.on("crash", lambda _page: self._lost("page crashed", page))
@@ -336,6 +342,9 @@ class WaJsEngine:
     async def stop(self) -> None:
         """Close the browser (the host stops the shared driver at its end)."""
         await self.close()
+
+    def _is_update_check(self, url: str) -> bool:
+        return url.startswith(self.url.rstrip("/") + "/check-update")
 
     def _is_site_page(self, url: str) -> bool:
         return url.split("#", 1)[0].split("?", 1)[0].rstrip("/") == self.url.rstrip("/")

@@ -91,6 +91,15 @@ def make_server(sim: Simulator, host: str = "127.0.0.1", port: int = 0) -> Local
             if method == "GET" and (path == "/" or path.startswith("/static/")):
                 self._static(path)
                 return
+            if method == "GET" and path == "/check-update":
+                # The site asks whether it is out of date (a pinned page must never be told).
+                sim.update_checks += 1
+                self._json(200, {"isBelowSoft": False, "isBelowHard": False})
+                return
+            if method == "GET" and path == "/serviceworker.js":
+                sim.service_worker_fetches += 1
+                self._send(200, b"self.addEventListener('fetch', () => {});", "text/javascript")
+                return
             if path == "/sim/api/stream":
                 self._stream(sim.device_of(q["token"]).id)
                 return

@@ -197,6 +197,8 @@ class Simulator:
         self.served_ms: dict[str, int] = {}  # code -> when a page first got it
         self.valid: dict[str, tuple[int, int]] = {}  # code -> when a phone accepts it [from, to)
         self.page_loads = 0  # how often the site's page itself was served
+        self.update_checks = 0  # the site's "am I out of date?" requests
+        self.service_worker_fetches = 0  # its service worker's script, fetched to install it
         self.site_changed = False  # pages served from now on hide the module runtime
         self.group_queries = 0  # group metadata the pages asked the server for
         self._nonces: set[str] = set()

@@ -83,6 +83,11 @@ def test_qr_link_reply_and_logs(stack: Stack, sim: Sim) -> None:
     sent_id = sim.sent()[0]["id"]
     eventually(lambda: ("OUT", sent_id, "SENT") in logged(), what="reply logged as SENT")
     assert ("IN", inbound, "REPLIED") in logged()
+    # Unpinned, the site checks for updates and installs its service worker, as the real one.
+    eventually(
+        lambda: sim.state.update_checks and sim.state.service_worker_fetches,
+        what="the site's update check and service worker",
+    )
     # The first heartbeat or the QR, whichever lands first, moves STARTING -> RUNNING.
     events = [e for e in history(tid) if e != "heartbeat"]
     assert events == ["launched", "qr", "ready"], history(tid)
@@ -522,6 +527,8 @@ def test_a_pinned_whatsapp_web_version_is_served_from_its_page(
     assert sim.state.page_loads == 0  # the site's own page was never fetched
     sim.inbound("hours")
     eventually(lambda: len(sim.sent()) == 1, what="reply")
+    # It never asked whether it is out of date, nor installed a service worker.
+    assert (sim.state.update_checks, sim.state.service_worker_fetches) == (0, 0)
 
 
 def test_a_whatsapp_web_wa_js_cannot_load_waits_for_an_update_instead_of_looping(

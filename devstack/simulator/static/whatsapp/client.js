@@ -131,6 +131,10 @@
         return;
       }
       window.Debug = { VERSION }; // WhatsApp's main bundle has started (wa-js isMainInit)
+      // Like the real site: it installs its service worker and asks whether it is out of date
+      // (WPPConnect blocks both for a pinned version: src/controllers/browser.ts).
+      navigator.serviceWorker?.register("/serviceworker.js").catch(() => null);
+      fetch(`/check-update?version=${VERSION}&platform=web`).catch(() => null);
       Stream().set({ info: "OPENING" });
       keys = await loadKeys();
       await openSession();
