@@ -29,8 +29,8 @@ def reaper(event: CloudWatchEvent) -> dict[str, int]:
     """Every minute: mark stale workers ERROR (and restart crashed ones if enabled)."""
     from chalicelib import observability
     from chalicelib.control import runtime
-    from chalicelib.control.reaper import reap
-    from chalicelib.domain.statuses import WorkerStatus
+    from chalicelib.control.reaper import connected_share, reap
+    from chalicelib.domain.statuses import SessionState, WorkerStatus
 
     observability.configure_logging("wafleet-reaper")
     observability.set_keys(request_id=getattr(event.context, "aws_request_id", None))
@@ -45,7 +45,15 @@ def reaper(event: CloudWatchEvent) -> dict[str, int]:
             f"Workers{status.title()}": report.by_worker_status.get(status.value, 0)
             for status in WorkerStatus
         },
+        # Fleet health: sessions by state, and those waiting for a wa-js that loads again.
+        **{
+            f"Sessions{state.title().replace('_', '')}": report.by_session_state.get(state.value, 0)
+            for state in SessionState
+        },
+        SessionsWaitingForUpdate=report.waiting_for_update,
     )
+    # The connected-share alarm watches this drop (a WhatsApp Web change logs many out).
+    observability.percent("reaper", ConnectedShare=connected_share(report))
     return {
         "scanned": report.scanned,
         "reaped": len(report.reaped),

@@ -58,6 +58,18 @@ def count(service: str, **values: int) -> None:
     metrics.flush_metrics()
 
 
+def percent(service: str, **values: float) -> None:
+    """Emit percentages as one EMF line now (namespace ``wafleet``, dimension ``service``)."""
+    from aws_lambda_powertools.metrics import Metrics, MetricUnit
+
+    metrics = _metrics.get(service)
+    if metrics is None:
+        metrics = _metrics[service] = Metrics(namespace=NAMESPACE, service=service)
+    for name, value in values.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Percent, value=value)
+    metrics.flush_metrics()
+
+
 def reset() -> None:
     """Forget the configuration (tests)."""
     global _formatter

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
+from chalicelib import observability
 from chalicelib.domain import conversation, rules
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.errors import NotFoundError, TenantPausedError, ValidationError
@@ -205,6 +206,7 @@ class Replies:
         key = self.awaiting_ack.pop(wa_id, None)
         if key is not None:
             await self._db(self.store.mark_sent, key, wa_id)
+            observability.count("host", RepliesSent=1)  # replies per hour, fleet-wide
 
     async def _file(self, media: str | None) -> File | None:
         """The file a reply carries, read from the store when it is sent."""

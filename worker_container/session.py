@@ -261,6 +261,7 @@ class Session:
     async def _recover(self, reason: str) -> None:
         """Reopen the browser from the saved profile; statuses say DISCONNECTED meanwhile."""
         logger.warning("browser recovery", extra={**self.log, "reason": reason})
+        observability.count("host", BrowserRelaunches=1)  # relaunches per hour, fleet-wide
         self.page_number += 1  # the lost page's last words are not the new page's
         try:
             if self.session_state is not SessionState.DISCONNECTED:

@@ -18,7 +18,7 @@ from chalicelib.domain import words
 from chalicelib.domain.errors import ConcurrentUpdateError, LeaseHeldError, WafleetError
 from chalicelib.domain.liveness import is_stale, stale_cutoff
 from chalicelib.domain.restart import restart_due
-from chalicelib.domain.statuses import TenantStatus, WorkerStatus
+from chalicelib.domain.statuses import SessionState, TenantStatus, WorkerStatus
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.store import tenants
 from chalicelib.store.models import TenantModel
@@ -33,6 +33,10 @@ class ReapReport:
     scanned: int = 0
     candidates: int = 0  # live and stale-looking (or crashed, with auto-restart)
     by_worker_status: dict[str, int] = field(default_factory=dict)  # the whole fleet
+    by_session_state: dict[str, int] = field(default_factory=dict)  # the whole fleet
+    linked_running: int = 0  # bots that run, should run and were linked: ought to be connected
+    linked_connected: int = 0  # ... of which connected now
+    waiting_for_update: int = 0  # running sessions on which WhatsApp Web does not load
     reaped: list[str] = field(default_factory=list)
     lost_race: list[str] = field(default_factory=list)  # a heartbeat landed first
     restarted: list[str] = field(default_factory=list)
@@ -54,6 +58,7 @@ def reap(*, auto_restart: bool = False, page_size: int = 500) -> ReapReport:
         report.scanned += 1
         worker = WorkerStatus(item.worker_status)
         report.by_worker_status[worker.value] = report.by_worker_status.get(worker.value, 0) + 1
+        _count_session(item, worker, report)
         heartbeat = int(item.heartbeat_at) if item.heartbeat_at is not None else None
         if is_stale(worker, heartbeat, now, stale_ms):
             report.candidates += 1
@@ -72,6 +77,26 @@ def reap(*, auto_restart: bool = False, page_size: int = 500) -> ReapReport:
         },
     )
     return report
+
+
+def connected_share(report: ReapReport) -> float:
+    """Of the bots that run, should run and were linked, the percentage connected (100 when
+    there are none: nothing is wrong with an empty fleet)."""
+    if not report.linked_running:
+        return 100.0
+    return round(100.0 * report.linked_connected / report.linked_running, 1)
+
+
+def _count_session(item: TenantModel, worker: WorkerStatus, report: ReapReport) -> None:
+    state = item.session_state or "DISCONNECTED"
+    report.by_session_state[state] = report.by_session_state.get(state, 0) + 1
+    if worker is not WorkerStatus.RUNNING or item.desired == "STOP":
+        return
+    if item.linked_at is not None:
+        report.linked_running += 1
+        report.linked_connected += state == SessionState.CONNECTED.value
+    if (item.last_error or "").startswith(words.WHATSAPP_CHANGED):
+        report.waiting_for_update += 1
 
 
 def _mark_stale(item: TenantModel, now: int, cutoff: int, report: ReapReport) -> None:

@@ -15,6 +15,7 @@ from constructs import Construct
 # What our code emits (chalicelib/observability.py): namespace, dimension "service".
 NAMESPACE = "wafleet"
 FIVE_MINUTES = Duration.minutes(5)
+CONNECTED_DROP = 20  # points of the connected share lost within 10 minutes
 
 
 def emitted(service: str, name: str) -> cloudwatch.Metric:
@@ -66,6 +67,27 @@ class Alarms(Construct):
             period=FIVE_MINUTES,
         )
         watched["HeartbeatThrottles"] = (throttles, 0)
+        # Fleet health (the reaper counts it every run): a WhatsApp Web change that logs many
+        # sessions out shows as the connected share falling. Alarm when it fell by more than
+        # CONNECTED_DROP points from one 10-minute period to the next.
+        share = emitted("reaper", "ConnectedShare").with_(
+            statistic="Average", period=Duration.minutes(10)
+        )
+        drop = cloudwatch.MathExpression(
+            expression="DIFF(share)", using_metrics={"share": share}, label="change of share"
+        )
+        cloudwatch.Alarm(
+            self,
+            "ConnectedShareDrop",
+            metric=drop,
+            threshold=-CONNECTED_DROP,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="wafleet: ConnectedShareDrop",
+        ).add_alarm_action(actions.SnsAction(topic))
+        waiting = emitted("reaper", "SessionsWaitingForUpdate").with_(statistic="Maximum")
+        watched["SessionsWaitingForUpdate"] = (waiting, 0)
         for name, (metric, threshold) in watched.items():
             alarm = cloudwatch.Alarm(
                 self,
@@ -108,5 +130,21 @@ class Alarms(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="Heartbeat write throttles (tenants table)", left=[throttles]
+            ),
+            cloudwatch.GraphWidget(
+                title="Sessions by state, and waiting for a wa-js update (reaper)",
+                left=[
+                    emitted("reaper", f"Sessions{state}").with_(statistic="Maximum")
+                    for state in ("Connected", "QrReady", "Disconnected")
+                ]
+                + [waiting],
+            ),
+            cloudwatch.GraphWidget(
+                title="Connected share of linked, running bots (%)", left=[share]
+            ),
+            cloudwatch.GraphWidget(
+                title="Replies sent and browser relaunches (hosts)",
+                left=[emitted("host", "RepliesSent")],
+                right=[emitted("host", "BrowserRelaunches")],
             ),
         )

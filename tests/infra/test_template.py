@@ -342,7 +342,12 @@ def test_every_alarm_watches_a_metric_that_exists(template: dict[str, Any]) -> N
     root = Path(__file__).resolve().parents[2]
     code = "".join(
         (root / path).read_text()
-        for path in ("app.py", "chalicelib/api/middleware.py", "worker_container/session.py")
+        for path in (
+            "app.py",
+            "chalicelib/api/middleware.py",
+            "worker_container/session.py",
+            "worker_container/replies.py",
+        )
     )
     alarms = resources(template, "AWS::CloudWatch::Alarm").values()
     described = {a["Properties"]["AlarmDescription"] for a in alarms}
@@ -353,6 +358,8 @@ def test_every_alarm_watches_a_metric_that_exists(template: dict[str, Any]) -> N
         "wafleet: APIHandlerErrors",
         "wafleet: HeartbeatThrottles",
         "wafleet: WhatsAppNotLoaded",
+        "wafleet: ConnectedShareDrop",
+        "wafleet: SessionsWaitingForUpdate",
     } <= described
     for alarm in alarms:
         props = alarm["Properties"]
@@ -391,6 +398,11 @@ def test_one_dashboard_shows_fleet_health(template: dict[str, Any]) -> None:
         "Invocations",
         "ThrottledRequests",
         "WhatsAppNotLoaded",
+        "SessionsConnected",
+        "ConnectedShare",
+        "SessionsWaitingForUpdate",
+        "RepliesSent",
+        "BrowserRelaunches",
     ):
         assert shown in body, shown
 

@@ -195,13 +195,20 @@ def test_the_reaper_function_logs_json_with_a_request_id_and_publishes_its_metri
         assert line["request_id"]
     marked = [line for line in logs if line.get("tenant_id") == tid]
     assert marked and all("epoch" in line for line in marked)
-    (emf,) = [line for line in lines if "_aws" in line]
+    (emf,) = [line for line in lines if "ReapedWorkers" in line]
     (directive,) = emf["_aws"]["CloudWatchMetrics"]
     assert directive["Namespace"] == "wafleet" and directive["Dimensions"] == [["service"]]
     assert emf["service"] == "reaper" and emf["ReapedWorkers"] == [float(result.payload["reaped"])]
     # The whole fleet counted by worker status, for the dashboard.
     counted = sum(emf[f"Workers{s}"][0] for s in ("Running", "Starting", "Error", "Stopped"))
     assert counted == result.payload["scanned"] >= 1 and emf["WorkersError"][0] >= 1
+    # And by session state, with the share of linked, running bots that are connected.
+    states = sum(emf[f"Sessions{s}"][0] for s in ("Connected", "QrReady", "Disconnected"))
+    assert states == result.payload["scanned"]
+    (share,) = [line for line in lines if "ConnectedShare" in line]
+    (unit,) = share["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    assert unit == {"Name": "ConnectedShare", "Unit": "Percent"}
+    assert 0 <= share["ConnectedShare"][0] <= 100
 
 
 def test_auto_restart_backs_off_and_respects_stop_and_pause(

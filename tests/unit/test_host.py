@@ -114,3 +114,25 @@ def test_a_host_recorded_as_gone_ends_its_sessions_without_writing(tmp_path: Pat
         "t_a": WorkerStatus.RUNNING,
         "t_b": WorkerStatus.RUNNING,
     }
+
+
+def test_the_connected_share_counts_only_bots_that_run_should_run_and_were_linked() -> None:
+    from chalicelib.control.reaper import ReapReport, _count_session, connected_share
+    from chalicelib.domain.statuses import WorkerStatus
+    from chalicelib.domain.words import WHATSAPP_CHANGED
+    from chalicelib.store.models import TenantModel
+
+    def tenant(worker: str, session: str, **more: object) -> None:
+        item = TenantModel("t", worker_status=worker, session_state=session, **more)
+        _count_session(item, WorkerStatus(worker), report)
+
+    report = ReapReport()
+    tenant("RUNNING", "CONNECTED", linked_at=1)
+    tenant("RUNNING", "DISCONNECTED", linked_at=1, last_error=f"{WHATSAPP_CHANGED}; waiting")
+    tenant("RUNNING", "QR_READY")  # never linked: waiting for its owner, not logged out
+    tenant("STOPPED", "DISCONNECTED", linked_at=1)  # stopped on purpose
+    tenant("RUNNING", "DISCONNECTED", linked_at=1, desired="STOP")  # being stopped
+    assert report.by_session_state == {"CONNECTED": 1, "DISCONNECTED": 3, "QR_READY": 1}
+    assert (report.linked_running, report.linked_connected) == (2, 1)
+    assert connected_share(report) == 50.0 and report.waiting_for_update == 1
+    assert connected_share(ReapReport()) == 100.0  # an empty fleet is not an outage
