@@ -35,7 +35,8 @@ MAX_MEDIA_BYTES = 5 * 1024 * 1024
 DAY_MS = 24 * 3600 * 1000
 NEW_CHAT = ChatRecord()  # a contact the bot never wrote to
 Span = tuple[int, int]  # open, close: minutes after midnight, local time
-PLACEHOLDERS = ("name", "address", "hours_today", "next_open")
+PLACEHOLDERS = ("name", "address", "hours_today", "next_open", "links")
+MAX_LINKS = 5
 OWN_MENU = "{name}: reply with a number or a word:"  # the menu of the owner's own topics
 
 
@@ -47,6 +48,8 @@ class Rules:
     hours: tuple[Span | None, ...] = ()  # Mon..Sun: (open, close) minutes, or closed
     exceptions: tuple[tuple[str, Span | None], ...] = ()  # dates (2026-12-24) unlike their day
     address: str | None = None
+    business_name: str | None = None  # {name} in answers (else the name from the setup)
+    links: tuple[tuple[str, str], ...] = ()  # (label, https URL): a website, a booking page
     topics: tuple[Topic, ...] = ()
     greeting: str | None = None  # before the first answer to a contact, every greeting_days
     greeting_days: int = 7
@@ -101,6 +104,14 @@ def _span(value: Any, field: str) -> Span | None:
     return opens, closes
 
 
+def _name(given: Any) -> str | None:
+    if given is None or given == "":
+        return None
+    if not isinstance(given, str) or not 0 < len(given.strip()) <= 64 or "{" in given:
+        raise ValidationError("businessName", "must be a name of at most 64 characters")
+    return given.strip()
+
+
 def _attachment(given: Any, field: str) -> Attachment | None:
     if given is None:
         return None
@@ -115,6 +126,25 @@ def _attachment(given: Any, field: str) -> Attachment | None:
     if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_MEDIA_BYTES:
         raise ValidationError(field, "must be a file of at most 5 MB")
     return Attachment(given["id"], name, kind, size)
+
+
+def _links(given: Any) -> tuple[tuple[str, str], ...]:
+    if given is None:
+        return ()
+    if not isinstance(given, list) or len(given) > MAX_LINKS:
+        raise ValidationError("links", f"must be a list of at most {MAX_LINKS} links")
+    found = []
+    for n, link in enumerate(given):
+        label = link.get("label") if isinstance(link, dict) else None
+        url = link.get("url") if isinstance(link, dict) else None
+        if not isinstance(label, str) or not 0 < len(label.strip()) <= 40:
+            raise ValidationError(
+                f"links.{n}.label", "must be a short name (at most 40 characters)"
+            )
+        if not isinstance(url, str) or len(url) > 200 or not re.fullmatch(r"https://\S+\.\S+", url):
+            raise ValidationError(f"links.{n}.url", "must be a web address starting with https://")
+        found.append((label.strip(), url))
+    return tuple(found)
 
 
 def _exceptions(given: Any) -> tuple[tuple[str, Span | None], ...]:
@@ -183,6 +213,8 @@ def parse(doc: Any) -> Rules:
         hours=hours,
         exceptions=exceptions,
         address=_text(doc.get("address"), "address"),
+        business_name=_name(doc.get("businessName")),
+        links=_links(doc.get("links")),
         topics=tuple(topics),
         greeting=_text(doc.get("greeting"), "greeting"),
         greeting_days=days,
@@ -213,6 +245,8 @@ def to_doc(rules: Rules) -> dict[str, Any]:
             for day, span in rules.exceptions
         },
         "address": rules.address,
+        "businessName": rules.business_name,
+        "links": [{"label": label, "url": url} for label, url in rules.links],
         "topics": [_topic_doc(t) for t in rules.topics],
         "greeting": rules.greeting,
         "greetingDays": rules.greeting_days,
@@ -303,6 +337,7 @@ def fill(text: str, rules: Rules, name: str, now_ms: int) -> str:
         "address": rules.address or "",
         "hours_today": _hours_today(rules, now_ms),
         "next_open": _next_open(rules, now_ms),
+        "links": "\n".join(f"{label}: {url}" for label, url in rules.links),
     }
     return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
 
@@ -340,7 +375,9 @@ def respond(
     While closed, the away message goes once per closed period; after it only a topic the
     customer asks for is answered. The greeting opens the first answer to a contact, and
     again once ``greeting_days`` have passed (the away message does not count as one).
+    ``name`` is the business's (the owner's ``business_name`` wins).
     """
+    name = rules.business_name or name
     period = closed_until(rules, now_ms) if rules.away else None
     if rules.away and period is not None:
         if chat.away_for != period:

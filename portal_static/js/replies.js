@@ -82,7 +82,12 @@ function collect() {
     ...(row.dataset.media ? { media: JSON.parse(row.dataset.media) } : {}),
   }));
   const neverAnswer = document.getElementById("neverAnswer").value.split("\n").map((n) => n.trim()).filter(Boolean);
+  const links = document.getElementById("links").value.split("\n").map((l) => l.trim()).filter(Boolean).map((line) => {
+    const at = line.lastIndexOf(" ");
+    return at > 0 ? { label: line.slice(0, at).trim(), url: line.slice(at + 1) } : { label: "", url: line };
+  });
   return { timeZone: value("timeZone") || "UTC", hours, exceptions: useHours ? exceptions() : null, address: value("address"), topics,
+    businessName: value("businessName"), links,
     greeting: value("greeting"), greetingDays: Number(value("greetingDays") || 7), away: value("away"), fallback: value("fallback"), neverAnswer };
 }
 
@@ -109,8 +114,13 @@ function show(doc) {
     el("p", { class: "muted", id: "replies-state", text: doc.rules
       ? `Version ${doc.version}. Your bot answers with it from the next message on.`
       : "Not saved yet: your bot answers with this starting point, which states no fact about your business. Check it, write your own answers and save to confirm them." }),
+    el("h2", { text: "Your business" }),
+    ...field("businessName", "Its name in answers, for {name} (empty: the name in your setup)",
+      el("input", { id: "businessName", maxlength: "64", value: rules.businessName || "" })),
+    ...field("links", "Links, for {links} (one per line: a name, then the address, e.g. Book online https://…)",
+      el("textarea", { id: "links", rows: "2" }, (rules.links || []).map((l) => `${l.label} ${l.url}`).join("\n"))),
     el("h2", { text: "Your answers" }),
-    el("p", { class: "muted", text: "In answers you can write {name}, {address}, {hours_today} and {next_open}." }),
+    el("p", { class: "muted", text: "In answers you can write {name}, {address}, {hours_today}, {next_open} and {links}." }),
     topics,
     el("button", { type: "button", class: "secondary", text: "Add a topic", onclick: () => topics.append(topicRow({}, topics.children.length)) }),
     ...field("fallback", "When no topic matches (empty: the menu of your topics)",

@@ -199,3 +199,31 @@ def test_a_mistake_in_dates_or_the_greeting_names_its_field(
     with pytest.raises(ValidationError) as refused:
         parse({**SALON, **change})
     assert refused.value.field == field
+
+
+def test_the_owners_name_and_links_fill_their_answers() -> None:
+    rules = parse(
+        {
+            "businessName": "Ana's Hair Studio",
+            "links": [{"label": "Book online", "url": "https://book.example/ana"}],
+            "topics": [{"keywords": ["book"], "answer": "{name}: book here\n{links}"}],
+        }
+    )
+    answer = respond(rules, "SALON", "Ana's", "can I book?", now_ms=0)
+    assert answer.text == "Ana's Hair Studio: book here\nBook online: https://book.example/ana"
+    assert parse(to_doc(rules)) == rules
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"links": [{"label": "Shop", "url": "javascript:alert(1)"}]}, "links.0.url"),
+        ({"links": [{"label": "", "url": "https://a.example"}]}, "links.0.label"),
+        ({"links": [{"label": "x", "url": "https://a.example"}] * 6}, "links"),
+        ({"businessName": "x" * 65}, "businessName"),
+    ],
+)
+def test_a_mistake_in_the_profile_names_its_field(change: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        parse({**SALON, **change})
+    assert refused.value.field == field
