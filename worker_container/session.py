@@ -302,11 +302,20 @@ class Session:
             await asyncio.wait_for(self.done.wait(), timeout=retry_s)
 
     async def _save_profile(self) -> None:
+        """Archive the login while the profile is quiet and store it, stamped with this
+        lease's epoch and the time (a stored archive that is newer is never replaced)."""
         async with self.profile_lock:
             if self.login_forgotten:
                 return
-            data = await asyncio.to_thread(profile.pack, self.profile_dir)
-            await asyncio.to_thread(self.logins.save, data)
+            try:
+                data = await asyncio.to_thread(profile.pack, self.profile_dir)
+            except profile.TornSnapshot:
+                logger.warning("login not saved: the profile kept changing", extra=self.log)
+                return
+            stamp = {"saved_at": self.clock.now_ms(), "epoch": self.lease.epoch}
+            if not await asyncio.to_thread(self.logins.save, data, **stamp):
+                logger.warning("login not saved: the stored one is newer", extra=self.log)
+                return
             logger.info("login saved", extra={**self.log, "archive_bytes": len(data)})
 
     async def _forget_login(self) -> None:

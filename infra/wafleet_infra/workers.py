@@ -23,6 +23,7 @@ from chalicelib.store.access import (
 )
 from wafleet_infra.tables import Tables
 from worker_container.config import HostConfig, WorkerConfig
+from worker_container.login_store import KEPT
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSET_EXCLUDES = [
@@ -91,7 +92,8 @@ def worker_statements(
     )
     found.append(
         iam.PolicyStatement(
-            actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            # GetObjectVersion: a restore falls back to the archive before a torn newest one.
+            actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
             resources=[sessions.arn_for_objects("sessions/*")],
         )
     )
@@ -99,7 +101,7 @@ def worker_statements(
     # no saved login yet could not start. Only the sessions/ prefix may be listed.
     found.append(
         iam.PolicyStatement(
-            actions=["s3:ListBucket"],
+            actions=["s3:ListBucket", "s3:ListBucketVersions"],
             resources=[sessions.bucket_arn],
             conditions={"StringLike": {"s3:prefix": ["sessions/*"]}},
         )
@@ -165,7 +167,14 @@ class Workers(Construct):
             enforce_ssl=True,
             versioned=True,
             removal_policy=RemovalPolicy.RETAIN,
-            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(7))],
+            # The newest archive and the two before it (login_store.KEPT); older ones go
+            # after a week.
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    noncurrent_version_expiration=Duration.days(7),
+                    noncurrent_versions_to_retain=KEPT - 1,
+                )
+            ],
         )
         self.vpc = ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1)
         self.cluster = ecs.Cluster(self, "Cluster", vpc=self.vpc)

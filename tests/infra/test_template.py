@@ -157,7 +157,11 @@ def test_the_worker_role_reaches_four_tables_and_only_its_own_tenant_attributes(
     objects = [s for s in storage if "s3:GetObject" in _listed(s["Action"])]
     assert [json.dumps(s["Resource"]).endswith('"/sessions/*"]]}') for s in objects] == [True]
     (listing,) = [s for s in storage if "s3:ListBucket" in _listed(s["Action"])]
+    assert set(_listed(listing["Action"])) == {"s3:ListBucket", "s3:ListBucketVersions"}
     assert listing["Condition"] == {"StringLike": {"s3:prefix": ["sessions/*"]}}
+    (sessions,) = [b for k, b in resources(template, "AWS::S3::Bucket").items() if "Sessions" in k]
+    (rule,) = sessions["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert rule["NoncurrentVersionExpiration"]["NewerNoncurrentVersions"] == 2  # 3 kept
     (key,) = [s for s in storage if any(a.startswith("kms:") for a in _listed(s["Action"]))]
     assert set(_listed(key["Action"])) == {"kms:Decrypt", "kms:GenerateDataKey"}
     bound = key["Condition"]["StringEquals"]

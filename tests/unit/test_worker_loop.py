@@ -125,8 +125,9 @@ class Saved:
     def load(self) -> bytes | None:
         return self.data
 
-    def save(self, state: bytes) -> None:
+    def save(self, state: bytes, *, saved_at: int, epoch: int) -> bool:
         self.data = state
+        return True
 
     def delete(self) -> None:
         self.data = None
