@@ -268,3 +268,29 @@ def test_a_message_that_reaches_a_hung_workers_page_is_answered_once_by_its_succ
     eventually(lambda: len(sim.sent()) == 3, what="and the next one")
     answered_once(sim, ["hours", "menu", "prices"])
     assert [h.event for h in history_is_complete(tid)].count("qr") == 1  # no new QR
+
+
+def test_a_login_snapshot_cut_by_a_killed_browser_or_host_never_costs_a_new_code(
+    stack: Stack, sim: Sim, tmp_path: Path
+) -> None:
+    """10 rounds: the browser killed while the login is archived, or the host killed while
+    it is stored; then the host is gone, and the next one restores the login, no new code."""
+    armed = tmp_path / "armed"
+    stack.configure({"PYTHONPATH": FAULTS, "WAFLEET_FAULT_ARMED": str(armed)})
+    tid = linked(stack, sim)
+    for round_ in range(10):
+        kind = ("browser", "upload")[round_ % 2]
+        host = stack.host_of(tid)
+        pid = stack.host_pid(tid)
+        armed.write_text(kind)  # the next snapshot is struck
+        eventually(lambda: not armed.exists(), what=f"round {round_}: the {kind} fault")
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # (the upload fault killed it already)
+        eventually(
+            lambda h=host: (
+                statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING") and stack.host_of(tid) != h
+            ),
+            timeout=40,
+            what=f"round {round_} ({kind}): logged in on a new host from the saved login",
+        )
+    assert [h.event for h in history_is_complete(tid)].count("qr") == 1  # never a new code

@@ -58,3 +58,45 @@ if _fault:
         return client
 
     botocore.session.Session.create_client = create_client  # type: ignore[method-assign]
+
+# WAFLEET_FAULT_ARMED=<path>: writing "browser" or "upload" to that file arms a fault on the
+# host's next login snapshot, which removes the file when it strikes:
+# - browser: the host's Chromium is killed in the middle of archiving the login;
+# - upload: the host is killed (SIGKILL) in the middle of storing it.
+_armed = os.environ.get("WAFLEET_FAULT_ARMED")
+if _armed:
+    import signal
+    import tarfile
+
+    import psutil
+
+    def _strike(kind: str) -> bool:
+        try:
+            with open(_armed) as handle:
+                if handle.read().strip() != kind:
+                    return False
+            os.unlink(_armed)
+        except FileNotFoundError:
+            return False
+        return True
+
+    _addfile = tarfile.TarFile.addfile
+
+    def addfile(self, tarinfo, fileobj=None):  # type: ignore[no-untyped-def]
+        if _strike("browser"):
+            for child in psutil.Process().children(recursive=True):
+                if "chrom" in child.name().lower():
+                    child.kill()
+        return _addfile(self, tarinfo, fileobj)
+
+    tarfile.TarFile.addfile = addfile  # type: ignore[method-assign]
+    _replace = os.replace
+
+    def replace(src, dst, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # The archive itself landing (a temp file renamed over it), not the rotation before.
+        landing = os.path.basename(str(src)).startswith(".session-")
+        if landing and str(dst).endswith(".tar.gz") and _strike("upload"):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return _replace(src, dst, *args, **kwargs)
+
+    os.replace = replace  # type: ignore[assignment]
