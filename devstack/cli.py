@@ -162,6 +162,49 @@ def replies_set(tenant_id: str, source: click.utils.LazyFile, base: int | None) 
 
 
 @main.group()
+def canary() -> None:
+    """Canary tenants: one writes to another every few minutes (WAFLEET_CANARY_S)."""
+
+
+@canary.command("enable")
+@click.argument("tenant_id")
+@click.option("--peer", required=True, help="The tenant it writes to (its id or number).")
+def canary_enable(tenant_id: str, peer: str) -> None:
+    """Make TENANT_ID a canary probing PEER (both linked tenants of this platform)."""
+    from chalicelib.store import tenants
+
+    _store()
+    try:
+        peer_id = peer if not peer.startswith("+") else _tenant_of_number(peer)
+        number, peer_number = tenants.pair_canary(tenant_id, peer_id, now_ms=SystemClock().now_ms())
+    except WafleetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"canary": tenant_id, "number": number, "peer": peer_number}))
+
+
+@canary.command("disable")
+@click.argument("tenant_id")
+def canary_disable(tenant_id: str) -> None:
+    """Stop the canary of TENANT_ID."""
+    from chalicelib.store import tenants
+
+    _store()
+    try:
+        tenants.unpair_canary(tenant_id, now_ms=SystemClock().now_ms())
+    except WafleetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"canary": tenant_id, "enabled": False}))
+
+
+def _tenant_of_number(number: str) -> str:
+    from chalicelib.store.models import TenantModel
+
+    for item in TenantModel.scan(TenantModel.phone == number):
+        return str(item.tenant_id)
+    raise click.ClickException(f"no tenant has the number {number}")
+
+
+@main.group()
 def user() -> None:
     """Portal users and their membership."""
 

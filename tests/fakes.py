@@ -43,6 +43,7 @@ class MemoryStore:
     chats: dict[str, ChatRecord] = field(default_factory=dict)
     why: dict[str, str | None] = field(default_factory=dict)  # inbound id -> why ignored
     files: dict[str, bytes] = field(default_factory=dict)  # media id -> an uploaded file
+    canary: list[tuple[bool, int | None, int]] = field(default_factory=list)  # probes
     _lock: threading.Condition = field(default_factory=threading.Condition)
 
     def wait_until(self, worker: object, timeout: float) -> bool:
@@ -198,6 +199,16 @@ class MemoryStore:
         """RECEIVED and SENDING, oldest first."""
         rows = [m for m in self.messages.values() if m.state in ("RECEIVED", "SENDING")]
         return [m.logged for m in sorted(rows, key=lambda m: m.at_ms)]
+
+    def record_canary(self, *, ok: bool, round_trip_ms: int | None, now_ms: int) -> int:
+        """The last probes (``canary``), failures in a row."""
+        self.canary.append((ok, round_trip_ms, now_ms))
+        fails = 0
+        for done, _ms, _at in reversed(self.canary):
+            if done:
+                break
+            fails += 1
+        return fails
 
     def media(self, media_id: str) -> bytes:
         """An uploaded file (``files``)."""

@@ -125,6 +125,14 @@ class WorkerConfig:
         "WAFLEET_PAGE_NOT_LOADED_RETRY_S", 600.0, unit="s", low=0.1,
         what="then try again this often (the browser is closed meanwhile)",
     )  # fmt: skip
+    canary_s: float = setting(
+        "WAFLEET_CANARY_S", 300.0, unit="s", low=0.1,
+        what="a canary tenant probes its peer this often",
+    )  # fmt: skip
+    canary_timeout_s: float = setting(
+        "WAFLEET_CANARY_TIMEOUT_S", 60.0, unit="s", low=0.1,
+        what="a probe not answered within this failed",
+    )  # fmt: skip
     hang_s: float = setting(
         "WAFLEET_PAGE_HANG_S", 15.0, unit="s", low=0.1,
         what="a page silent this long is relaunched from the saved login",

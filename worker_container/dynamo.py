@@ -27,6 +27,8 @@ def _config(item: Any) -> TenantConfig:
         linked_at=int(item.linked_at) if item.linked_at else None,
         other_number=item.other_number,
         rules=item.rules,
+        canary_peer=item.canary_peer,
+        canary_of=item.canary_of,
     )
 
 
@@ -116,6 +118,10 @@ class DynamoStore:
     def newest_at(self) -> int | None:
         """``messages.newest_at``."""
         return messages.newest_at(self.lease.tenant_id)
+
+    def record_canary(self, *, ok: bool, round_trip_ms: int | None, now_ms: int) -> int:
+        """``tenants.record_canary``, fenced by the lease."""
+        return tenants.record_canary(self.lease, ok=ok, round_trip_ms=round_trip_ms, now_ms=now_ms)
 
     def media(self, media_id: str) -> bytes:
         """``media.read`` from the media bucket."""

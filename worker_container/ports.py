@@ -34,6 +34,8 @@ class TenantConfig:
     linked_at: int | None = None
     other_number: str | None = None
     rules: str | None = None  # the owner's replies, as saved (JSON)
+    canary_peer: str | None = None  # a canary: the number it probes
+    canary_of: str | None = None  # a canary's peer: the number whose probes it answers
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,10 @@ class StorePort(Protocol):
         media: str | None = None,
     ) -> bool:
         """Claim the one reply to ``inbound_id`` before sending (False: claimed before)."""
+        ...
+
+    def record_canary(self, *, ok: bool, round_trip_ms: int | None, now_ms: int) -> int:
+        """The canary's last probe; returns failures in a row."""
         ...
 
     def media(self, media_id: str) -> bytes:

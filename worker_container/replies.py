@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
 from chalicelib import observability
-from chalicelib.domain import conversation, rules
+from chalicelib.domain import canary, conversation, rules
 from chalicelib.domain.clock import Clock
 from chalicelib.domain.errors import NotFoundError, TenantPausedError, ValidationError
 from chalicelib.domain.templates import Attachment
@@ -60,6 +60,7 @@ class Replies:
         self.awaiting_ack: dict[str, str] = {}  # reply's WhatsApp id -> our reply key
         # WhatsApp id -> (chat, text, key, the file it carries as JSON)
         self.unsent: dict[str, tuple[str, str, str, str | None]] = {}
+        self.canary_answered: Callable[[str], bool] = lambda _probe: False  # the canary's
         self._rules = rules.Rules()  # the owner's replies, parsed from ...
         self._rules_source: str | None = None  # ... this saved JSON
 
@@ -92,6 +93,8 @@ class Replies:
 
     async def _reply(self, inbound_id: str, chat: str, to_number: str, text_in: str) -> None:
         owners = await self._load_rules()
+        if await self._canary(inbound_id, chat, to_number, text_in):
+            return
         # The chat's record decides first (taken over, opted out, too many replies this hour);
         # it is saved before the claim, so a STOP holds even if the confirmation never goes.
         tenant, now = self.tenant, self.clock.now_ms()
@@ -137,6 +140,38 @@ class Replies:
             await self.rate_limit()
             await self.send(chat, text, key, wa_id, typing=True, media=media)
         self.handled.add(inbound_id)
+
+    async def _canary(self, inbound_id: str, chat: str, number: str, text_in: str) -> bool:
+        """A canary's probe from the paired canary's number is answered with the platform's
+        text (not the owner's rules, not counted by the loop guard); a peer's answer to this
+        session's probe ends the probe. True when ``text_in`` was one of those."""
+        tenant = self.tenant
+        answer = canary.answer_of(text_in)
+        if answer and tenant.canary_peer and number == tenant.canary_peer:
+            self.canary_answered(answer)
+            await self._db(self.store.mark_ignored, inbound_id, why="the canary's peer answered")
+            self.handled.add(inbound_id)
+            return True
+        probe = canary.probe_of(text_in)
+        if not (probe and tenant.canary_of and number == tenant.canary_of):
+            return False
+        text, key, wa_id = canary.ANSWER.format(id=probe), f"re-{inbound_id}", reply_id(inbound_id)
+        with contextlib.suppress(TenantPausedError):
+            claimed = await self._db(
+                self.store.claim_reply,
+                inbound_id,
+                reply_key=key,
+                wa_message_id=wa_id,
+                to_number=number,
+                from_number=tenant.phone,
+                text=text,
+                at_ms=self.clock.now_ms(),
+                chat=chat,
+            )
+            if claimed:
+                await self.send(chat, text, key, wa_id)
+        self.handled.add(inbound_id)
+        return True
 
     async def _load_rules(self) -> rules.Rules:
         """The owner's replies as saved right now (one read of the tenant item: a save

@@ -31,6 +31,7 @@ from chalicelib.domain.values import Lease, QrCode
 from chalicelib.domain.words import OUR_SIDE, WHATSAPP_CHANGED
 from chalicelib.settings import Settings
 from worker_container import memory, profile
+from worker_container.canary import Canary
 from worker_container.config import WorkerConfig
 from worker_container.engine import (
     NOT_LOADED,
@@ -120,6 +121,17 @@ class Session:
             log=self.log,
             typing_ms=config.typing_ms,
         )
+        self.canary = Canary(
+            store,
+            engine,
+            self.clock,
+            every_s=config.canary_s,
+            timeout_s=config.canary_timeout_s,
+            connected=lambda: self.session_state is SessionState.CONNECTED,
+            record=lambda detail: self._event(Event.CANARY, detail),
+            log=self.log,
+        )
+        self.replies.canary_answered = self.canary.answered
         self.code_attempt: dict[str, int] = {}
         self.pairing_requested = False
         self.closing = False
@@ -163,6 +175,7 @@ class Session:
                 asyncio.create_task(self._handle_events(), name="events"),
                 asyncio.create_task(self._watchdog(), name="watchdog"),
                 asyncio.create_task(self._saver(), name="saver"),
+                asyncio.create_task(self.canary.run(self.done), name="canary"),
             ]
             await self.done.wait()
             for task in [

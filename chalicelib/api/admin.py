@@ -179,6 +179,30 @@ def confirm_number(tenant_id: str) -> Response:
     return _status_response(admin.confirm_number(tenant_id, principal(_request()).user_id), 200)
 
 
+@admin_routes.route("/admin/tenants/{tenant_id}/canary", methods=["PUT", "DELETE"])
+@json_errors
+def canary(tenant_id: str) -> Response:
+    """PUT ``{"peer": "<tenant id>"}``: the tenant becomes a canary that probes the peer's
+    number every few minutes (the peer answers); DELETE stops it."""
+    from chalicelib.api import http, presenters
+    from chalicelib.control import runtime
+    from chalicelib.domain import validation
+    from chalicelib.services import admin
+
+    request = _request()
+    who = principal(request).user_id
+    if request.method == "DELETE":
+        view = admin.unpair_canary(tenant_id, who)
+    else:
+        peer = validation.text(
+            http.json_body(request).get("peer"), "peer", max_len=64, required=True
+        )
+        view = admin.pair_canary(tenant_id, who, peer or "")
+    rt = runtime.get()
+    row = presenters.fleet_row(view, now_ms=rt.clock.now_ms(), stale_ms=rt.settings.stale_ms)
+    return Response(body=row, status_code=200)
+
+
 def _host_rows(items: list[Any]) -> list[dict[str, Any]]:
     from chalicelib.api import presenters
     from chalicelib.control import runtime

@@ -259,6 +259,18 @@ def fleet_row(view: TenantView, *, now_ms: int, stale_ms: int) -> dict[str, Any]
         "host": view.host_id,
         "setupStatus": view.setup_status,
         "linkedNumber": view.other_number,  # set only when it is not the approved number
+        "canary": (
+            {
+                "peer": view.canary_peer,
+                "at": iso(view.canary_at),
+                "ok": view.canary_ok,
+                "roundTripMs": view.canary_ms,
+                "failsInARow": view.canary_fails,
+            }
+            if view.canary_peer
+            else None
+        ),
+        "canaryOf": view.canary_of,
     }
 
 

@@ -31,6 +31,7 @@ class Event(StrEnum):
     CRASHED = "crashed"  # process exit or ECS task STOPPED without a clean stop
     PAUSED = "paused"  # tenant asked the bot to stop replying
     RESUMED = "resumed"
+    CANARY = "canary"  # a canary's probe came back answered, or not (no status changes)
 
 
 class Actor(StrEnum):
@@ -186,7 +187,10 @@ TABLE: Final[dict[Event, Rule]] = {
         to_tenant=DERIVE,
         keeps_tenant=frozenset(),
     ),
+    Event.CANARY: Rule(actors=_W, from_worker=LIVE_WORKER),
 }
+# Events that change no status but are written to the history all the same.
+RECORDED: Final[frozenset[Event]] = frozenset({Event.CANARY})
 
 
 @dataclass(frozen=True)
@@ -209,8 +213,9 @@ class Decision:
 
     @property
     def changes_status(self) -> bool:
-        """True when a history entry is owed (some dimension changed)."""
-        return self.before != self.after
+        """True when a history entry is owed: some dimension changed, or the event is one
+        recorded for itself (``RECORDED``)."""
+        return self.before != self.after or self.event in RECORDED
 
 
 def derive_tenant(session: SessionState, worker: WorkerStatus) -> TenantStatus:

@@ -35,6 +35,12 @@ class TenantView:
     linked_at: int | None = None  # linked since its last code (its login is saved)
     other_number: str | None = None  # the phone linked this number, not ``phone``: no replies
     replies_version: int = 0  # the owner's saved replies (0: never saved nor confirmed)
+    canary_peer: str | None = None  # a canary: the number it probes ...
+    canary_at: int | None = None  # ... and its last probe: when, answered, round trip,
+    canary_ok: bool | None = None
+    canary_ms: int | None = None
+    canary_fails: int = 0  # failures in a row
+    canary_of: str | None = None  # a canary's peer: whose probes it answers
 
     created_at: int | None = None
     last_event: str | None = None  # the event of the newest status change

@@ -286,6 +286,7 @@ _SENTENCES: dict[Event, str] = {
     Event.CRASHED: "Bot crashed",
     Event.PAUSED: "Replies paused",
     Event.RESUMED: "Replies resumed",
+    Event.CANARY: "Canary probe answered",
 }
 
 
@@ -312,6 +313,8 @@ def sentence(event: str, actor: str, detail: str | None) -> str:
             Actor.OPERATOR: "Bot stopped by an operator",
             Actor.WORKER: "Bot shut down",
         }.get(who, "Bot stopped")
+    if kind is Event.CANARY and not (detail or "").startswith("answered"):
+        return "Canary probe not answered"
     if kind in (Event.PAUSED, Event.RESUMED):
         by = "you" if who is Actor.TENANT else "an operator"
         return f"{_SENTENCES[kind]} by {by}"

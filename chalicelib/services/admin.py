@@ -89,6 +89,22 @@ def confirm_number(tenant_id: str, admin_id: str) -> TenantView:
     return views.tenant(tenants.get_tenant(tenant_id, consistent=True))
 
 
+def pair_canary(tenant_id: str, admin_id: str, peer_id: str) -> TenantView:
+    """Make ``tenant_id`` a canary that probes ``peer_id`` (both tenants of the platform)."""
+    now = runtime.get().clock.now_ms()
+    _, peer = tenants.pair_canary(tenant_id, peer_id, now_ms=now)
+    portal_events.record(tenant_id, admin_id, "tenant.canary_enabled", now_ms=now, peer=peer)
+    return views.tenant(tenants.get_tenant(tenant_id, consistent=True))
+
+
+def unpair_canary(tenant_id: str, admin_id: str) -> TenantView:
+    """Stop the canary of ``tenant_id``."""
+    now = runtime.get().clock.now_ms()
+    tenants.unpair_canary(tenant_id, now_ms=now)
+    portal_events.record(tenant_id, admin_id, "tenant.canary_disabled", now_ms=now)
+    return views.tenant(tenants.get_tenant(tenant_id, consistent=True))
+
+
 def user_page(*, limit: int, cursor: str | None) -> tuple[list[UserView], str | None]:
     """Who can sign in."""
     items, next_cursor = users.list_users(limit=limit, cursor_token=cursor)

@@ -58,6 +58,11 @@ _WORKER_OWNED: tuple[Attribute, ...] = (  # type: ignore[type-arg]
     _t.qr_kind,
     _t.linked_at,
     _t.other_number,
+    # the canary's last result
+    _t.canary_at,
+    _t.canary_ok,
+    _t.canary_ms,
+    _t.canary_fails,
     # reconnects and errors
     _t.reconnect_attempts,
     _t.next_retry_at,

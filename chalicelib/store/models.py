@@ -77,6 +77,16 @@ class TenantModel(Model):
     # reads them with the tenant item for each answer. Earlier versions: ``RulesModel``.
     rules = UnicodeAttribute(null=True, attr_name="rul")
     rules_version = NumberAttribute(null=True, attr_name="rv")
+    # The canary (chalicelib/domain/canary.py), paired by an operator: this tenant probes
+    # ``canary_peer``'s number, and answers probes from ``canary_of``'s. The worker writes
+    # the last result: when, answered, round trip, failures in a row.
+    canary_peer = UnicodeAttribute(null=True, attr_name="cyp")
+    canary_peer_id = UnicodeAttribute(null=True, attr_name="cyi")
+    canary_of = UnicodeAttribute(null=True, attr_name="cyo")
+    canary_at = NumberAttribute(null=True, attr_name="cya")
+    canary_ok = BooleanAttribute(null=True, attr_name="cyk")
+    canary_ms = NumberAttribute(null=True, attr_name="cym")
+    canary_fails = NumberAttribute(null=True, attr_name="cyf")
     reconnect_attempts = NumberAttribute(null=True, attr_name="ra")
     next_retry_at = NumberAttribute(null=True, attr_name="nr")
     # Current setup request, denormalised so a status read is one GetItem.

@@ -8,6 +8,7 @@ plus the staleness re-check for the reaper, so a write based on an outdated view
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import uuid
@@ -26,6 +27,7 @@ from chalicelib.domain.errors import (
     NotFoundError,
     RateLimitedError,
     StaleOwnerError,
+    ValidationError,
 )
 from chalicelib.domain.liveness import is_stale, stale_cutoff
 from chalicelib.domain.statuses import (
@@ -346,6 +348,69 @@ def record_linked_number(lease: Lease, number: str, *, approved: str | None) -> 
     other = approved is not None and number != approved
     action = TenantModel.other_number.set(number) if other else TenantModel.other_number.remove()
     _worker_update(lease, [action], owned)
+
+
+def pair_canary(tenant_id: str, peer_id: str, *, now_ms: int) -> tuple[str, str]:
+    """Make ``tenant_id`` a canary probing ``peer_id`` (both tenants with their numbers); the
+    peer answers its probes. One transaction; returns (canary's number, peer's number)."""
+    if tenant_id == peer_id:
+        raise ValidationError("peer", "must be another tenant (the canary writes to it)")
+    canary, peer = get_tenant(tenant_id, consistent=True), get_tenant(peer_id, consistent=True)
+    if not canary.phone or not peer.phone:
+        raise ValidationError("peer", "both tenants need their WhatsApp number")
+    with TransactWrite(connection=connection()) as tx:
+        tx.update(
+            TenantModel(tenant_id),
+            actions=[
+                TenantModel.canary_peer.set(peer.phone),
+                TenantModel.canary_peer_id.set(peer_id),
+                TenantModel.canary_fails.set(0),
+                TenantModel.updated_at.set(now_ms),
+            ],
+            condition=TenantModel.phone == canary.phone,
+        )
+        tx.update(
+            TenantModel(peer_id),
+            actions=[TenantModel.canary_of.set(canary.phone), TenantModel.updated_at.set(now_ms)],
+            condition=TenantModel.phone == peer.phone,
+        )
+    return canary.phone, peer.phone
+
+
+def unpair_canary(tenant_id: str, *, now_ms: int) -> None:
+    """Stop the canary of ``tenant_id`` (its peer stops answering its probes)."""
+    canary = get_tenant(tenant_id, consistent=True)
+    TenantModel(tenant_id).update(
+        actions=[
+            TenantModel.canary_peer.remove(),
+            TenantModel.canary_peer_id.remove(),
+            TenantModel.updated_at.set(now_ms),
+        ]
+    )
+    if canary.canary_peer_id and canary.phone:
+        with contextlib.suppress(UpdateError):  # paired with another canary since
+            TenantModel(canary.canary_peer_id).update(
+                actions=[TenantModel.canary_of.remove()],
+                condition=TenantModel.canary_of == canary.phone,
+            )
+
+
+def record_canary(lease: Lease, *, ok: bool, round_trip_ms: int | None, now_ms: int) -> int:
+    """The canary's last probe (fenced by the lease); returns failures in a row."""
+    owned = (TenantModel.owner_id == lease.owner_id) & (TenantModel.lease_epoch == lease.epoch)
+    actions: list[Action] = [
+        TenantModel.canary_at.set(now_ms),
+        TenantModel.canary_ok.set(ok),
+        TenantModel.canary_fails.set(0) if ok else TenantModel.canary_fails.add(1),
+    ]
+    actions.append(
+        TenantModel.canary_ms.set(round_trip_ms)
+        if round_trip_ms is not None
+        else TenantModel.canary_ms.remove()
+    )
+    item = _worker_update(lease, actions, owned)
+    item.refresh(consistent_read=True)
+    return int(item.canary_fails or 0)
 
 
 def right_number() -> Condition:

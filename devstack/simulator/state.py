@@ -512,7 +512,12 @@ class Simulator:
             )
             phone.chats.setdefault(chat, []).append(message)
             device.delivered.add(message.id)
-            return self._wire(message, phone)
+            wire = self._wire(message, phone)
+            # To another simulated phone (a canary's peer): WhatsApp delivers it there.
+            peer = self.phones.get("+" + chat.split("@")[0]) if chat.endswith("@c.us") else None
+        if up and peer is not None and peer is not phone and message.text:
+            self.inbound(peer.number, phone.number, message.text, message.id, kind=kind)
+        return wire
 
     def group_metadata(self, token: str, group: str) -> dict[str, Any]:
         """A group's metadata, one server query each (counted: ``group_queries``)."""

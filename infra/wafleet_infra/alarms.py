@@ -86,6 +86,20 @@ class Alarms(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description="wafleet: ConnectedShareDrop",
         ).add_alarm_action(actions.SnsAction(topic))
+        # The canary (worker_container/canary.py) probes every 5 minutes: a failure in each of
+        # two periods in a row is two failed probes in a row.
+        canary_failures = emitted("host", "CanaryFailures")
+        cloudwatch.Alarm(
+            self,
+            "CanaryFailing",
+            metric=canary_failures,
+            threshold=0,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="wafleet: CanaryFailing",
+        ).add_alarm_action(actions.SnsAction(topic))
         waiting = emitted("reaper", "SessionsWaitingForUpdate").with_(statistic="Maximum")
         watched["SessionsWaitingForUpdate"] = (waiting, 0)
         for name, (metric, threshold) in watched.items():
@@ -141,6 +155,10 @@ class Alarms(Construct):
             ),
             cloudwatch.GraphWidget(
                 title="Connected share of linked, running bots (%)", left=[share]
+            ),
+            cloudwatch.GraphWidget(
+                title="Canary probes and failures",
+                left=[emitted("host", "CanaryProbes"), canary_failures],
             ),
             cloudwatch.GraphWidget(
                 title="Replies sent and browser relaunches (hosts)",

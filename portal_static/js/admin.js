@@ -102,7 +102,9 @@ async function refresh() {
     fleet.replaceChildren(el("table", {},
       el("thead", {}, el("tr", {}, ...["Tenant", "Bot", "Session", "Worker", "Heartbeat", "Last error", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", {}, tenants.items.map((t) => el("tr", { class: t.stale ? "stale" : null, "data-tenant": t.id },
-        el("td", {}, el("strong", { text: t.name }), el("br"), el("span", { class: "muted", text: t.host ? `${t.id} on ${t.host}` : t.id })),
+        el("td", {}, el("strong", { text: t.name }), el("br"), el("span", { class: "muted", text: t.host ? `${t.id} on ${t.host}` : t.id }),
+          t.canary ? el("p", { class: "canary", text: canaryWords(t.canary) }) : null,
+          t.canaryOf ? el("p", { class: "muted canary", text: `answers the canary of ${t.canaryOf}` }) : null),
         el("td", {}, badge(t.status)), el("td", {}, badge(t.session)),
         el("td", {}, badge(t.worker), t.stale ? el("span", { class: "badge bad", text: "stale" }) : null),
         el("td", { text: when(t.heartbeatAt) }),
@@ -116,6 +118,14 @@ async function refresh() {
     await refreshHosts(new Map(tenants.items.map((t) => [t.id, t.name])));
     await refreshUsers(me.userId);
   } catch (error) { showError(alerts, error); }
+}
+
+// A canary's last probe in words: the operator's first look when WhatsApp Web changed.
+function canaryWords(c) {
+  if (!c.at) return `Canary → ${c.peer}: no probe yet`;
+  const last = c.ok ? `answered in ${c.roundTripMs} ms` : "not answered";
+  const streak = c.failsInARow > 1 ? ` (${c.failsInARow} failures in a row)` : "";
+  return `Canary → ${c.peer}: ${last}, ${when(c.at)}${streak}`;
 }
 
 poll(refresh, 10_000);

@@ -636,3 +636,38 @@ def test_a_pdf_answer_reaches_the_customers_phone(stack: Stack, sim: Sim) -> Non
     assert got["text"] == "Our menu, Pizza Roma."  # the caption
     assert got["size"] == len(pdf)
     assert got["sha256"] == base64.b64encode(hashlib.sha256(pdf).digest()).decode()
+
+
+def test_a_canary_probes_its_peer_and_a_silent_peer_shows_as_failures_in_a_row(
+    stack: Stack, sim: Sim
+) -> None:
+    stack.configure(canary_s=1.0, canary_timeout_s=8.0)
+    peer_phone = "+4915100000077"
+    canary_tid = new_tenant("Canary")
+    peer_tid = tenants.create_tenant(
+        "Peer", now_ms=SystemClock().now_ms(), phone=peer_phone
+    ).tenant_id
+    tenants.pair_canary(canary_tid, peer_tid, now_ms=SystemClock().now_ms())
+    workers.start(peer_tid)
+    peer_code = published_qr(peer_tid)
+    assert sim.link(peer_code, phone=peer_phone)["phone"] == peer_phone
+    workers.start(canary_tid)
+    link(sim, canary_tid)
+    eventually(lambda: item(canary_tid).canary_ok is True, timeout=30, what="a probe answered")
+    now = SystemClock().now_ms()
+    row = presenters.fleet_row(views.tenant(item(canary_tid)), now_ms=now, stale_ms=1500)
+    assert row["canary"]["peer"] == peer_phone and row["canary"]["roundTripMs"] > 0
+    eventually(
+        lambda: any(
+            h.event == "canary" and (h.detail or "").startswith("answered in")
+            for h in HistoryModel.query(canary_tid)
+        ),
+        what="the probe in the canary's history",
+    )
+    # The peer answered with the platform's text only, never with its owner's rules.
+    assert sim.sent(peer_phone)
+    assert all(m["text"].startswith("wafleet canary ok ") for m in sim.sent(peer_phone))
+    # Nobody answers any more: the canary says so, failure after failure.
+    workers.stop(peer_tid)
+    eventually(lambda: (item(canary_tid).canary_fails or 0) >= 2, timeout=40, what="2 failures")
+    assert item(canary_tid).canary_ok is False

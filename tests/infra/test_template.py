@@ -351,6 +351,7 @@ def test_every_alarm_watches_a_metric_that_exists(template: dict[str, Any]) -> N
             "chalicelib/api/middleware.py",
             "worker_container/session.py",
             "worker_container/replies.py",
+            "worker_container/canary.py",
         )
     )
     alarms = resources(template, "AWS::CloudWatch::Alarm").values()
@@ -364,7 +365,16 @@ def test_every_alarm_watches_a_metric_that_exists(template: dict[str, Any]) -> N
         "wafleet: WhatsAppNotLoaded",
         "wafleet: ConnectedShareDrop",
         "wafleet: SessionsWaitingForUpdate",
+        "wafleet: CanaryFailing",
     } <= described
+    (canary,) = [
+        a for a in alarms if a["Properties"]["AlarmDescription"] == "wafleet: CanaryFailing"
+    ]
+    # Two failed probes in a row (one every 5 minutes): two breaching periods of two.
+    assert (
+        canary["Properties"]["EvaluationPeriods"],
+        canary["Properties"]["DatapointsToAlarm"],
+    ) == (2, 2)
     for alarm in alarms:
         props = alarm["Properties"]
         assert props["AlarmActions"]
@@ -407,6 +417,8 @@ def test_one_dashboard_shows_fleet_health(template: dict[str, Any]) -> None:
         "SessionsWaitingForUpdate",
         "RepliesSent",
         "BrowserRelaunches",
+        "CanaryProbes",
+        "CanaryFailures",
     ):
         assert shown in body, shown
 
