@@ -72,6 +72,35 @@ def _file(env: str, value: Path) -> None:
         raise ConfigError(f"{env} must name a file, got {str(value)!r}")
 
 
+def _proxy(env: str, value: str) -> None:
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        port = None
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https", "socks5") or not parts.hostname or not port:
+        # Never the value: it carries the proxy's password.
+        raise ConfigError(f"{env} must be like http://user:password@host:port")
+
+
+def proxy_option(value: str | None) -> dict[str, str] | None:
+    """Playwright's ``proxy`` for ``value``, loopback included (Chromium would go around the
+    proxy for it)."""
+    if not value:
+        return None
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(value)
+    option = {"server": f"{parts.scheme}://{parts.hostname}:{parts.port}", "bypass": "<-loopback>"}
+    if parts.username:
+        option["username"] = unquote(parts.username)
+        option["password"] = unquote(parts.password or "")
+    return option
+
+
 def _bundle(env: str, value: Path) -> None:
     if not value.is_file():
         raise ConfigError(
@@ -124,6 +153,11 @@ class WorkerConfig:
     not_loaded_retry_s: float = setting(
         "WAFLEET_PAGE_NOT_LOADED_RETRY_S", 600.0, unit="s", low=0.1,
         what="then try again this often (the browser is closed meanwhile)",
+    )  # fmt: skip
+    proxy_url: str | None = setting(
+        "WAFLEET_PROXY_URL", None, check=_proxy,
+        what="every browser's egress proxy, http://user:password@host:port (AWS: from Secrets "
+        "Manager; unset: direct)",
     )  # fmt: skip
     canary_s: float = setting(
         "WAFLEET_CANARY_S", 300.0, unit="s", low=0.1,

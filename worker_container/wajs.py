@@ -39,7 +39,7 @@ from typing import Any
 from playwright.async_api import BrowserContext, Page, Playwright, Route
 from playwright.async_api import Error as PlaywrightError
 
-from worker_container.config import WorkerConfig
+from worker_container.config import WorkerConfig, proxy_option
 from worker_container.engine import (
     NOT_LOADED,
     Acked,
@@ -238,6 +238,7 @@ class WaJsEngine:
         load_timeout_s: float = 60.0,
         locale: str = "en-US",
         pinned_html: Path | None = None,
+        proxy: dict[str, str] | None = None,
         sandbox: bool,
         playwright: Playwright,
     ) -> None:
@@ -249,6 +250,7 @@ class WaJsEngine:
         self.load_timeout_s = load_timeout_s
         self.locale = locale
         self.pinned_html = pinned_html
+        self.proxy = proxy
         self.sandbox = sandbox
         self._pw = playwright  # the host's one Playwright driver, shared by its sessions
         self.context: BrowserContext | None = None
@@ -280,6 +282,7 @@ class WaJsEngine:
             load_timeout_s=config.page_load_s,
             locale=config.page_locale,
             pinned_html=config.wa_html,
+            proxy=proxy_option(config.proxy_url),
             playwright=playwright,
         )
 
@@ -305,6 +308,7 @@ class WaJsEngine:
             # A pinned version must stay the page it is: no service worker serves (or
             # updates) the site from its cache, as WPPConnect does for a pinned version.
             service_workers="block" if self.pinned_html is not None else "allow",
+            proxy=self.proxy,  # type: ignore[arg-type]
         )
         context = self.context
         context.on("close", lambda _ctx: self._lost("browser closed", context))
