@@ -41,7 +41,12 @@ class WafleetStack(Stack):
             self, "SignIn", domain_prefix=cognito_domain_prefix, portal_url=portal_url.rstrip("/")
         )
         workers = Workers(
-            self, "Workers", tables=tables, env=common_env, portal_origin=portal_url.rstrip("/")
+            self,
+            "Workers",
+            tables=tables,
+            env=common_env,
+            portal_origin=portal_url.rstrip("/"),
+            proxy_secret_arn=self.node.try_get_context("wafleet:proxySecretArn"),
         )
         alert_from = alert_from or self.node.try_get_context("wafleet:alertFrom")
         notify = Notify(self, "Notify", tables=tables, alert_from=alert_from)

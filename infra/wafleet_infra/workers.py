@@ -12,6 +12,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from chalicelib.settings import Settings, env_for
@@ -134,6 +135,7 @@ class Workers(Construct):
         tables: Tables,
         env: dict[str, str],
         portal_origin: str,
+        proxy_secret_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # The pictures and PDFs answers carry: the portal's page uploads them itself (a
@@ -197,8 +199,22 @@ class Workers(Construct):
             retention=logs.RetentionDays.ONE_MONTH,
             removal_policy=RemovalPolicy.DESTROY,
         )
+        # The optional egress proxy's URL (it carries a password): injected by ECS from Secrets
+        # Manager into WAFLEET_PROXY_URL, read by the task's execution role only.
+        secrets = (
+            {
+                "WAFLEET_PROXY_URL": ecs.Secret.from_secrets_manager(
+                    secretsmanager.Secret.from_secret_complete_arn(
+                        self, "ProxyUrl", proxy_secret_arn
+                    )
+                )
+            }
+            if proxy_secret_arn
+            else None
+        )
         self.task.add_container(
             "worker",
+            secrets=secrets,
             image=ecs.ContainerImage.from_asset(
                 str(ROOT), file="worker_container/Dockerfile", exclude=ASSET_EXCLUDES
             ),

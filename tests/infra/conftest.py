@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+# An egress proxy's URL in Secrets Manager (the optional deploy-time context).
+PROXY_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:wafleet-proxy-AbCdEf"
 
 
 @pytest.fixture(scope="session")
@@ -21,7 +23,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from wafleet_infra.stack import WafleetStack
 
     out = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(outdir=str(out))
+    app = cdk.App(outdir=str(out), context={"wafleet:proxySecretArn": PROXY_SECRET})
     here = Path.cwd()
     os.chdir(out)  # chalice.cdk packages the app into ./chalice.out
     try:

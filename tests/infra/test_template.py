@@ -525,3 +525,23 @@ def test_files_of_answers_are_uploaded_from_the_portal_only_and_read_by_api_and_
     assert "WAFLEET_MEDIA_BUCKET" in api_env
     policy = json.dumps(resources(template, "AWS::CloudFront::ResponseHeadersPolicy"))
     assert name in policy  # the portal's pages may send files to that bucket, and no other
+
+
+def test_the_hosts_proxy_url_comes_from_secrets_manager_read_by_the_execution_role_only(
+    template: dict[str, Any],
+) -> None:
+    from tests.infra.conftest import PROXY_SECRET
+
+    (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert container["Secrets"] == [{"Name": "WAFLEET_PROXY_URL", "ValueFrom": PROXY_SECRET}]
+    assert "WAFLEET_PROXY_URL" not in json.dumps(container.get("Environment", []))
+    reading = [
+        (role, s)
+        for role in resources(template, "AWS::IAM::Role")
+        for s in _role_statements(template, role)
+        if PROXY_SECRET in json.dumps(s["Resource"])
+    ]
+    assert [role for role, _s in reading] == [
+        r for r in resources(template, "AWS::IAM::Role") if "WorkerExecutionRole" in r
+    ]
