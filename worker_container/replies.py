@@ -193,7 +193,9 @@ class Replies:
         """The owner wrote in ``chat`` from the phone: the bot is silent there for a while."""
         record = await self._db(self.store.chat, chat)
         now = self.clock.now_ms()
-        await self._db(self.store.save_chat, chat, conversation.taken_over(record, now_ms=now))
+        hours = (await self._load_rules()).takeover_hours
+        taken = conversation.taken_over(record, now_ms=now, for_ms=hours * conversation.HOUR_MS)
+        await self._db(self.store.save_chat, chat, taken)
         logger.info("chat taken over by a person", extra=self.log)
 
     async def send(

@@ -61,19 +61,28 @@ def _word(text: str) -> str:
     return plain.strip().strip(".!").lower()
 
 
-def decide(text: str, record: ChatRecord, *, now_ms: int, limit: int = LOOP_LIMIT) -> Choice:
-    """What to do with a customer's ``text`` in a chat with ``record``."""
+def decide(
+    text: str,
+    record: ChatRecord,
+    *,
+    now_ms: int,
+    limit: int = LOOP_LIMIT,
+    stop_words: frozenset[str] = STOP_WORDS,
+    start_words: frozenset[str] = START_WORDS,
+) -> Choice:
+    """What to do with a customer's ``text`` in a chat with ``record`` (the owner may have
+    their own stop and start words, and their own hourly limit)."""
     recent = tuple(t for t in record.replies if t > now_ms - HOUR_MS)
     record = dataclasses.replace(record, replies=recent)
     word = _word(text)
     if record.taken_over_until is not None and now_ms < record.taken_over_until:
         return Choice(Action.SILENT, "you took over this chat", record)
-    if word in STOP_WORDS:
+    if word in stop_words:
         if record.opted_out:
             return Choice(Action.SILENT, "opted out of automatic replies", record)
         done = dataclasses.replace(record, opted_out=True, replies=(*recent, now_ms))
         return Choice(Action.CONFIRM_STOP, "the customer wrote STOP", done)
-    if word in START_WORDS and record.opted_out:
+    if word in start_words and record.opted_out:
         done = dataclasses.replace(record, opted_out=False, replies=(*recent, now_ms))
         return Choice(Action.CONFIRM_START, "the customer wrote START", done)
     if record.opted_out:
@@ -83,6 +92,11 @@ def decide(text: str, record: ChatRecord, *, now_ms: int, limit: int = LOOP_LIMI
     return Choice(Action.ANSWER, "", dataclasses.replace(record, replies=(*recent, now_ms)))
 
 
-def taken_over(record: ChatRecord, *, now_ms: int) -> ChatRecord:
-    """The owner wrote in the chat from the phone: silent there for ``TAKEOVER_MS``."""
-    return dataclasses.replace(record, taken_over_until=now_ms + TAKEOVER_MS)
+def taken_over(record: ChatRecord, *, now_ms: int, for_ms: int = TAKEOVER_MS) -> ChatRecord:
+    """The owner wrote in the chat from the phone: silent there for ``for_ms``."""
+    return dataclasses.replace(record, taken_over_until=now_ms + for_ms)
+
+
+def word(text: str) -> str:
+    """A stop or start word as it is compared (no accents, case or trailing ! or .)."""
+    return _word(text)

@@ -56,6 +56,11 @@ class Rules:
     away: str | None = None  # once per contact while closed (needs hours)
     fallback: str | None = None  # when no topic matched (else the template's menu)
     never: tuple[str, ...] = ()  # numbers the bot never answers (friends, family, suppliers)
+    silent_unmatched: bool = False  # no topic matched: say nothing (not the fallback or menu)
+    takeover_hours: int = 12  # after the owner wrote in a chat from the phone, silent there
+    hourly_limit: int = conversation.LOOP_LIMIT  # automated replies to one contact an hour
+    stop_words: frozenset[str] = conversation.STOP_WORDS  # end automated replies ...
+    start_words: frozenset[str] = conversation.START_WORDS  # ... until one of these
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,24 @@ def _span(value: Any, field: str) -> Span | None:
     if closes <= opens:
         raise ValidationError(field, "must close after it opens")
     return opens, closes
+
+
+def _whole(given: Any, field: str, low: int, high: int) -> int:
+    if isinstance(given, bool) or not isinstance(given, int) or not low <= given <= high:
+        raise ValidationError(field, f"must be a whole number from {low} to {high}")
+    return given
+
+
+def _words(given: Any, field: str, default: frozenset[str]) -> frozenset[str]:
+    if given is None:
+        return default
+    ok = isinstance(given, list) and 0 < len(given) <= 20
+    if not ok or not all(isinstance(w, str) and 0 < len(w.strip()) <= 20 for w in given):
+        raise ValidationError(field, "must list 1 to 20 single words")
+    found = frozenset(conversation.word(w) for w in given)
+    if not all(w and " " not in w for w in found):
+        raise ValidationError(field, "must list single words (letters, no spaces)")
+    return found
 
 
 def _name(given: Any) -> str | None:
@@ -205,6 +228,15 @@ def parse(doc: Any) -> Rules:
     away = _text(doc.get("away"), "away")
     if away and not hours:
         raise ValidationError("away", "needs opening hours to know when you are closed")
+    hours_off = _whole(doc.get("takeoverHours", 12), "takeoverHours", 1, 168)
+    limit = _whole(doc.get("hourlyLimit", conversation.LOOP_LIMIT), "hourlyLimit", 1, 60)
+    stop = _words(doc.get("stopWords"), "stopWords", conversation.STOP_WORDS)
+    start = _words(doc.get("startWords"), "startWords", conversation.START_WORDS)
+    if stop & start:
+        raise ValidationError("startWords", "a word cannot both stop and start replies")
+    silent = doc.get("silentWhenUnmatched", False)
+    if not isinstance(silent, bool):
+        raise ValidationError("silentWhenUnmatched", "must be true or false")
     days = doc.get("greetingDays", 7)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
         raise ValidationError("greetingDays", "must be a number of days from 1 to 365")
@@ -221,6 +253,11 @@ def parse(doc: Any) -> Rules:
         away=away,
         fallback=_text(doc.get("fallback"), "fallback"),
         never=never,
+        silent_unmatched=silent,
+        takeover_hours=hours_off,
+        hourly_limit=limit,
+        stop_words=stop,
+        start_words=start,
     )
 
 
@@ -253,6 +290,11 @@ def to_doc(rules: Rules) -> dict[str, Any]:
         "away": rules.away,
         "fallback": rules.fallback,
         "neverAnswer": list(rules.never),
+        "silentWhenUnmatched": rules.silent_unmatched,
+        "takeoverHours": rules.takeover_hours,
+        "hourlyLimit": rules.hourly_limit,
+        "stopWords": sorted(rules.stop_words),
+        "startWords": sorted(rules.start_words),
     }
 
 
@@ -347,6 +389,8 @@ def _answer(rules: Rules, template_type: str | None, name: str, text: str, now_m
     if not rules.topics:  # the business type's starting template, which states no fact
         template = templates.of(template_type)
         topic = templates.match(template.topics, text)
+        if topic is None and rules.silent_unmatched:
+            return Response(None, "no topic matched: you chose to say nothing then")
         if topic is None and rules.fallback:
             return Response(fill(rules.fallback, rules, name, now_ms), "no topic matched")
         answer = topic.answer if topic else templates.menu(template, name)
@@ -355,6 +399,8 @@ def _answer(rules: Rules, template_type: str | None, name: str, text: str, now_m
     if topic is not None:
         answer = fill(topic.answer, rules, name, now_ms)
         return Response(answer, f"matched topic {topic.keywords[0]}", media=topic.media)
+    if rules.silent_unmatched:
+        return Response(None, "no topic matched: you chose to say nothing then")
     if rules.fallback:
         return Response(fill(rules.fallback, rules, name, now_ms), "no topic matched")
     own = templates.Template(OWN_MENU, rules.topics)
@@ -431,7 +477,14 @@ def reply(
     function the worker answers with and the portal's preview shows."""
     if number in rules.never:
         return Outcome(None, "on your never-answer list", record)
-    choice = conversation.decide(text, record, now_ms=now_ms)
+    choice = conversation.decide(
+        text,
+        record,
+        now_ms=now_ms,
+        limit=rules.hourly_limit,
+        stop_words=rules.stop_words,
+        start_words=rules.start_words,
+    )
     if choice.action is Action.SILENT:
         return Outcome(None, choice.reason, record)
     if choice.action is not Action.ANSWER:

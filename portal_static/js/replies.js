@@ -86,8 +86,11 @@ function collect() {
     const at = line.lastIndexOf(" ");
     return at > 0 ? { label: line.slice(0, at).trim(), url: line.slice(at + 1) } : { label: "", url: line };
   });
+  const words = (id) => { const list = (value(id) || "").split(",").map((w) => w.trim()).filter(Boolean); return list.length ? list : null; };
   return { timeZone: value("timeZone") || "UTC", hours, exceptions: useHours ? exceptions() : null, address: value("address"), topics,
-    businessName: value("businessName"), links,
+    businessName: value("businessName"), links, silentWhenUnmatched: document.getElementById("silentWhenUnmatched").checked,
+    takeoverHours: Number(value("takeoverHours") || 12), hourlyLimit: Number(value("hourlyLimit") || 10),
+    stopWords: words("stopWords"), startWords: words("startWords"),
     greeting: value("greeting"), greetingDays: Number(value("greetingDays") || 7), away: value("away"), fallback: value("fallback"), neverAnswer };
 }
 
@@ -125,6 +128,7 @@ function show(doc) {
     el("button", { type: "button", class: "secondary", text: "Add a topic", onclick: () => topics.append(topicRow({}, topics.children.length)) }),
     ...field("fallback", "When no topic matches (empty: the menu of your topics)",
       el("textarea", { id: "fallback", rows: "2", maxlength: "1000" }, rules.fallback || "")),
+    el("p", {}, el("label", { class: "inline" }, el("input", { type: "checkbox", id: "silentWhenUnmatched", checked: Boolean(rules.silentWhenUnmatched) }), "Say nothing when no topic matches")),
     ...field("greeting", "Greeting, before the first answer to a customer (optional)",
       el("textarea", { id: "greeting", rows: "2", maxlength: "1000" }, rules.greeting || "")),
     ...field("greetingDays", "Greet the same customer again after this many days",
@@ -139,6 +143,14 @@ function show(doc) {
     ...field("away", "Away message, sent once to each customer who writes while you are closed; after it, only a topic they ask for is answered (optional)",
       el("textarea", { id: "away", rows: "2", maxlength: "1000" }, rules.away || "")),
     ...field("address", "Address (optional, for {address})", el("input", { id: "address", value: rules.address || "" })),
+    el("h2", { text: "Chats" }),
+    ...field("takeoverHours", "When you write in a chat from your phone, the bot stays silent there for (hours)",
+      el("input", { id: "takeoverHours", type: "number", min: "1", max: "168", value: String(rules.takeoverHours || 12) })),
+    ...field("hourlyLimit", "At most this many automatic replies to one customer an hour (stops two bots talking forever)",
+      el("input", { id: "hourlyLimit", type: "number", min: "1", max: "60", value: String(rules.hourlyLimit || 10) })),
+    ...field("stopWords", "Words that stop automatic replies to a customer (comma separated)",
+      el("input", { id: "stopWords", value: (rules.stopWords || []).join(", ") })),
+    ...field("startWords", "Words that start them again", el("input", { id: "startWords", value: (rules.startWords || []).join(", ") })),
     el("h2", { text: "Never answer" }),
     ...field("neverAnswer", "These numbers get no automatic reply: friends, family, suppliers (one per line)",
       el("textarea", { id: "neverAnswer", rows: "3" }, (rules.neverAnswer || []).join("\n"))),

@@ -227,3 +227,34 @@ def test_a_mistake_in_the_profile_names_its_field(change: dict[str, object], fie
     with pytest.raises(ValidationError) as refused:
         parse({**SALON, **change})
     assert refused.value.field == field
+
+
+def test_the_owner_sets_the_chat_rules_their_own_stop_words_limit_and_silence() -> None:
+    rules = parse(
+        {
+            "topics": [{"keywords": ["prices"], "answer": "Cut 30."}],
+            "silentWhenUnmatched": True,
+            "hourlyLimit": 2,
+            "stopWords": ["Genug!", "STOP"],
+            "startWords": ["weiter"],
+            "takeoverHours": 2,
+        }
+    )
+    assert say_with(rules, "hello", ChatRecord(), 0).why.startswith("no topic matched: you chose")
+    first = say_with(rules, "prices", ChatRecord(), 0)
+    second = say_with(rules, "prices", first.record, 1)
+    third = say_with(rules, "prices", second.record, 2)
+    assert (first.text, second.text, third.text) == ("Cut 30.", "Cut 30.", None)
+    assert third.why == "2 automatic replies to this contact this hour"
+    stopped = say_with(rules, "genug", ChatRecord(), 0)
+    assert stopped.why == "the customer wrote STOP" and stopped.record.opted_out
+    assert say_with(rules, "start", stopped.record, 1).text is None  # not their start word
+    assert say_with(rules, "Weiter.", stopped.record, 1).why == "the customer wrote START"
+    assert parse(to_doc(rules)) == rules
+    with pytest.raises(ValidationError) as both:
+        parse({"stopWords": ["halt"], "startWords": ["halt"]})
+    assert both.value.field == "startWords"
+
+
+def say_with(rules: Rules, text: str, record: ChatRecord, now_ms: int) -> Outcome:
+    return reply(rules, "SALON", "Ana's", "+4917000000001", text, record=record, now_ms=now_ms)

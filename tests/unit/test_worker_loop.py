@@ -681,3 +681,17 @@ def test_an_answer_whose_file_is_gone_is_sent_without_it(tmp_path: Path) -> None
     w.handle(message("3A01", "menu"))
     assert w.sent_texts() == ["Our menu."] and w.engine.files == {}
     assert w.store.state_of("out#re-3A01") == "SENT"
+
+
+def test_a_takeover_lasts_as_long_as_the_owner_set(tmp_path: Path) -> None:
+    import json
+
+    w = world(tmp_path)
+    w.store.view = replace(w.store.view, rules=json.dumps({"takeoverHours": 1}))
+    linked(w)
+    w.handle(message("3EB0" + "AB" * 9, "I'll call you", from_me=True))  # the owner's phone
+    w.handle(message("3A01", "hours"))
+    assert w.store.why["3A01"] == "you took over this chat" and not w.engine.sends
+    w.clock.advance(3_600_001)  # an hour later the bot answers there again
+    w.handle(message("3A02", "hours"))
+    assert len(w.engine.sends) == 1
