@@ -400,7 +400,7 @@ def test_the_owner_writes_their_own_answers_and_hours_and_tries_them(
     base = stack["portal"]
     errors: list[str] = []
     owner = signed_in(browser, base, "owner@demo.example", errors)
-    owner.get_by_role("link", name="Replies").click()
+    owner.get_by_role("link", name="Replies", exact=True).click()
     expect(owner.locator("#replies-state")).to_contain_text("Not saved yet")
     # The starting point is the business type's topics: the owner writes their own facts.
     owner.locator("#topics\\.0\\.keywords").fill("prices, price, cost")
@@ -451,7 +451,7 @@ def test_the_owner_writes_their_own_answers_and_hours_and_tries_them(
         "We are closed; we open Tuesday at 09:00."
     )
     shots.take(owner, "replies")
-    owner.get_by_role("link", name="Setup").click()  # confirmed: the setup step says so
+    owner.get_by_role("link", name="Setup", exact=True).click()  # confirmed: the setup step says so
     expect(owner.locator("#replies-step")).to_have_text("Your replies are saved (version 1).")
     # The refused time zone and the refused file, nothing else.
     assert len(errors) == 2 and all("400" in e for e in errors), errors
