@@ -60,13 +60,22 @@ def count(service: str, **values: int) -> None:
 
 def percent(service: str, **values: float) -> None:
     """Emit percentages as one EMF line now (namespace ``wafleet``, dimension ``service``)."""
+    _emit(service, "Percent", values)
+
+
+def milliseconds(service: str, **values: float) -> None:
+    """Emit durations in ms as one EMF line now (namespace ``wafleet``, dimension ``service``)."""
+    _emit(service, "Milliseconds", values)
+
+
+def _emit(service: str, unit: str, values: dict[str, float]) -> None:
     from aws_lambda_powertools.metrics import Metrics, MetricUnit
 
     metrics = _metrics.get(service)
     if metrics is None:
         metrics = _metrics[service] = Metrics(namespace=NAMESPACE, service=service)
     for name, value in values.items():
-        metrics.add_metric(name=name, unit=MetricUnit.Percent, value=value)
+        metrics.add_metric(name=name, unit=MetricUnit[unit], value=value)
     metrics.flush_metrics()
 
 

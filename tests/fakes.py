@@ -198,7 +198,7 @@ class MemoryStore:
     def unfinished(self) -> list[Logged]:
         """RECEIVED and SENDING, oldest first."""
         rows = [m for m in self.messages.values() if m.state in ("RECEIVED", "SENDING")]
-        return [m.logged for m in sorted(rows, key=lambda m: m.at_ms)]
+        return [replace(m.logged, at_ms=m.at_ms) for m in sorted(rows, key=lambda m: m.at_ms)]
 
     def record_canary(self, *, ok: bool, round_trip_ms: int | None, now_ms: int) -> int:
         """The last probes (``canary``), failures in a row."""

@@ -111,6 +111,7 @@ class DynamoStore:
                 reply_key=item.message_key.split("#", 1)[1] if item.direction == OUT else None,
                 reply_to=item.reply_to,
                 media=item.media,
+                at_ms=int(item.at) if item.at is not None else None,
             )
             for item in messages.unfinished(self.lease.tenant_id)
         ]

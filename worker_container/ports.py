@@ -51,6 +51,7 @@ class Logged:
     reply_key: str | None = None  # OUT: our key ("re-<inbound id>")
     reply_to: str | None = None  # OUT: the inbound message id
     media: str | None = None  # OUT: the file it carries (an ``Attachment`` as JSON)
+    at_ms: int | None = None  # when it was logged
 
 
 class StorePort(Protocol):

@@ -92,9 +92,18 @@ class Replies:
         await self._reply(message.id, message.chat, number, message.text)
 
     async def _reply(self, inbound_id: str, chat: str, to_number: str, text_in: str) -> None:
+        """Answer one logged message (once), and measure how long it took."""
+        started = self.clock.now_ms()
+        sent = await self._answer_logged(inbound_id, chat, to_number, text_in)
+        if sent:  # from here to WhatsApp's server taking it, "typing…" included
+            observability.milliseconds("host", ReplyLatencyMs=self.clock.now_ms() - started)
+
+    async def _answer_logged(
+        self, inbound_id: str, chat: str, to_number: str, text_in: str
+    ) -> bool:
         owners = await self._load_rules()
         if await self._canary(inbound_id, chat, to_number, text_in):
-            return
+            return False
         # The chat's record decides first (taken over, opted out, too many replies this hour);
         # it is saved before the claim, so a STOP holds even if the confirmation never goes.
         tenant, now = self.tenant, self.clock.now_ms()
@@ -111,7 +120,7 @@ class Replies:
             await self._db(self.store.mark_ignored, inbound_id, why=outcome.why)
             logger.info("not answered", extra={**self.log, "reason": outcome.why})
             self.handled.add(inbound_id)
-            return
+            return False
         text, media = outcome.text, _media_json(outcome.media)
         await self._db(self.store.save_chat, chat, outcome.record)
         # Whether the tenant is paused is decided by the claim's condition, not by a cached
@@ -133,13 +142,14 @@ class Replies:
         except TenantPausedError:
             await self._db(self.store.mark_ignored, inbound_id)
             self.handled.add(inbound_id)
-            return
+            return False
         if claimed:
             # The limit spaces what WhatsApp sees: taken right before the send, and only
             # for a reply that will be sent.
             await self.rate_limit()
             await self.send(chat, text, key, wa_id, typing=True, media=media)
         self.handled.add(inbound_id)
+        return claimed
 
     async def _canary(self, inbound_id: str, chat: str, number: str, text_in: str) -> bool:
         """A canary's probe from the paired canary's number is answered with the platform's
@@ -290,6 +300,13 @@ class Replies:
                 await self.send(chat, item.text or "", key, wa_id, media=item.media)
             else:  # queued in the page: its ack will come
                 self.awaiting_ack[wa_id] = key
+
+    async def unanswered(self, *, older_than_ms: int) -> int:
+        """Messages logged more than ``older_than_ms`` ago and neither answered nor left
+        unanswered on purpose: what the fleet's "unanswered" alarm counts."""
+        cutoff = self.clock.now_ms() - older_than_ms
+        pending = await self._db(self.store.unfinished)
+        return sum(1 for m in pending if m.direction == IN and (m.at_ms or cutoff) < cutoff)
 
     async def catch_up(self, *, linked_at: int | None) -> None:
         """Answer every message newer than the last one logged, read or not (a hung or killed

@@ -63,6 +63,8 @@ T = TypeVar("T")
 # wa-js refreshes a phone-number link code at most 5 times (MAX_AUTO_REFRESHES in
 # src/conn/functions/linkDeviceCodeLifecycle.ts), then says the flow expired: six codes.
 PAIRING_CODES = 6
+UNANSWERED_CHECK_S = 60.0
+UNANSWERED_AFTER_MS = 120_000  # a message still without its answer then counts as unanswered
 
 
 class ExitCode(IntEnum):
@@ -176,6 +178,7 @@ class Session:
                 asyncio.create_task(self._watchdog(), name="watchdog"),
                 asyncio.create_task(self._saver(), name="saver"),
                 asyncio.create_task(self.canary.run(self.done), name="canary"),
+                asyncio.create_task(self._count_unanswered(), name="unanswered"),
             ]
             await self.done.wait()
             for task in [
@@ -702,6 +705,18 @@ class Session:
             )
             return
         self.connected.clear()
+
+    async def _count_unanswered(self) -> None:
+        """Every minute while connected: inbound messages still without an answer after 2
+        minutes (a metric; the alarm watches the fleet's sum)."""
+        while not self.done.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.done.wait(), timeout=UNANSWERED_CHECK_S)
+            if self.done.is_set() or self.session_state is not SessionState.CONNECTED:
+                continue
+            with contextlib.suppress(Exception):  # a metric: the next minute tries again
+                late = await self.replies.unanswered(older_than_ms=UNANSWERED_AFTER_MS)
+                observability.count("host", InboundUnanswered=late)
 
     async def _saver(self) -> None:
         while not self.done.is_set():

@@ -100,6 +100,20 @@ class Alarms(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
             alarm_description="wafleet: CanaryFailing",
         ).add_alarm_action(actions.SnsAction(topic))
+        # Customers waiting: messages still without their answer 2 minutes after they came
+        # (each connected session counts its own every minute), for two periods in a row.
+        unanswered = emitted("host", "InboundUnanswered").with_(statistic="Maximum")
+        cloudwatch.Alarm(
+            self,
+            "InboundUnanswered",
+            metric=unanswered,
+            threshold=0,
+            evaluation_periods=2,
+            datapoints_to_alarm=2,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description="wafleet: InboundUnanswered",
+        ).add_alarm_action(actions.SnsAction(topic))
         waiting = emitted("reaper", "SessionsWaitingForUpdate").with_(statistic="Maximum")
         watched["SessionsWaitingForUpdate"] = (waiting, 0)
         for name, (metric, threshold) in watched.items():
@@ -159,6 +173,11 @@ class Alarms(Construct):
             cloudwatch.GraphWidget(
                 title="Canary probes and failures",
                 left=[emitted("host", "CanaryProbes"), canary_failures],
+            ),
+            cloudwatch.GraphWidget(
+                title="Reply latency p95 (ms, typing included) and unanswered after 2 minutes",
+                left=[emitted("host", "ReplyLatencyMs").with_(statistic="p95")],
+                right=[unanswered],
             ),
             cloudwatch.GraphWidget(
                 title="Replies sent and browser relaunches (hosts)",

@@ -366,6 +366,7 @@ def test_every_alarm_watches_a_metric_that_exists(template: dict[str, Any]) -> N
         "wafleet: ConnectedShareDrop",
         "wafleet: SessionsWaitingForUpdate",
         "wafleet: CanaryFailing",
+        "wafleet: InboundUnanswered",
     } <= described
     (canary,) = [
         a for a in alarms if a["Properties"]["AlarmDescription"] == "wafleet: CanaryFailing"
@@ -419,6 +420,8 @@ def test_one_dashboard_shows_fleet_health(template: dict[str, Any]) -> None:
         "BrowserRelaunches",
         "CanaryProbes",
         "CanaryFailures",
+        "ReplyLatencyMs",
+        "InboundUnanswered",
     ):
         assert shown in body, shown
 

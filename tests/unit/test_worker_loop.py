@@ -695,3 +695,20 @@ def test_a_takeover_lasts_as_long_as_the_owner_set(tmp_path: Path) -> None:
     w.clock.advance(3_600_001)  # an hour later the bot answers there again
     w.handle(message("3A02", "hours"))
     assert len(w.engine.sends) == 1
+
+
+def test_a_message_still_unanswered_after_two_minutes_is_counted(tmp_path: Path) -> None:
+    w = world(tmp_path, refuse_sends=1)
+    linked(w)
+    w.handle(message("3A01", "hours"))  # claimed, its send refused: still logged, answered later
+    w.store.record_inbound(
+        "3A02",
+        from_number="+1555",
+        to_number=None,
+        text="hi",
+        at_ms=w.clock.now_ms(),
+        chat="1555@c.us",
+    )
+    assert asyncio.run(w.bot.replies.unanswered(older_than_ms=120_000)) == 0
+    w.clock.advance(120_001)
+    assert asyncio.run(w.bot.replies.unanswered(older_than_ms=120_000)) == 1  # 3A02 only
