@@ -5,7 +5,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 CHROMIUM ?= /usr/bin/chromium
 PYTEST_ARGS ?=
 
-.PHONY: dev test test-fast lint typecheck bench screenshots bootstrap uv chromium sync wajs clean
+.PHONY: dev test test-fast lint typecheck bench screenshots bootstrap uv chromium sync wajs wajs-upgrade clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || test -x $(HOME)/.local/bin/uv || python3 -m pip install --quiet --user uv
@@ -30,6 +30,12 @@ $(WAJS): package.json package-lock.json
 	@touch $@
 
 wajs: $(WAJS)
+
+# Bump the pinned wa-js: what changed in the declarations the worker uses, then the contract
+# tests against the new bundle (the lockfile change is left for review).
+wajs-upgrade: bootstrap
+	@test -n "$(V)" || { echo "usage: make wajs-upgrade V=x.y.z" >&2; exit 2; }
+	$(UV) run --frozen python -m devstack.wajs_upgrade $(V)
 
 bootstrap: sync chromium wajs
 
