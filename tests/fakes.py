@@ -96,7 +96,13 @@ class MemoryStore:
             self.view = replace(self.view, other_number=other)
 
     def heartbeat(
-        self, *, now_ms: int, connected: bool, host_share_mb: float | None, browser_mb: float | None
+        self,
+        *,
+        now_ms: int,
+        connected: bool,
+        host_share_mb: float | None,
+        browser_mb: float | None,
+        browser_cpu: float | None = None,
     ) -> TenantConfig:
         """Fenced by the lease."""
         with self._lock:

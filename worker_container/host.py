@@ -23,6 +23,7 @@ import math
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,6 +50,17 @@ USABLE = 0.85
 # A tenant's browser is budgeted at no less than this until measured (the simulator's page
 # takes ~70 MB; the real site several times that).
 TENANT_FLOOR_MB = 120.0
+# ... and its CPU at no less than this share of a core (an idle page still runs timers).
+TENANT_FLOOR_CPU = 0.02
+
+
+def task_cpus() -> float:
+    """The container's CPU limit in cores (cgroup v2 ``cpu.max``), else the machine's."""
+    with contextlib.suppress(OSError, ValueError):
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            return int(quota) / int(period)
+    return float(os.cpu_count() or 1)
 
 
 def task_memory_mb() -> float:
@@ -71,15 +83,25 @@ def room(
     host_mb: float,
     tenant_mb: list[float],
     memory_mb: float,
+    host_cpu: float = 0.0,
+    tenant_cpu: list[float] | None = None,
+    cpus: float = 0.0,
 ) -> int:
-    """How many tenants the host may hold now: its maximum, or fewer when its memory says so.
+    """How many tenants the host may hold now: its maximum, or fewer when its memory or (if
+    ``cpus`` is known) its CPU says so: whichever runs out first.
 
     Placements not yet running are budgeted at the larger of the measured mean and the floor.
+    ``host_cpu`` and ``tenant_cpu`` are shares of one core (the host's total, each browser's).
     """
+    pending = max(0, assigned - running)
     mean = sum(tenant_mb) / len(tenant_mb) if tenant_mb else 0.0
     per = max(TENANT_FLOOR_MB, mean)
-    pending = max(0, assigned - running)
     free = math.floor((memory_mb * USABLE - host_mb - pending * per) / per)
+    measured = [c for c in tenant_cpu or [] if c > 0]
+    if cpus > 0 and measured:
+        per_cpu = max(TENANT_FLOOR_CPU, sum(measured) / len(measured))
+        left = (cpus * USABLE - host_cpu - pending * per_cpu) / per_cpu
+        free = min(free, math.floor(round(left, 6)))  # 0.8 / 0.2 is 4, not 3.9999
     return max(0, min(max_tenants, assigned + free))
 
 
@@ -112,6 +134,8 @@ class Host:
     wiring: Wiring
     clock: Clock
     memory_mb: float
+    cpus: float = 0.0  # cores of the task (0: not known; the room follows memory only)
+    cpu_rate: memory.CpuRate = field(default_factory=memory.CpuRate)
     sessions: dict[str, Running] = field(default_factory=dict)
     playwright: Any = None
     draining: str | None = None
@@ -291,6 +315,9 @@ class Host:
         own = max(0.0, total - sum(per_tenant.values()))
         for _tid, each in running:
             each.session.host_share_mb = own / len(running)
+        host_cpu = self.cpu_rate.share(
+            await asyncio.to_thread(memory.process_tree_cpu_s), time.monotonic()
+        )
         capacity = room(
             max_tenants=self.settings.host_tenants,
             assigned=self.assigned or len(self.sessions),
@@ -298,6 +325,9 @@ class Host:
             host_mb=total,
             tenant_mb=[mb for mb in per_tenant.values() if mb > 0],
             memory_mb=self.memory_mb,
+            host_cpu=host_cpu or 0.0,
+            tenant_cpu=[r.session.browser_cpu for _tid, r in running],
+            cpus=self.cpus if host_cpu is not None else 0.0,
         )
         await asyncio.to_thread(
             self.port.heartbeat,
@@ -398,6 +428,7 @@ def run(env: Mapping[str, str] | None = None) -> int:
         aws_wiring(worker, settings),
         clock,
         memory_mb=cfg.memory_mb or task_memory_mb(),
+        cpus=task_cpus(),
     )
 
     async def main() -> int:

@@ -1,4 +1,4 @@
-"""The worker's own memory and its browser's, reported with every heartbeat."""
+"""The worker's own memory and CPU and its browser's, reported with every heartbeat."""
 
 from __future__ import annotations
 
@@ -39,3 +39,44 @@ def process_tree_pss_mb() -> float:
     """This process and everything under it (a host's total: Python, Playwright, browsers)."""
     me = psutil.Process()
     return (_pss(me) + sum(_pss(c) for c in me.children(recursive=True))) / MB
+
+
+def _cpu_s(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return 0.0
+    return float(times.user + times.system)
+
+
+def browser_cpu_s(profile: Path) -> float:
+    """CPU seconds the browser running on ``profile`` and its renderers used so far."""
+    flag = f"--user-data-dir={profile}"
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if flag in child.cmdline():
+                return _cpu_s(child) + sum(_cpu_s(c) for c in child.children(recursive=True))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return 0.0
+
+
+def process_tree_cpu_s() -> float:
+    """CPU seconds this process and everything under it used so far (children still running;
+    a relaunched browser's old ones drop out)."""
+    me = psutil.Process()
+    return _cpu_s(me) + sum(_cpu_s(c) for c in me.children(recursive=True))
+
+
+class CpuRate:
+    """CPU used between two readings of a cumulative counter, as a share of one core."""
+
+    def __init__(self) -> None:
+        self._last: tuple[float, float] | None = None  # (cpu seconds, wall seconds)
+
+    def share(self, cpu_s: float, wall_s: float) -> float | None:
+        """None at the first reading (or after the counter went back: a new browser)."""
+        last, self._last = self._last, (cpu_s, wall_s)
+        if last is None or cpu_s < last[0] or wall_s <= last[1]:
+            return None
+        return (cpu_s - last[0]) / (wall_s - last[1])

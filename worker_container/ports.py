@@ -70,7 +70,13 @@ class StorePort(Protocol):
         ...
 
     def heartbeat(
-        self, *, now_ms: int, connected: bool, host_share_mb: float | None, browser_mb: float | None
+        self,
+        *,
+        now_ms: int,
+        connected: bool,
+        host_share_mb: float | None,
+        browser_mb: float | None,
+        browser_cpu: float | None = None,
     ) -> TenantConfig:
         """One conditional write; raises ``StaleOwnerError`` once replaced."""
         ...

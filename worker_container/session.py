@@ -142,6 +142,8 @@ class Session:
         self.profile_dir = Path(tempfile.mkdtemp(prefix=f"wafleet-{lease.tenant_id}-"))
         self.recovering = False
         self.browser_mb = 0.0  # the browser's PSS at the last heartbeat (the host reads it)
+        self.browser_cpu = 0.0  # its share of a core between the last two heartbeats (too)
+        self.cpu_rate = memory.CpuRate()
         self.host_share_mb: float | None = None  # its share of the host process (host sets)
         self.reconnect_task: asyncio.Task[None] | None = None
         self.recovery_task: asyncio.Task[None] | None = None
@@ -599,12 +601,16 @@ class Session:
                     self.browser_mb = await asyncio.to_thread(
                         memory.browser_pss_mb, self.profile_dir
                     )
+                    cpu_s = await asyncio.to_thread(memory.browser_cpu_s, self.profile_dir)
+                    share = self.cpu_rate.share(cpu_s, time.monotonic())
+                    self.browser_cpu = share if share is not None else self.browser_cpu
                     item = await self._db(
                         self.store.heartbeat,
                         now_ms=self.clock.now_ms(),
                         connected=self.session_state is SessionState.CONNECTED,
                         host_share_mb=self.host_share_mb,
                         browser_mb=self.browser_mb,
+                        browser_cpu=share,
                     )
                     link_phone = item.link_phone
                     self.replies.tenant = item  # a rename or a confirmed number, within a beat

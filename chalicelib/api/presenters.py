@@ -113,6 +113,7 @@ def tenant_status(
             },
             "nextRestartAt": iso(restart),
             "memory": {"hostShareMb": view.host_share_mb, "browserMb": view.browser_mb},
+            "cpu": {"browserCores": view.browser_cpu},
         },
         "setupRequest": setup_request(setup) if setup is not None else _setup_summary(view),
         "replies": {"version": view.replies_version, "confirmed": view.replies_version > 0},
@@ -259,6 +260,8 @@ def fleet_row(view: TenantView, *, now_ms: int, stale_ms: int) -> dict[str, Any]
         "host": view.host_id,
         "setupStatus": view.setup_status,
         "linkedNumber": view.other_number,  # set only when it is not the approved number
+        "browserMb": view.browser_mb,
+        "browserCpu": view.browser_cpu,
         "canary": (
             {
                 "peer": view.canary_peer,

@@ -27,6 +27,7 @@ class TenantView:
     next_retry_at: int | None = None
     host_share_mb: int | None = None  # its share of the host process's memory
     browser_mb: int | None = None
+    browser_cpu: float | None = None  # its browser's share of a core, lately
     setup_id: str | None = None
     setup_status: str | None = None
     template_type: str | None = None

@@ -49,6 +49,7 @@ _WORKER_OWNED: tuple[Attribute, ...] = (  # type: ignore[type-arg]
     _t.last_seen_at,
     _t.host_share_mb,
     _t.browser_mb,
+    _t.browser_cpu,
     # the code on screen, and when the phone linked
     _t.qr_payload,
     _t.qr_at,

@@ -99,6 +99,8 @@ class TenantModel(Model):
     # The session's share of its host's own memory (Python, Playwright driver), in MB.
     host_share_mb = NumberAttribute(null=True, attr_name="rss")
     browser_mb = NumberAttribute(null=True, attr_name="bmb")
+    # Its browser's CPU, as a share of one core over the last heartbeat interval.
+    browser_cpu = NumberAttribute(null=True, attr_name="bcpu")
     restarts = NumberAttribute(null=True, attr_name="rc")
     restart_at = NumberAttribute(null=True, attr_name="rat")
     last_event = UnicodeAttribute(null=True, attr_name="lev")  # cause of the newest status change

@@ -295,6 +295,7 @@ def heartbeat(
     connected: bool,
     host_share_mb: float | None = None,
     browser_mb: float | None = None,
+    browser_cpu: float | None = None,
 ) -> TenantModel:
     """One conditional UpdateItem: refused (``StaleOwnerError``) once the lease is gone.
 
@@ -309,6 +310,8 @@ def heartbeat(
         actions.append(TenantModel.host_share_mb.set(round(host_share_mb)))
     if browser_mb is not None:
         actions.append(TenantModel.browser_mb.set(round(browser_mb)))
+    if browser_cpu is not None:
+        actions.append(TenantModel.browser_cpu.set(round(browser_cpu, 3)))
     condition = (
         (TenantModel.owner_id == lease.owner_id)
         & (TenantModel.lease_epoch == lease.epoch)

@@ -52,6 +52,7 @@ def tenant(item: TenantModel) -> TenantView:
         next_retry_at=_int(item.next_retry_at),
         host_share_mb=_int(item.host_share_mb),
         browser_mb=_int(item.browser_mb),
+        browser_cpu=float(item.browser_cpu) if item.browser_cpu is not None else None,
         setup_id=item.setup_id,
         setup_status=item.setup_status,
         template_type=item.template_type,

@@ -103,6 +103,7 @@ async function refresh() {
       el("thead", {}, el("tr", {}, ...["Tenant", "Bot", "Session", "Worker", "Heartbeat", "Last error", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", {}, tenants.items.map((t) => el("tr", { class: t.stale ? "stale" : null, "data-tenant": t.id },
         el("td", {}, el("strong", { text: t.name }), el("br"), el("span", { class: "muted", text: t.host ? `${t.id} on ${t.host}` : t.id }),
+          t.browserMb ? el("p", { class: "muted usage", text: `browser ${t.browserMb} MB${t.browserCpu != null ? `, ${Math.round(t.browserCpu * 100)} % of a core` : ""}` }) : null,
           t.canary ? el("p", { class: "canary", text: canaryWords(t.canary) }) : null,
           t.canaryOf ? el("p", { class: "muted canary", text: `answers the canary of ${t.canaryOf}` }) : null),
         el("td", {}, badge(t.status)), el("td", {}, badge(t.session)),

@@ -77,6 +77,7 @@ def test_only_the_tenant_whose_browser_outgrew_its_limit_is_relaunched(
         def __init__(self, tid: str) -> None:
             self.lease = Lease(tid, "o", 1)
             self.browser_mb = measured[tid]  # what its own heartbeat measured
+            self.browser_cpu = 0.0
             self.host_share_mb: float | None = None
             self.recycled: list[str] = []
 
@@ -118,3 +119,24 @@ def test_only_the_tenant_whose_browser_outgrew_its_limit_is_relaunched(
     # What the host itself takes besides the browsers (3000 - 2455 = 545 MB) is split between
     # its sessions, never reported as each one's own.
     assert {round(s.host_share_mb or 0, 1) for s in sessions.values()} == {181.7}
+
+
+def test_room_honours_cpu_as_well_as_memory_whichever_runs_out_first() -> None:
+    plenty = {"max_tenants": 30, "assigned": 4, "running": 4, "host_mb": 600.0}
+    by_memory = room(**plenty, tenant_mb=[100.0] * 4, memory_mb=8192)
+    # Four browsers each using a fifth of a core on a 2-core task (host total 0.9 core): the
+    # CPU allows floor((1.7 - 0.9) / 0.2) = 4 more, far fewer than the memory would.
+    cpu = {"host_cpu": 0.9, "tenant_cpu": [0.2] * 4, "cpus": 2.0}
+    assert by_memory > 8 and room(**plenty, tenant_mb=[100.0] * 4, memory_mb=8192, **cpu) == 8
+    # Unknown CPU (a first beat, no limit known): memory alone, as before.
+    assert room(**plenty, tenant_mb=[100.0] * 4, memory_mb=8192, cpus=0.0) == by_memory
+
+
+def test_a_cpu_share_is_measured_between_two_readings_and_restarts_with_a_new_browser() -> None:
+    from worker_container.memory import CpuRate
+
+    rate = CpuRate()
+    assert rate.share(10.0, 100.0) is None  # the first reading
+    assert rate.share(13.0, 115.0) == 0.2  # 3 s of CPU in 15 s: a fifth of a core
+    assert rate.share(1.0, 130.0) is None  # a relaunched browser starts its count again
+    assert rate.share(4.0, 145.0) == 0.2
