@@ -415,7 +415,16 @@ def test_every_rotated_qr_is_published_and_an_expired_rotation_is_reloaded(
         # Only the code on screen now links; a code of the run-out rotation is refused.
         old = next(iter(seen))
         assert rotating.link(old)["status"] in (404, 410)
-        link(rotating, tid)
+        # A code lives 1 s here: one that rotated away between reading and scanning is
+        # refused, and the phone scans the next one, as a person would.
+        eventually(
+            lambda: rotating.link(item(tid).qr_payload or "").get("phone") == PHONE,
+            what="a scan of the code on screen",
+        )
+        eventually(
+            lambda: statuses(tid) == ("ACTIVE", "CONNECTED", "RUNNING"),
+            what="ACTIVE after linking",
+        )
         assert history(tid).count("qr") == 1  # rotations change no status: no history spam
         # wa-js latched conn.main_ready on the first QR screen: the worker never took that for
         # a stalled connection, so the page was loaded once and never reloaded under the owner.
