@@ -389,3 +389,29 @@ def recording(endpoint: str) -> Iterator[None]:
 
 def replace(settings: Settings, **changes: Any) -> Settings:
     return dataclasses.replace(settings, **changes)
+
+
+async def at_first_code(config: Any, profile: Path, then: Callable[[], T]) -> T:
+    """Start a tenant's engine the way a host does (``aws_wiring``), wait for its first code
+    (the page works), and return ``then()`` while the browser still runs."""
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
+    from worker_container.engine import CodeShown, PageEvent
+    from worker_container.host import aws_wiring
+
+    shown = asyncio.Event()
+
+    def on_event(event: PageEvent) -> None:
+        if isinstance(event, CodeShown):
+            shown.set()
+
+    async with async_playwright() as driver:
+        engine = aws_wiring(config, Settings()).engine_for(driver)
+        try:
+            await engine.start(profile, on_event)
+            await asyncio.wait_for(shown.wait(), timeout=60)
+            return then()
+        finally:
+            await engine.close()

@@ -123,8 +123,21 @@ class Replies:
             return False
         text, media = outcome.text, _media_json(outcome.media)
         await self._db(self.store.save_chat, chat, outcome.record)
-        # Whether the tenant is paused is decided by the claim's condition, not by a cached
-        # flag: a resume must take effect for the very next message.
+        return await self._claim_and_send(inbound_id, chat, to_number, text, media, typing=True)
+
+    async def _claim_and_send(
+        self,
+        inbound_id: str,
+        chat: str,
+        to_number: str,
+        text: str,
+        media: str | None = None,
+        *,
+        typing: bool = False,
+    ) -> bool:
+        """Claim the one reply to ``inbound_id``, then send it (False: claimed before, or the
+        tenant is paused). Whether it is paused is decided by the claim's condition, not a
+        cached flag: a resume takes effect for the very next message."""
         key, wa_id = f"re-{inbound_id}", reply_id(inbound_id)
         try:
             claimed = await self._db(
@@ -147,7 +160,7 @@ class Replies:
             # The limit spaces what WhatsApp sees: taken right before the send, and only
             # for a reply that will be sent.
             await self.rate_limit()
-            await self.send(chat, text, key, wa_id, typing=True, media=media)
+            await self.send(chat, text, key, wa_id, typing=typing, media=media)
         self.handled.add(inbound_id)
         return claimed
 
@@ -165,22 +178,7 @@ class Replies:
         probe = canary.probe_of(text_in)
         if not (probe and tenant.canary_of and number == tenant.canary_of):
             return False
-        text, key, wa_id = canary.ANSWER.format(id=probe), f"re-{inbound_id}", reply_id(inbound_id)
-        with contextlib.suppress(TenantPausedError):
-            claimed = await self._db(
-                self.store.claim_reply,
-                inbound_id,
-                reply_key=key,
-                wa_message_id=wa_id,
-                to_number=number,
-                from_number=tenant.phone,
-                text=text,
-                at_ms=self.clock.now_ms(),
-                chat=chat,
-            )
-            if claimed:
-                await self.send(chat, text, key, wa_id)
-        self.handled.add(inbound_id)
+        await self._claim_and_send(inbound_id, chat, number, canary.ANSWER.format(id=probe))
         return True
 
     async def _load_rules(self) -> rules.Rules:

@@ -76,58 +76,46 @@ class Alarms(Construct):
         drop = cloudwatch.MathExpression(
             expression="DIFF(share)", using_metrics={"share": share}, label="change of share"
         )
-        cloudwatch.Alarm(
-            self,
-            "ConnectedShareDrop",
-            metric=drop,
-            threshold=-CONNECTED_DROP,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description="wafleet: ConnectedShareDrop",
-        ).add_alarm_action(actions.SnsAction(topic))
-        # The canary (worker_container/canary.py) probes every 5 minutes: a failure in each of
-        # two periods in a row is two failed probes in a row.
-        canary_failures = emitted("host", "CanaryFailures")
-        cloudwatch.Alarm(
-            self,
-            "CanaryFailing",
-            metric=canary_failures,
-            threshold=0,
-            evaluation_periods=2,
-            datapoints_to_alarm=2,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description="wafleet: CanaryFailing",
-        ).add_alarm_action(actions.SnsAction(topic))
-        # Customers waiting: messages still without their answer 2 minutes after they came
-        # (each connected session counts its own every minute), for two periods in a row.
-        unanswered = emitted("host", "InboundUnanswered").with_(statistic="Maximum")
-        cloudwatch.Alarm(
-            self,
-            "InboundUnanswered",
-            metric=unanswered,
-            threshold=0,
-            evaluation_periods=2,
-            datapoints_to_alarm=2,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            alarm_description="wafleet: InboundUnanswered",
-        ).add_alarm_action(actions.SnsAction(topic))
-        waiting = emitted("reaper", "SessionsWaitingForUpdate").with_(statistic="Maximum")
-        watched["SessionsWaitingForUpdate"] = (waiting, 0)
-        for name, (metric, threshold) in watched.items():
-            alarm = cloudwatch.Alarm(
+
+        def alarm(
+            name: str,
+            metric: cloudwatch.IMetric,
+            threshold: float,
+            *,
+            periods: int = 1,
+            below: bool = False,
+        ) -> None:
+            """Mail the operators when ``metric`` is past ``threshold`` for ``periods``
+            periods in a row (above it, or ``below``)."""
+            cloudwatch.Alarm(
                 self,
                 name,
                 metric=metric,
                 threshold=threshold,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=periods,
+                datapoints_to_alarm=periods,
+                comparison_operator=(
+                    cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD
+                    if below
+                    else cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
+                ),
                 treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
                 alarm_description=f"wafleet: {name}",
-            )
-            alarm.add_alarm_action(actions.SnsAction(topic))
+            ).add_alarm_action(actions.SnsAction(topic))
+
+        alarm("ConnectedShareDrop", drop, -CONNECTED_DROP, below=True)
+        # The canary (worker_container/canary.py) probes every 5 minutes: a failure in each of
+        # two periods in a row is two failed probes in a row.
+        canary_failures = emitted("host", "CanaryFailures")
+        alarm("CanaryFailing", canary_failures, 0, periods=2)
+        # Customers waiting: messages still without their answer 2 minutes after they came
+        # (each connected session counts its own every minute), for two periods in a row.
+        unanswered = emitted("host", "InboundUnanswered").with_(statistic="Maximum")
+        alarm("InboundUnanswered", unanswered, 0, periods=2)
+        waiting = emitted("reaper", "SessionsWaitingForUpdate").with_(statistic="Maximum")
+        watched["SessionsWaitingForUpdate"] = (waiting, 0)
+        for name, (metric, threshold) in watched.items():
+            alarm(name, metric, threshold)
         reaper = functions.get("Reaper")
         dashboard = cloudwatch.Dashboard(self, "Fleet", dashboard_name="wafleet-fleet")
         dashboard.add_widgets(

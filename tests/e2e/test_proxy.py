@@ -11,11 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.settings import Settings
-from tests.processes import Sim
+from tests.processes import Sim, at_first_code
 from worker_container.config import WorkerConfig
-from worker_container.engine import CodeShown, PageEvent
-from worker_container.host import aws_wiring
 
 pytestmark = pytest.mark.process
 
@@ -78,24 +75,6 @@ class Proxy:
                 end.close()
 
 
-async def first_code(config: WorkerConfig, profile: Path) -> None:
-    from playwright.async_api import async_playwright
-
-    shown = asyncio.Event()
-
-    def on_event(event: PageEvent) -> None:
-        if isinstance(event, CodeShown):
-            shown.set()
-
-    async with async_playwright() as driver:
-        engine = aws_wiring(config, Settings()).engine_for(driver)
-        try:
-            await engine.start(profile, on_event)
-            await asyncio.wait_for(shown.wait(), timeout=60)
-        finally:
-            await engine.close()
-
-
 def test_the_browser_reaches_whatsapp_only_through_the_hosts_proxy(
     sim: Sim, tmp_path: Path
 ) -> None:
@@ -105,7 +84,7 @@ def test_the_browser_reaches_whatsapp_only_through_the_hosts_proxy(
         session_dir=tmp_path / "sessions",
         proxy_url=f"http://bot:s3cret%3Awith%40signs@127.0.0.1:{proxy.port}",
     )
-    asyncio.run(first_code(config, tmp_path / "profile"))
+    asyncio.run(at_first_code(config, tmp_path / "profile", lambda: None))
     # The page came through the proxy (and the code shown proves its calls did too), with
     # the credentials once the proxy asked for them.
     site = sim.url.removeprefix("http://")

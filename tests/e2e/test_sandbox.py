@@ -15,11 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib.settings import Settings
-from tests.processes import Sim
+from tests.processes import Sim, at_first_code
 from worker_container.config import WorkerConfig, default_browser
-from worker_container.engine import CodeShown, PageEvent
-from worker_container.host import aws_wiring
 
 pytestmark = [
     pytest.mark.process,
@@ -93,27 +90,6 @@ def renderers(profile: Path) -> list[dict[str, str]]:
     return found
 
 
-async def launch_and_inspect(config: WorkerConfig, profile: Path) -> list[dict[str, str]]:
-    """Start a tenant's engine the way the host does, wait for the QR (the page works), read
-    its renderers."""
-    from playwright.async_api import async_playwright
-
-    shown = asyncio.Event()
-
-    def on_event(event: PageEvent) -> None:
-        if isinstance(event, CodeShown):
-            shown.set()
-
-    async with async_playwright() as driver:
-        engine = aws_wiring(config, Settings()).engine_for(driver)
-        try:
-            await engine.start(profile, on_event)
-            await asyncio.wait_for(shown.wait(), timeout=60)
-            return renderers(profile)
-        finally:
-            await engine.close()
-
-
 @pytest.mark.parametrize("sandbox", [True, False], ids=["image-user", "root-run-control"])
 def test_a_tenants_browser_renders_under_seccomp_in_its_own_pid_namespace(
     sim: Sim, tmp_path: Path, sandbox: bool
@@ -129,7 +105,7 @@ def test_a_tenants_browser_renders_under_seccomp_in_its_own_pid_namespace(
         sandbox=sandbox,
     )
     try:
-        found = asyncio.run(launch_and_inspect(config, profile))
+        found = asyncio.run(at_first_code(config, profile, lambda: renderers(profile)))
         assert stat.S_IMODE(profile.stat().st_mode) == 0o700
     finally:
         shutil.rmtree(profile, ignore_errors=True)
