@@ -168,7 +168,10 @@ class Site:
         return sent
 
     def linked(self) -> None:
-        code = self.call("() => WPP.conn.getAuthCode()")
+        # The code is there once the page got it from the server (a busy machine: later).
+        code = self.page.wait_for_function(
+            "() => WPP.conn.getAuthCode()", timeout=20_000
+        ).json_value()
         self.control("/control/link", {"payload": code["fullCode"], "phone": PHONE})
         self.page.wait_for_function(
             "() => WPP.conn.isAuthenticated() && WPP.conn.getStreamData().mode === 'MAIN'",
