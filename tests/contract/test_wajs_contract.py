@@ -283,7 +283,7 @@ def test_main_ready_is_latched_on_the_qr_screen_so_it_never_means_linked(site: S
 
 
 def test_linking_by_qr_fires_wa_js_events_with_their_declared_payloads(site: Site) -> None:
-    code = site.call("() => WPP.conn.getAuthCode()")
+    code = site.page.wait_for_function("() => WPP.conn.getAuthCode()").json_value()
     auth_fields = declared_fields(declarations("conn", "types.d.ts"), "AuthCodeMultiDevice")
     assert set(code) == auth_fields and code["type"] == "multidevice"
     assert code["fullCode"].split(",")[0] == code["ref"]  # ref, then this browser's keys
