@@ -113,6 +113,13 @@ async function refresh() {
           ? el("span", { class: "badge warn", text: `linked to ${t.linkedNumber}, not ${t.phone}: not answering` })
           : null, t.lastError || ""),
         el("td", { class: "actions" }, ...["start", "stop", "restart"].map((a) => el("button", { class: a === "start" ? null : "secondary", text: a[0].toUpperCase() + a.slice(1), "aria-label": `${a} worker of ${t.name}`, onclick: () => act(`/admin/tenants/${t.id}/worker/${a}`) })),
+          t.canary
+            ? el("button", { class: "secondary", text: "Stop canary", "aria-label": `stop the canary of ${t.name}`, onclick: () => act(`/admin/tenants/${t.id}/canary`, undefined, "DELETE") })
+            : el("button", { class: "secondary", text: "Make canary", "aria-label": `make ${t.name} a canary`, onclick: () => {
+              // The peer is another tenant of the platform: the canary writes to its number.
+              const peer = prompt(`Which tenant does ${t.name} write to every few minutes? Its id:`, "");
+              if (peer && peer.trim()) act(`/admin/tenants/${t.id}/canary`, { peer: peer.trim() }, "PUT");
+            } }),
           t.linkedNumber ? el("button", { text: "Confirm number", "aria-label": `confirm ${t.linkedNumber} for ${t.name}`, onclick: () => {
             if (confirm(`Make ${t.linkedNumber} the number of ${t.name}? The bot answers for it from then on.`)) act(`/admin/tenants/${t.id}/confirm-number`);
           } }) : null))))));

@@ -806,3 +806,31 @@ def test_the_preview_decides_with_what_the_bot_knows_of_a_customers_chat(
     }
     bad = post(client, path, alice.headers, {"text": "hi", "from": "mum"})
     assert bad.status_code == 400 and body(bad)["error"]["field"] == "from"
+
+
+def test_an_operator_makes_a_tenant_a_canary_of_another_and_stops_it(
+    client: Any, admin: dict[str, str], alice: Account, bob: Account
+) -> None:
+    from chalicelib.store import tenants
+
+    path = f"/admin/tenants/{alice.tenant_id}/canary"
+    made = client.http.put(path, headers=admin, body=json.dumps({"peer": bob.tenant_id}))
+    assert made.status_code == 200, made.body
+    bob_phone = tenants.get_tenant(bob.tenant_id).phone
+    assert body(made)["canary"] == {
+        "peer": bob_phone,
+        "at": None,
+        "ok": None,
+        "roundTripMs": None,
+        "failsInARow": 0,
+    }
+    assert tenants.get_tenant(bob.tenant_id).canary_of == tenants.get_tenant(alice.tenant_id).phone
+    itself = client.http.put(path, headers=admin, body=json.dumps({"peer": alice.tenant_id}))
+    assert itself.status_code == 400 and body(itself)["error"]["field"] == "peer"
+    nobody = client.http.put(path, headers=admin, body=json.dumps({"peer": "t_nobody"}))
+    assert nobody.status_code == 404
+    owner = client.http.put(path, headers=alice.headers, body=json.dumps({"peer": bob.tenant_id}))
+    assert owner.status_code == 403  # operators only
+    stopped = client.http.delete(path, headers=admin)
+    assert stopped.status_code == 200 and body(stopped)["canary"] is None
+    assert tenants.get_tenant(bob.tenant_id).canary_of is None  # the peer stops answering
