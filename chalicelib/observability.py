@@ -48,14 +48,7 @@ def clear_keys(*names: str) -> None:
 
 def count(service: str, **values: int) -> None:
     """Emit counts as one EMF line now (namespace ``wafleet``, dimension ``service``)."""
-    from aws_lambda_powertools.metrics import Metrics, MetricUnit
-
-    metrics = _metrics.get(service)
-    if metrics is None:
-        metrics = _metrics[service] = Metrics(namespace=NAMESPACE, service=service)
-    for name, value in values.items():
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    metrics.flush_metrics()
+    _emit(service, "Count", dict(values))
 
 
 def percent(service: str, **values: float) -> None:
