@@ -22,23 +22,35 @@ def _pss(process: psutil.Process) -> int:
     return int(getattr(info, "pss", info.rss))
 
 
-def browser_pss_mb(profile: Path) -> float:
-    """Proportional memory (shared pages split) of the browser running on ``profile`` and its
-    renderers: one tenant's, also when a host runs several."""
+def _tree(process: psutil.Process) -> list[psutil.Process]:
+    """``process`` and everything under it."""
+    try:
+        return [process, *process.children(recursive=True)]
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return []
+
+
+def _browser_tree(profile: Path) -> list[psutil.Process]:
+    """The browser running on ``profile`` and its renderers: one tenant's, also when a host
+    runs several (none when no browser runs there)."""
     flag = f"--user-data-dir={profile}"
     for child in psutil.Process().children(recursive=True):
         try:
             if flag in child.cmdline():
-                return (_pss(child) + sum(_pss(c) for c in child.children(recursive=True))) / MB
+                return _tree(child)
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-    return 0.0
+    return []
+
+
+def browser_pss_mb(profile: Path) -> float:
+    """Proportional memory (shared pages split) of the browser running on ``profile``."""
+    return sum(_pss(p) for p in _browser_tree(profile)) / MB
 
 
 def process_tree_pss_mb() -> float:
     """This process and everything under it (a host's total: Python, Playwright, browsers)."""
-    me = psutil.Process()
-    return (_pss(me) + sum(_pss(c) for c in me.children(recursive=True))) / MB
+    return sum(_pss(p) for p in _tree(psutil.Process())) / MB
 
 
 def _cpu_s(process: psutil.Process) -> float:
@@ -51,21 +63,13 @@ def _cpu_s(process: psutil.Process) -> float:
 
 def browser_cpu_s(profile: Path) -> float:
     """CPU seconds the browser running on ``profile`` and its renderers used so far."""
-    flag = f"--user-data-dir={profile}"
-    for child in psutil.Process().children(recursive=True):
-        try:
-            if flag in child.cmdline():
-                return _cpu_s(child) + sum(_cpu_s(c) for c in child.children(recursive=True))
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            continue
-    return 0.0
+    return sum(_cpu_s(p) for p in _browser_tree(profile))
 
 
 def process_tree_cpu_s() -> float:
     """CPU seconds this process and everything under it used so far (children still running;
     a relaunched browser's old ones drop out)."""
-    me = psutil.Process()
-    return _cpu_s(me) + sum(_cpu_s(c) for c in me.children(recursive=True))
+    return sum(_cpu_s(p) for p in _tree(psutil.Process()))
 
 
 class CpuRate:
