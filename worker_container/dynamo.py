@@ -135,21 +135,13 @@ class DynamoStore:
 
 @functools.cache
 def _media_bucket() -> tuple[Any, str]:
-    import boto3
-    from botocore.config import Config
-
+    from chalicelib.notify.queue import aws_client
     from chalicelib.settings import Settings
 
     settings = Settings.from_env()
     if not settings.media_bucket:
         raise NotFoundError("no media bucket (WAFLEET_MEDIA_BUCKET): an answer's file is not sent")
-    client = boto3.client(
-        "s3",
-        endpoint_url=settings.aws_endpoint,
-        region_name=settings.region,
-        config=Config(retries={"mode": "standard", "max_attempts": 5}),
-    )
-    return client, settings.media_bucket
+    return aws_client("s3", settings.aws_endpoint, settings.region), settings.media_bucket
 
 
 class DynamoHost:

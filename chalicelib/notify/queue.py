@@ -10,7 +10,8 @@ from chalicelib.control import runtime
 
 
 @cache
-def _client(service: str, endpoint: str | None, region: str) -> Any:
+def aws_client(service: str, endpoint: str | None, region: str) -> Any:
+    """A boto3 client with botocore's standard retries, one per service and endpoint."""
     import boto3
     from botocore.config import Config
 
@@ -25,7 +26,7 @@ def _client(service: str, endpoint: str | None, region: str) -> Any:
 def client(service: str) -> Any:
     """An SQS, SES or S3 client for the configured endpoint (moto in ``make dev``)."""
     settings = runtime.get().settings
-    return _client(service, settings.aws_endpoint, settings.region)
+    return aws_client(service, settings.aws_endpoint, settings.region)
 
 
 MAX_DELAY_S = 900  # SQS's longest per-message delay
