@@ -33,6 +33,7 @@ class Canary:
         every_s: float,
         timeout_s: float,
         connected: Callable[[], bool],
+        peer: Callable[[], str | None],
         record: Callable[[str], Awaitable[None]],
         log: dict[str, Any],
     ) -> None:
@@ -42,6 +43,7 @@ class Canary:
         self.every_s = every_s
         self.timeout_s = timeout_s
         self.connected = connected
+        self.peer = peer  # the number to probe, as the last heartbeat read it (None: none)
         self.record = record
         self.log = log
         self.waiting: dict[str, asyncio.Future[int]] = {}  # probe id -> when it was answered
@@ -59,17 +61,16 @@ class Canary:
         while not done.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), timeout=self.every_s)
-            if done.is_set() or not self.connected():
+            peer = self.peer()
+            if done.is_set() or not self.connected() or not peer:
                 continue
-            tenant = await asyncio.to_thread(self.store.tenant)
-            if tenant.canary_peer:
-                try:
-                    await self.probe(tenant.canary_peer)
-                except Exception as exc:  # the next probe tries again
-                    logger.warning(
-                        "canary probe not recorded",
-                        extra={**self.log, "error_type": type(exc).__name__},
-                    )
+            try:
+                await self.probe(peer)
+            except Exception as exc:  # the next probe tries again
+                logger.warning(
+                    "canary probe not recorded",
+                    extra={**self.log, "error_type": type(exc).__name__},
+                )
 
     async def probe(self, peer: str) -> canary.Result:
         """Write one probe to ``peer`` and wait up to ``timeout_s`` for its answer."""

@@ -130,6 +130,7 @@ class Session:
             every_s=config.canary_s,
             timeout_s=config.canary_timeout_s,
             connected=lambda: self.session_state is SessionState.CONNECTED,
+            peer=lambda: self.replies.tenant.canary_peer,  # read by every heartbeat
             record=lambda detail: self._event(Event.CANARY, detail),
             log=self.log,
         )
