@@ -164,8 +164,15 @@ def test_a_holiday_closes_a_working_day_and_moves_the_next_opening() -> None:
     assert parse(to_doc(rules)) == rules
 
 
-def say(text: str, record: ChatRecord, now_ms: int, number: str = "+4917000000001") -> Outcome:
-    return reply(SALON_RULES, "SALON", "Ana's", number, text, record=record, now_ms=now_ms)
+def say(
+    text: str,
+    record: ChatRecord,
+    now_ms: int,
+    number: str = "+4917000000001",
+    rules: Rules = SALON_RULES,
+) -> Outcome:
+    """What the bot does with ``text`` from ``number`` (the worker's function)."""
+    return reply(rules, "SALON", "Ana's", number, text, record=record, now_ms=now_ms)
 
 
 def test_after_the_away_message_only_a_topic_asked_for_is_answered_until_they_open() -> None:
@@ -240,21 +247,17 @@ def test_the_owner_sets_the_chat_rules_their_own_stop_words_limit_and_silence() 
             "takeoverHours": 2,
         }
     )
-    assert say_with(rules, "hello", ChatRecord(), 0).why.startswith("no topic matched: you chose")
-    first = say_with(rules, "prices", ChatRecord(), 0)
-    second = say_with(rules, "prices", first.record, 1)
-    third = say_with(rules, "prices", second.record, 2)
+    assert say("hello", ChatRecord(), 0, rules=rules).why.startswith("no topic matched: you chose")
+    first = say("prices", ChatRecord(), 0, rules=rules)
+    second = say("prices", first.record, 1, rules=rules)
+    third = say("prices", second.record, 2, rules=rules)
     assert (first.text, second.text, third.text) == ("Cut 30.", "Cut 30.", None)
     assert third.why == "2 automatic replies to this contact this hour"
-    stopped = say_with(rules, "genug", ChatRecord(), 0)
+    stopped = say("genug", ChatRecord(), 0, rules=rules)
     assert stopped.why == "the customer wrote STOP" and stopped.record.opted_out
-    assert say_with(rules, "start", stopped.record, 1).text is None  # not their start word
-    assert say_with(rules, "Weiter.", stopped.record, 1).why == "the customer wrote START"
+    assert say("start", stopped.record, 1, rules=rules).text is None  # not their start word
+    assert say("Weiter.", stopped.record, 1, rules=rules).why == "the customer wrote START"
     assert parse(to_doc(rules)) == rules
     with pytest.raises(ValidationError) as both:
         parse({"stopWords": ["halt"], "startWords": ["halt"]})
     assert both.value.field == "startWords"
-
-
-def say_with(rules: Rules, text: str, record: ChatRecord, now_ms: int) -> Outcome:
-    return reply(rules, "SALON", "Ana's", "+4917000000001", text, record=record, now_ms=now_ms)
