@@ -150,6 +150,13 @@ def run(
     if ended:
         print(f"ended {len(ended)} processes the last run left behind", flush=True)
     stack_file.start()
+    stop = threading.Event()
+
+    # A Ctrl-C while the stack is starting (or the instant it printed its address) is not
+    # lost: it stops everything cleanly once started (a terminal's Ctrl-C can come twice:
+    # to the group, and forwarded by uv). Explicit handlers: a shell may ignore SIGINT.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     if reset:
         for name in (DATA_DIR, "sessions"):
             shutil.rmtree(base / name, ignore_errors=True)
@@ -242,8 +249,6 @@ def run(
     settings = dataclasses.replace(settings, portal_url=web.url)
     runtime.configure(settings, clock=clock, launcher=launcher)
 
-    stop = threading.Event()
-
     def reaper_loop() -> None:
         while not stop.wait(settings.reaper_s):
             try:
@@ -301,9 +306,6 @@ Ctrl-C stops everything.
     }
     stack_file.ready(**ready, folder=str(base))
     print("WAFLEET_READY " + json.dumps(ready), flush=True)
-    # Explicit handlers: a shell may start us with SIGINT ignored, and Ctrl-C must still work.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     try:
         while not stop.wait(1.0):
             pass

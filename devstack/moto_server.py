@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import signal
 import threading
 from typing import Any
 
@@ -133,6 +134,10 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
+    # A terminal's Ctrl-C reaches the whole process group, this server too; but the workers
+    # still write their last state here while make dev stops them, and it saves the tables
+    # from here after that. So only its parent ends it (SIGTERM, last), or its parent's end.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     serialize_dynamodb()
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,

@@ -100,7 +100,9 @@ def dev_stack(folder: Path, *args: str) -> Iterator[dict[str, str]]:
     finally:
         ended.set()
         started = descendants(process.pid)
-        process.send_signal(signal.SIGINT)  # what Ctrl-C does (a no-op once it is gone)
+        # What a terminal's Ctrl-C does: SIGINT to the whole process group (moto is in it).
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
         try:
             process.wait(timeout=40)
         finally:
