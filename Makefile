@@ -22,7 +22,8 @@ chromium:
 sync: uv
 	@$(UV) sync --quiet --extra worker --frozen
 
-# The wa-js bundle the worker injects into WhatsApp Web, at the version package-lock.json pins.
+# The wa-js bundle the worker injects into WhatsApp Web, and @wppconnect/wa-version's pages of
+# WhatsApp Web versions an operator can pin, at the versions package-lock.json pins.
 WAJS := node_modules/@wppconnect/wa-js/dist/wppconnect-wa.js
 $(WAJS): package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { echo "npm (Node 20) is needed for the wa-js bundle" >&2; exit 1; }

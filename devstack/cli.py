@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 
 import click
 
 from chalicelib.domain.clock import SystemClock
-from chalicelib.domain.errors import WafleetError
+from chalicelib.domain.errors import ConfigError, WafleetError
 from chalicelib.settings import Settings, env_for
 
 DEV_DIR = "var/dev"  # local stack state: issuer key, saved logins, moto endpoint
@@ -45,7 +46,12 @@ def _store(settings: Settings | None = None) -> Settings:
 
         os.environ.update(fake_credentials())
         settings = Settings(dynamodb_endpoint=stack["dynamodb"])
-    settings = settings or Settings.from_env()
+    try:
+        settings = settings or Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(
+            f"{exc}: no make dev is running here (start one), nor is AWS configured"
+        ) from exc
     models.bind(settings)
     return settings
 
@@ -194,6 +200,70 @@ def canary_disable(tenant_id: str) -> None:
     except WafleetError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps({"canary": tenant_id, "enabled": False}))
+
+
+@main.group("wa-version")
+def wa_version_group() -> None:
+    """Pinned WhatsApp Web versions (@wppconnect/wa-version's pages)."""
+
+
+@wa_version_group.command("list")
+@click.option("--all", "everything", is_flag=True, help="Expired versions too.")
+def wa_version_list(everything: bool) -> None:
+    """The versions the installed catalog holds, newest last, with when each expires."""
+    from worker_container.wa_pages import DEFAULT_CATALOG, Catalog
+
+    now = SystemClock().now_ms()
+    known = sorted(Catalog(DEFAULT_CATALOG).known().values(), key=lambda k: k.released_ms)
+    if not known:
+        raise click.ClickException(f"no catalog at {DEFAULT_CATALOG}: run 'make wajs' (npm ci)")
+    shown = [k for k in known if everything or k.expire_ms > now]
+    for k in shown:
+        expires = dt.datetime.fromtimestamp(k.expire_ms / 1000, dt.UTC).date()
+        state = "expired" if k.expire_ms <= now else "expires"
+        click.echo(f"{k.version}  {state} {expires}")
+    if not shown:
+        newest = dt.datetime.fromtimestamp(known[-1].expire_ms / 1000, dt.UTC).date()
+        click.echo(
+            f"all {len(known)} versions have expired (the newest on {newest}): update"
+            " @wppconnect/wa-version (npm install @wppconnect/wa-version@latest)",
+            err=True,
+        )
+
+
+@wa_version_group.command("pin")
+@click.argument("tenant_id")
+@click.argument("version")
+def wa_version_pin(tenant_id: str, version: str) -> None:
+    """Serve TENANT_ID's browser this WhatsApp Web VERSION from its next launch."""
+    from chalicelib.domain import wa_version
+    from chalicelib.store import tenants
+    from worker_container.wa_pages import DEFAULT_CATALOG, Catalog
+
+    try:
+        wa_version.check(version)
+        _store()
+        tenants.pin_wa_version(tenant_id, version, now_ms=SystemClock().now_ms())
+    except WafleetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    chosen = Catalog(DEFAULT_CATALOG).choose(version, SystemClock().now_ms())
+    if chosen.refused:
+        click.echo(f"warning: {chosen.refused}; its browser opens the live site", err=True)
+    click.echo(json.dumps({"tenant": tenant_id, "whatsappWeb": version}))
+
+
+@wa_version_group.command("unpin")
+@click.argument("tenant_id")
+def wa_version_unpin(tenant_id: str) -> None:
+    """TENANT_ID follows the fleet's version (or the live site) from its next launch."""
+    from chalicelib.store import tenants
+
+    _store()
+    try:
+        tenants.pin_wa_version(tenant_id, None, now_ms=SystemClock().now_ms())
+    except WafleetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps({"tenant": tenant_id, "whatsappWeb": None}))
 
 
 def _tenant_of_number(number: str) -> str:

@@ -216,6 +216,12 @@ class MemoryStore:
             fails += 1
         return fails
 
+    def record_wa_page(self, *, served: str, refused: str | None) -> None:
+        """Fenced by the lease."""
+        with self._lock:
+            self._fence()
+            self.view = replace(self.view, wa_served=served, wa_refused=refused)
+
     def media(self, media_id: str) -> bytes:
         """An uploaded file (``files``)."""
         if media_id not in self.files:

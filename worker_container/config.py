@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chalicelib.domain.errors import ConfigError
+from chalicelib.domain import wa_version
+from chalicelib.domain.errors import ConfigError, ValidationError
 from chalicelib.settings import read_env, setting, url
+from worker_container.wa_pages import DEFAULT_CATALOG, Catalog
 
 # The pinned @wppconnect/wa-js bundle: `make` installs it from package-lock.json; the image
 # copies it to /opt/wafleet/wppconnect-wa.js and sets WAFLEET_WAJS_BUNDLE.
@@ -67,9 +69,11 @@ WORKER_ARGS = [
 CHROMIUM_ARGS = [*sandbox_args(), *WORKER_ARGS]
 
 
-def _file(env: str, value: Path) -> None:
-    if not value.is_file():
-        raise ConfigError(f"{env} must name a file, got {str(value)!r}")
+def _version(env: str, value: str) -> None:
+    try:
+        wa_version.check(value)
+    except ValidationError as exc:
+        raise ConfigError(f"{env} {exc.message}, got {value!r}") from None
 
 
 def _proxy(env: str, value: str) -> None:
@@ -200,9 +204,13 @@ class WorkerConfig:
         "WAFLEET_PAGE_CALL_S", 15.0, unit="s", low=0.5, what="any page call must answer within"
     )
     page_locale: str = setting("WAFLEET_PAGE_LOCALE", "en-US", what="the page's language")
-    wa_html: Path | None = setting(
-        "WAFLEET_WA_HTML", None, check=_file,
-        what="a pinned WhatsApp Web version's page (wa-version's html/)",
+    wa_version: str | None = setting(
+        "WAFLEET_WA_VERSION", None, check=_version,
+        what="pin every session to this WhatsApp Web version (a tenant's own pin wins)",
+    )  # fmt: skip
+    wa_catalog: Path = setting(
+        "WAFLEET_WA_CATALOG", DEFAULT_CATALOG,
+        what="@wppconnect/wa-version's pages to pin (image: /opt/wafleet/wa-version)",
     )  # fmt: skip
     settle_s: float = setting(
         "WAFLEET_SETTLE_S", 120.0, unit="s", low=0.1,
@@ -225,6 +233,13 @@ class WorkerConfig:
 
     def __post_init__(self) -> None:
         _bundle("WAFLEET_WAJS_BUNDLE", self.wajs_bundle)
+        if self.wa_version is not None:
+            known = Catalog(self.wa_catalog).known().get(self.wa_version)
+            if known is None or known.page is None:
+                raise ConfigError(
+                    f"WAFLEET_WA_VERSION: {self.wa_version} has no page in {self.wa_catalog}"
+                    " (wa-version's versions; the image has those it was built with)"
+                )
         if not self.session_bucket and not self.session_dir:
             raise ConfigError(
                 "set WAFLEET_SESSION_BUCKET (AWS) or WAFLEET_SESSION_DIR (local) for the logins"

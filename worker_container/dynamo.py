@@ -29,6 +29,9 @@ def _config(item: Any) -> TenantConfig:
         rules=item.rules,
         canary_peer=item.canary_peer,
         canary_of=item.canary_of,
+        wa_version=item.wa_version,
+        wa_served=item.wa_served,
+        wa_refused=item.wa_refused,
     )
 
 
@@ -123,6 +126,10 @@ class DynamoStore:
     def record_canary(self, *, ok: bool, round_trip_ms: int | None, now_ms: int) -> int:
         """``tenants.record_canary``, fenced by the lease."""
         return tenants.record_canary(self.lease, ok=ok, round_trip_ms=round_trip_ms, now_ms=now_ms)
+
+    def record_wa_page(self, *, served: str, refused: str | None) -> None:
+        """``tenants.record_wa_page``, fenced by the lease."""
+        tenants.record_wa_page(self.lease, served=served, refused=refused)
 
     def media(self, media_id: str) -> bytes:
         """``media.read`` from the media bucket."""

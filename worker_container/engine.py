@@ -127,8 +127,11 @@ class Sent:
 class Engine(Protocol):
     """One tenant's WhatsApp Web session."""
 
-    async def start(self, profile: Path, on_event: Callable[[PageEvent], None]) -> None:
-        """Open the browser on ``profile`` and the site; events go to ``on_event``."""
+    async def start(
+        self, profile: Path, on_event: Callable[[PageEvent], None], pinned: Path | None = None
+    ) -> None:
+        """Open the browser on ``profile`` and the site (or, ``pinned``, that WhatsApp Web
+        version's page in place of the site's); events go to ``on_event``."""
         ...
 
     async def reload(self) -> None:

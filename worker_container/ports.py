@@ -36,6 +36,9 @@ class TenantConfig:
     rules: str | None = None  # the owner's replies, as saved (JSON)
     canary_peer: str | None = None  # a canary: the number it probes
     canary_of: str | None = None  # a canary's peer: the number whose probes it answers
+    wa_version: str | None = None  # its pinned WhatsApp Web version (wins over the fleet's)
+    wa_served: str | None = None  # what its last launch served, as recorded ...
+    wa_refused: str | None = None  # ... and why that was not the pin
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,11 @@ class StorePort(Protocol):
 
     def record_canary(self, *, ok: bool, round_trip_ms: int | None, now_ms: int) -> int:
         """The canary's last probe; returns failures in a row."""
+        ...
+
+    def record_wa_page(self, *, served: str, refused: str | None) -> None:
+        """The WhatsApp Web page a launch opened (a version, or "live"), and why it is not
+        the pin asked for."""
         ...
 
     def media(self, media_id: str) -> bytes:

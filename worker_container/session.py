@@ -30,7 +30,7 @@ from chalicelib.domain.transitions import Event
 from chalicelib.domain.values import Lease, QrCode
 from chalicelib.domain.words import OUR_SIDE, WHATSAPP_CHANGED
 from chalicelib.settings import Settings
-from worker_container import memory, profile
+from worker_container import memory, profile, wa_pages
 from worker_container.canary import Canary
 from worker_container.config import WorkerConfig
 from worker_container.engine import (
@@ -243,15 +243,34 @@ class Session:
                 else:
                     self.profile_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.page = PageState()
-        await self.engine.start(self.profile_dir, self._sink())
+        choice = await self._wa_page()
+        await self.engine.start(self.profile_dir, self._sink(), choice.page)
         logger.info(
             "browser open",
             extra={
                 **self.log,
+                "whatsapp_web": choice.version,
                 "login": "local" if local else "restored" if saved else "none",
                 "open_ms": round((time.monotonic() - started) * 1000),  # restore + launch + load
             },
         )
+
+    async def _wa_page(self) -> wa_pages.Choice:
+        """The WhatsApp Web page this launch opens: the tenant's pinned version, else the
+        fleet's, else the live site; what it is (and why a pin is not served) goes on the
+        tenant item for the fleet view, when it changed."""
+        tenant = self.replies.tenant
+        choice = wa_pages.catalog(self.cfg.wa_catalog).choose(
+            tenant.wa_version or self.cfg.wa_version, self.clock.now_ms()
+        )
+        if choice.refused:
+            logger.warning("pinned page not served", extra={**self.log, "why": choice.refused})
+        if (tenant.wa_served, tenant.wa_refused) != (choice.version, choice.refused):
+            await self._db(self.store.record_wa_page, served=choice.version, refused=choice.refused)
+            self.replies.tenant = dataclasses.replace(
+                tenant, wa_served=choice.version, wa_refused=choice.refused
+            )
+        return choice
 
     def _sink(self) -> Callable[[PageEvent], None]:
         """Where a new page's events go: they count while it is the current page."""

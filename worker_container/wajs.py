@@ -237,7 +237,6 @@ class WaJsEngine:
         call_timeout_s: float = 15.0,
         load_timeout_s: float = 60.0,
         locale: str = "en-US",
-        pinned_html: Path | None = None,
         proxy: dict[str, str] | None = None,
         sandbox: bool,
         playwright: Playwright,
@@ -249,7 +248,7 @@ class WaJsEngine:
         self.call_timeout_s = call_timeout_s
         self.load_timeout_s = load_timeout_s
         self.locale = locale
-        self.pinned_html = pinned_html
+        self.pinned: Path | None = None  # this launch's pinned WhatsApp Web page, if any
         self.proxy = proxy
         self.sandbox = sandbox
         self._pw = playwright  # the host's one Playwright driver, shared by its sessions
@@ -281,16 +280,19 @@ class WaJsEngine:
             call_timeout_s=config.page_call_s,
             load_timeout_s=config.page_load_s,
             locale=config.page_locale,
-            pinned_html=config.wa_html,
             proxy=proxy_option(config.proxy_url),
             playwright=playwright,
         )
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    async def start(self, profile: Path, on_event: Callable[[PageEvent], None]) -> None:
-        """Launch Chromium on ``profile`` (the tenant's login), inject wa-js, open the site."""
+    async def start(
+        self, profile: Path, on_event: Callable[[PageEvent], None], pinned: Path | None = None
+    ) -> None:
+        """Launch Chromium on ``profile`` (the tenant's login), inject wa-js, open the site
+        (``pinned``: that version's page in place of the site's own)."""
         self._on_event = on_event
+        self.pinned = pinned
         self._closing = False
         self._profile = profile
         script = self.bundle.read_text(encoding="utf-8")
@@ -307,14 +309,14 @@ class WaJsEngine:
             viewport={"width": 1280, "height": 800},
             # A pinned version must stay the page it is: no service worker serves (or
             # updates) the site from its cache, as WPPConnect does for a pinned version.
-            service_workers="block" if self.pinned_html is not None else "allow",
+            service_workers="block" if pinned is not None else "allow",
             proxy=self.proxy,  # type: ignore[arg-type]
         )
         context = self.context
         context.on("close", lambda _ctx: self._lost("browser closed", context))
         await context.expose_binding(BINDING, self._on_binding)
         await context.add_init_script(script)
-        if self.pinned_html is not None:
+        if pinned is not None:
             await context.route(self._is_site_page, self._serve_pinned)
             # Nor may the site learn it is out of date and reload (WPPConnect aborts the same
             # request: src/controllers/browser.ts).
@@ -356,11 +358,11 @@ class WaJsEngine:
     async def _serve_pinned(self, route: Route) -> None:
         """Serve the pinned WhatsApp Web version's page (its scripts come from the site as
         usual), the way WPPConnect pins versions with @wppconnect/wa-version."""
-        assert self.pinned_html is not None
-        if route.request.resource_type != "document":
+        pinned = self.pinned
+        if pinned is None or route.request.resource_type != "document":
             await route.continue_()
             return
-        body = await asyncio.to_thread(self.pinned_html.read_bytes)
+        body = await asyncio.to_thread(pinned.read_bytes)
         await route.fulfill(status=200, content_type="text/html; charset=utf-8", body=body)
 
     def _lost(self, reason: str, source: object) -> None:

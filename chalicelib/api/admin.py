@@ -203,6 +203,29 @@ def canary(tenant_id: str) -> Response:
     return Response(body=row, status_code=200)
 
 
+@admin_routes.route("/admin/tenants/{tenant_id}/wa-version", methods=["PUT", "DELETE"])
+@json_errors
+def wa_version(tenant_id: str) -> Response:
+    """PUT ``{"version": "2.3000.1048032155-alpha"}``: the tenant's browser serves that
+    WhatsApp Web version (a page of @wppconnect/wa-version in the worker's image) from its next
+    launch, whatever the fleet's; DELETE unpins. The fleet view shows what was served."""
+    from chalicelib.api import http, presenters
+    from chalicelib.control import runtime
+    from chalicelib.domain import wa_version as versions
+    from chalicelib.services import admin
+
+    request = _request()
+    who = principal(request).user_id
+    if request.method == "DELETE":
+        view = admin.pin_wa_version(tenant_id, who, None)
+    else:
+        version = versions.check(http.json_body(request).get("version"))
+        view = admin.pin_wa_version(tenant_id, who, version)
+    rt = runtime.get()
+    row = presenters.fleet_row(view, now_ms=rt.clock.now_ms(), stale_ms=rt.settings.stale_ms)
+    return Response(body=row, status_code=200)
+
+
 def _host_rows(items: list[Any]) -> list[dict[str, Any]]:
     from chalicelib.api import presenters
     from chalicelib.control import runtime

@@ -274,6 +274,12 @@ def fleet_row(view: TenantView, *, now_ms: int, stale_ms: int) -> dict[str, Any]
             else None
         ),
         "canaryOf": view.canary_of,
+        # The tenant's own pin (the fleet's is a host setting), and what its browser opened.
+        "whatsappWeb": {
+            "pinned": view.wa_version,
+            "served": view.wa_served,
+            "refused": view.wa_refused,
+        },
     }
 
 

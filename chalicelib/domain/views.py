@@ -42,6 +42,9 @@ class TenantView:
     canary_ms: int | None = None
     canary_fails: int = 0  # failures in a row
     canary_of: str | None = None  # a canary's peer: whose probes it answers
+    wa_version: str | None = None  # its pinned WhatsApp Web version, if any ...
+    wa_served: str | None = None  # ... what its last launch served (a version, or "live") ...
+    wa_refused: str | None = None  # ... and why that is not the pin
 
     created_at: int | None = None
     last_event: str | None = None  # the event of the newest status change

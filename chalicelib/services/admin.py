@@ -105,6 +105,19 @@ def unpair_canary(tenant_id: str, admin_id: str) -> TenantView:
     return views.tenant(tenants.get_tenant(tenant_id, consistent=True))
 
 
+def pin_wa_version(tenant_id: str, admin_id: str, version: str | None) -> TenantView:
+    """Pin the tenant to a WhatsApp Web version (None: unpin); served from its next launch."""
+    now = runtime.get().clock.now_ms()
+    tenants.pin_wa_version(tenant_id, version, now_ms=now)
+    if version is None:
+        portal_events.record(tenant_id, admin_id, "tenant.wa_version_unpinned", now_ms=now)
+    else:
+        portal_events.record(
+            tenant_id, admin_id, "tenant.wa_version_pinned", now_ms=now, version=version
+        )
+    return views.tenant(tenants.get_tenant(tenant_id, consistent=True))
+
+
 def user_page(*, limit: int, cursor: str | None) -> tuple[list[UserView], str | None]:
     """Who can sign in."""
     items, next_cursor = users.list_users(limit=limit, cursor_token=cursor)

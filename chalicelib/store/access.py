@@ -64,6 +64,9 @@ _WORKER_OWNED: tuple[Attribute, ...] = (  # type: ignore[type-arg]
     _t.canary_ok,
     _t.canary_ms,
     _t.canary_fails,
+    # the WhatsApp Web page it served
+    _t.wa_served,
+    _t.wa_refused,
     # reconnects and errors
     _t.reconnect_attempts,
     _t.next_retry_at,

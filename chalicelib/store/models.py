@@ -87,6 +87,12 @@ class TenantModel(Model):
     canary_ok = BooleanAttribute(null=True, attr_name="cyk")
     canary_ms = NumberAttribute(null=True, attr_name="cym")
     canary_fails = NumberAttribute(null=True, attr_name="cyf")
+    # A pinned WhatsApp Web version (chalicelib/domain/wa_version.py), set by an operator; and
+    # what the worker served at its last launch (the version, or "live") and, when that is not
+    # the pin, why (not in the host's image, expired).
+    wa_version = UnicodeAttribute(null=True, attr_name="wav")
+    wa_served = UnicodeAttribute(null=True, attr_name="was")
+    wa_refused = UnicodeAttribute(null=True, attr_name="war")
     reconnect_attempts = NumberAttribute(null=True, attr_name="ra")
     next_retry_at = NumberAttribute(null=True, attr_name="nr")
     # Current setup request, denormalised so a status read is one GetItem.

@@ -398,6 +398,30 @@ def unpair_canary(tenant_id: str, *, now_ms: int) -> None:
             )
 
 
+def pin_wa_version(tenant_id: str, version: str | None, *, now_ms: int) -> None:
+    """Pin the tenant's sessions to a WhatsApp Web version (None: the fleet's or the live site);
+    its browser's next launch serves it."""
+    get_tenant(tenant_id, consistent=True)  # NotFoundError for a tenant that is not there
+    TenantModel(tenant_id).update(
+        actions=[
+            TenantModel.wa_version.set(version)
+            if version is not None
+            else TenantModel.wa_version.remove(),
+            TenantModel.updated_at.set(now_ms),
+        ]
+    )
+
+
+def record_wa_page(lease: Lease, *, served: str, refused: str | None) -> None:
+    """The WhatsApp Web page the worker opened (fenced by the lease)."""
+    owned = (TenantModel.owner_id == lease.owner_id) & (TenantModel.lease_epoch == lease.epoch)
+    actions: list[Action] = [
+        TenantModel.wa_served.set(served),
+        TenantModel.wa_refused.set(refused) if refused else TenantModel.wa_refused.remove(),
+    ]
+    _worker_update(lease, actions, owned)
+
+
 def record_canary(lease: Lease, *, ok: bool, round_trip_ms: int | None, now_ms: int) -> int:
     """The canary's last probe (fenced by the lease); returns failures in a row."""
     owned = (TenantModel.owner_id == lease.owner_id) & (TenantModel.lease_epoch == lease.epoch)

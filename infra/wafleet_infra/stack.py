@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
-from constructs import Construct
+from constructs import Construct, Node
 
 from wafleet_infra.alarms import Alarms
 from wafleet_infra.api import Api
@@ -13,6 +15,29 @@ from wafleet_infra.notify import Notify
 from wafleet_infra.portal import Portal
 from wafleet_infra.tables import create_tables, table_env
 from wafleet_infra.workers import Workers
+
+
+def wa_versions(node: Node) -> dict[str, Any]:
+    """The WhatsApp Web versions of the deploy-time context: the fleet's pin
+    (``wafleet:waVersion``) and those tenants may be pinned to (``wafleet:waVersions``, spaces
+    or commas between them); the image carries their pages. A misspelt one stops the synth."""
+    from chalicelib.domain import wa_version
+    from chalicelib.domain.errors import ValidationError
+
+    pin = node.try_get_context("wafleet:waVersion") or None
+    listed = node.try_get_context("wafleet:waVersions") or ""
+    if isinstance(listed, list | tuple):
+        listed = " ".join(str(v) for v in listed)
+    try:
+        return {
+            "wa_version": wa_version.check(pin, "wafleet:waVersion") if pin else None,
+            "wa_versions": tuple(
+                wa_version.check(v, "wafleet:waVersions")
+                for v in str(listed).replace(",", " ").split()
+            ),
+        }
+    except ValidationError as exc:
+        raise ValueError(f"context {exc}") from None
 
 
 class WafleetStack(Stack):
@@ -47,6 +72,7 @@ class WafleetStack(Stack):
             env=common_env,
             portal_origin=portal_url.rstrip("/"),
             proxy_secret_arn=self.node.try_get_context("wafleet:proxySecretArn"),
+            **wa_versions(self.node),
         )
         alert_from = alert_from or self.node.try_get_context("wafleet:alertFrom")
         notify = Notify(self, "Notify", tables=tables, alert_from=alert_from)

@@ -136,6 +136,8 @@ class Workers(Construct):
         env: dict[str, str],
         portal_origin: str,
         proxy_secret_arn: str | None = None,
+        wa_version: str | None = None,
+        wa_versions: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         # The pictures and PDFs answers carry: the portal's page uploads them itself (a
@@ -216,7 +218,14 @@ class Workers(Construct):
             "worker",
             secrets=secrets,
             image=ecs.ContainerImage.from_asset(
-                str(ROOT), file="worker_container/Dockerfile", exclude=ASSET_EXCLUDES
+                str(ROOT),
+                file="worker_container/Dockerfile",
+                exclude=ASSET_EXCLUDES,
+                # The WhatsApp Web pages the image carries: the fleet's pin, and those a tenant
+                # may be pinned to (a tenant pinned to another opens the live site).
+                build_args={
+                    "WA_VERSIONS": " ".join(sorted({*wa_versions, *filter(None, [wa_version])}))
+                },
             ),
             logging=ecs.LogDrivers.aws_logs(stream_prefix="worker", log_group=log_group),
             # Generated from the settings' one declaration (chalicelib/settings.py,
@@ -228,6 +237,7 @@ class Workers(Construct):
                 WorkerConfig,
                 session_bucket=self.sessions.bucket_name,
                 session_kms_key=self.sessions_key.key_arn,
+                wa_version=wa_version,
             ),
             stop_timeout=Duration.seconds(STOP_TIMEOUT_S),
         )

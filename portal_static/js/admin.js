@@ -100,7 +100,7 @@ async function refresh() {
           } }))))))
       : el("p", { class: "muted", text: "Nothing to decide." }));
     fleet.replaceChildren(el("table", {},
-      el("thead", {}, el("tr", {}, ...["Tenant", "Bot", "Session", "Worker", "Heartbeat", "Last error", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
+      el("thead", {}, el("tr", {}, ...["Tenant", "Bot", "Session", "Worker", "Heartbeat", "WhatsApp Web", "Last error", "Actions"].map((h) => el("th", { scope: "col", text: h })))),
       el("tbody", {}, tenants.items.map((t) => el("tr", { class: t.stale ? "stale" : null, "data-tenant": t.id },
         el("td", {}, el("strong", { text: t.name }), el("br"), el("span", { class: "muted", text: t.host ? `${t.id} on ${t.host}` : t.id }),
           t.browserMb ? el("p", { class: "muted usage", text: `browser ${t.browserMb} MB${t.browserCpu != null ? `, ${Math.round(t.browserCpu * 100)} % of a core` : ""}` }) : null,
@@ -109,8 +109,9 @@ async function refresh() {
         el("td", {}, badge(t.status)), el("td", {}, badge(t.session)),
         el("td", {}, badge(t.worker), t.stale ? el("span", { class: "badge bad", text: "stale" }) : null),
         el("td", { text: when(t.heartbeatAt) }),
+        el("td", { class: "wa-version" }, ...waWords(t.whatsappWeb || {})),
         el("td", {}, t.linkedNumber
-          ? el("span", { class: "badge warn", text: `linked to ${t.linkedNumber}, not ${t.phone}: not answering` })
+          ? el("span", { class: "badge warn wrap", text: `linked to ${t.linkedNumber}, not ${t.phone}: not answering` })
           : null, t.lastError || ""),
         el("td", { class: "actions" }, ...["start", "stop", "restart"].map((a) => el("button", { class: a === "start" ? null : "secondary", text: a[0].toUpperCase() + a.slice(1), "aria-label": `${a} worker of ${t.name}`, onclick: () => act(`/admin/tenants/${t.id}/worker/${a}`) })),
           t.canary
@@ -120,12 +121,34 @@ async function refresh() {
               const peer = prompt(`Which tenant does ${t.name} write to every few minutes? Its id:`, "");
               if (peer && peer.trim()) act(`/admin/tenants/${t.id}/canary`, { peer: peer.trim() }, "PUT");
             } }),
+          t.whatsappWeb && t.whatsappWeb.pinned
+            ? el("button", { class: "secondary", text: "Unpin version", "aria-label": `unpin the WhatsApp Web version of ${t.name}`, onclick: () => act(`/admin/tenants/${t.id}/wa-version`, undefined, "DELETE") })
+            : el("button", { class: "secondary", text: "Pin version", "aria-label": `pin the WhatsApp Web version of ${t.name}`, onclick: () => {
+              // A version of @wppconnect/wa-version (uv run wafleet wa-version list): the
+              // browser serves its page from its next launch.
+              const version = prompt(`Which WhatsApp Web version should ${t.name} run? (e.g. 2.3000.1048032155-alpha)`, "");
+              if (version && version.trim()) act(`/admin/tenants/${t.id}/wa-version`, { version: version.trim() }, "PUT");
+            } }),
           t.linkedNumber ? el("button", { text: "Confirm number", "aria-label": `confirm ${t.linkedNumber} for ${t.name}`, onclick: () => {
             if (confirm(`Make ${t.linkedNumber} the number of ${t.name}? The bot answers for it from then on.`)) act(`/admin/tenants/${t.id}/confirm-number`);
           } }) : null))))));
     await refreshHosts(new Map(tenants.items.map((t) => [t.id, t.name])));
     await refreshUsers(me.userId);
   } catch (error) { showError(alerts, error); }
+}
+
+// Which WhatsApp Web the browser opened, against what the tenant is pinned to.
+function waWords(w) {
+  const words = [];
+  if (w.served) words.push(el("span", { text: w.served === "live" ? "live site" : w.served }));
+  else words.push(el("span", { class: "muted", text: "not launched yet" }));
+  if (w.pinned && w.pinned !== w.served && !w.refused) {
+    words.push(el("p", { class: "muted", text: `pinned to ${w.pinned}: from the next launch` }));
+  } else if (w.pinned) {
+    words.push(el("p", { class: "muted", text: "pinned for this tenant" }));
+  }
+  if (w.refused) words.push(el("p", {}, el("span", { class: "badge warn wrap", text: `pin not served: ${w.refused}` })));
+  return words;
 }
 
 // A canary's last probe in words: the operator's first look when WhatsApp Web changed.

@@ -32,7 +32,7 @@ async function show() {
     api("/portal/tenant/current/setup-requests"), api("/portal/tenant/current/status")]);
   const open = setupRequest && ["PENDING", "APPROVED"].includes(setupRequest.status);
   const current = setupRequest ? el("div", { class: "card", id: "current-request" },
-    el("h2", { text: "Your request" }), el("p", { class: `badge ${SAID[setupRequest.status]?.[0] || "info"}`, id: "request-status", title: setupRequest.status, text: SAID[setupRequest.status]?.[1] || setupRequest.status }),
+    el("h2", { text: "Your request" }), el("p", { class: `badge wrap ${SAID[setupRequest.status]?.[0] || "info"}`, id: "request-status", title: setupRequest.status, text: SAID[setupRequest.status]?.[1] || setupRequest.status }),
     el("p", { text: `${setupRequest.templateType.toLowerCase()} replies for ${setupRequest.whatsappNumber}` }),
     setupRequest.reason ? el("p", { text: `Reason: ${setupRequest.reason}` }) : null) : null;
   if (open) { content.replaceChildren(current, checkReplies(status), el("p", { class: "muted", text: "We will let you know here once it is decided." })); return; }

@@ -4,7 +4,9 @@ moto server; the host is started by the placer exactly as make dev and ECS start
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import itertools
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +23,7 @@ from chalicelib.domain import conversation, templates
 from chalicelib.domain.clock import SystemClock
 from chalicelib.domain.transitions import Actor, Event
 from chalicelib.domain.words import WHATSAPP_CHANGED
+from chalicelib.services import admin
 from chalicelib.store import messages, tenants, views
 from chalicelib.store.models import HistoryModel, MessageModel
 from tests.processes import PHONE, Sim, Stack, command_line, eventually
@@ -522,15 +525,36 @@ def test_a_reply_counts_as_sent_only_once_whatsapp_acknowledges_it(stack: Stack,
     assert MessageModel.get(tid, key, consistent_read=True).wa_message_id == sim.sent()[0]["id"]
 
 
-def test_a_pinned_whatsapp_web_version_is_served_from_its_page(
-    stack: Stack, sim: Sim, tmp_path: Path
-) -> None:
+def wa_catalog(folder: Path, **expires_in_days: float) -> Path:
+    """A wa-version catalog (its versions.json and html/ pages, as the npm package lays them
+    out) whose pages are the simulator's site, each version expiring in the days given."""
     from devstack.simulator.server import STATIC
 
-    pinned = tmp_path / "2.3000.0-pinned.html"
-    pinned.write_text((STATIC / "index.html").read_text().replace("<title>", "<title>pinned "))
-    stack.configure(wa_html=pinned)
+    (folder / "html").mkdir(parents=True)
+    now = dt.datetime.now(dt.UTC)
+    listed = []
+    for name, days in expires_in_days.items():
+        version = f"2.3000.{name.removeprefix('v')}-alpha"
+        page = (STATIC / "index.html").read_text().replace("<title>", f"<title>{version} ")
+        (folder / "html" / f"{version}.html").write_text(page)
+        listed.append(
+            {
+                "version": version,
+                "beta": False,
+                "released": (now - dt.timedelta(days=60 - days)).isoformat(),
+                "expire": (now + dt.timedelta(days=days)).isoformat(),
+            }
+        )
+    (folder / "versions.json").write_text(json.dumps({"versions": listed}))
+    return folder
+
+
+def test_a_tenant_pinned_to_a_whatsapp_web_version_is_served_its_page_and_an_expired_pin_is_not(
+    stack: Stack, sim: Sim, tmp_path: Path
+) -> None:
+    stack.configure(wa_catalog=wa_catalog(tmp_path / "wa-version", v1=30, v2=-1))
     tid = new_tenant()
+    admin.pin_wa_version(tid, "operator", "2.3000.1-alpha")
     workers.start(tid)
     link(sim, tid)
     assert sim.state.page_loads == 0  # the site's own page was never fetched
@@ -538,6 +562,20 @@ def test_a_pinned_whatsapp_web_version_is_served_from_its_page(
     eventually(lambda: len(sim.sent()) == 1, what="reply")
     # It never asked whether it is out of date, nor installed a service worker.
     assert (sim.state.update_checks, sim.state.service_worker_fetches) == (0, 0)
+    row = presenters.fleet_row(views.tenant(item(tid)), now_ms=0, stale_ms=60_000)
+    assert row["whatsappWeb"] == {
+        "pinned": "2.3000.1-alpha",
+        "served": "2.3000.1-alpha",
+        "refused": None,
+    }
+
+    # A version WhatsApp no longer accepts keeps no bot offline: the next launch opens the
+    # live site, and the fleet view says why the pin was not served.
+    admin.pin_wa_version(tid, "operator", "2.3000.2-alpha")
+    workers.restart(tid)
+    eventually(lambda: item(tid).wa_served == "live", what="the live site served")
+    assert "expired" in item(tid).wa_refused
+    eventually(lambda: sim.state.page_loads >= 1, what="the site's own page")
 
 
 def test_a_whatsapp_web_wa_js_cannot_load_waits_for_an_update_instead_of_looping(

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from chalicelib.store.models import TenantModel
 from tests.infra.conftest import ROOT, resources
 
@@ -548,3 +550,32 @@ def test_the_hosts_proxy_url_comes_from_secrets_manager_read_by_the_execution_ro
     assert [role for role, _s in reading] == [
         r for r in resources(template, "AWS::IAM::Role") if "WorkerExecutionRole" in r
     ]
+
+
+def test_the_fleets_pinned_whatsapp_web_version_reaches_the_hosts_and_its_page_the_image(
+    template: dict[str, Any], cdk_out: Path
+) -> None:
+    from tests.infra.conftest import WA_VERSION, WA_VERSIONS
+
+    (task,) = resources(template, "AWS::ECS::TaskDefinition").values()
+    (container,) = task["Properties"]["ContainerDefinitions"]
+    assert {"Name": "WAFLEET_WA_VERSION", "Value": WA_VERSION} in container["Environment"]
+    manifest = json.loads((cdk_out / "Wafleet.assets.json").read_text())
+    (image,) = manifest["dockerImages"].values()
+    # The image is built with the pages of the fleet's pin and of the versions listed.
+    assert image["source"]["dockerBuildArgs"] == {
+        "WA_VERSIONS": " ".join(sorted({WA_VERSION, WA_VERSIONS}))
+    }
+
+
+def test_a_misspelt_whatsapp_web_version_in_the_context_stops_the_synth() -> None:
+    import aws_cdk as cdk
+    from wafleet_infra.stack import wa_versions
+
+    app = cdk.App(context={"wafleet:waVersions": "2.3000.1-alpha, latest"})
+    with pytest.raises(ValueError, match="wafleet:waVersions"):
+        wa_versions(app.node)
+    assert wa_versions(cdk.App(context={"wafleet:waVersions": ["2.3000.1-alpha"]}).node) == {
+        "wa_version": None,
+        "wa_versions": ("2.3000.1-alpha",),
+    }

@@ -834,3 +834,39 @@ def test_an_operator_makes_a_tenant_a_canary_of_another_and_stops_it(
     stopped = client.http.delete(path, headers=admin)
     assert stopped.status_code == 200 and body(stopped)["canary"] is None
     assert tenants.get_tenant(bob.tenant_id).canary_of is None  # the peer stops answering
+
+
+def test_an_operator_pins_a_tenants_whatsapp_web_version_and_unpins_it(
+    client: Any, admin: dict[str, str], alice: Account
+) -> None:
+    from chalicelib.store import portal_events, tenants
+
+    path = f"/admin/tenants/{alice.tenant_id}/wa-version"
+    pinned = client.http.put(
+        path, headers=admin, body=json.dumps({"version": "2.3000.1048032155-alpha"})
+    )
+    assert pinned.status_code == 200, pinned.body
+    # Served from its next launch: the row says what is pinned, and nothing served yet.
+    assert body(pinned)["whatsappWeb"] == {
+        "pinned": "2.3000.1048032155-alpha",
+        "served": None,
+        "refused": None,
+    }
+    assert tenants.get_tenant(alice.tenant_id).wa_version == "2.3000.1048032155-alpha"
+    fleet = body(client.http.get("/admin/tenants", headers=admin))
+    (row,) = [r for r in fleet["items"] if r["id"] == alice.tenant_id]
+    assert row["whatsappWeb"]["pinned"] == "2.3000.1048032155-alpha"
+    for wrong in ({"version": "latest"}, {"version": 2}, {}):
+        refused = client.http.put(path, headers=admin, body=json.dumps(wrong))
+        assert refused.status_code == 400 and body(refused)["error"]["field"] == "version"
+    assert tenants.get_tenant(alice.tenant_id).wa_version == "2.3000.1048032155-alpha"
+    nobody = client.http.put(
+        "/admin/tenants/t_nobody/wa-version", headers=admin, body=json.dumps({"version": "2.1.1"})
+    )
+    assert nobody.status_code == 404
+    owner = client.http.delete(path, headers=alice.headers)
+    assert owner.status_code == 403  # operators only
+    unpinned = client.http.delete(path, headers=admin)
+    assert unpinned.status_code == 200 and body(unpinned)["whatsappWeb"]["pinned"] is None
+    events = [e.event_type for e in portal_events.list_events(alice.tenant_id)]
+    assert {"tenant.wa_version_pinned", "tenant.wa_version_unpinned"} <= set(events)

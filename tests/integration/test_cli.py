@@ -60,3 +60,25 @@ def test_a_mistake_is_refused_with_its_field_and_nothing_is_saved(run: Any, alic
     assert json.loads(run("replies", "show", "--tenant", alice.tenant_id).output)["version"] == 0
     unknown = run("replies", "show", "--tenant", "t_nobody")
     assert unknown.exit_code == 1 and "tenant t_nobody not found" in unknown.output
+
+
+def test_an_operator_pins_a_version_from_the_cli_and_is_warned_of_one_that_cannot_be_served(
+    run: Any, alice: Account
+) -> None:
+    from chalicelib.store import tenants
+    from worker_container.wa_pages import DEFAULT_CATALOG, Catalog
+
+    # The oldest version of the pinned catalog expired long ago (they last two months): the
+    # pin is kept, and the operator told its browser will open the live site instead.
+    oldest = min(Catalog(DEFAULT_CATALOG).known().values(), key=lambda k: k.released_ms)
+    pinned = run("wa-version", "pin", alice.tenant_id, oldest.version)
+    assert pinned.exit_code == 0, pinned.output
+    assert "expired" in pinned.output and "live site" in pinned.output
+    assert tenants.get_tenant(alice.tenant_id).wa_version == oldest.version
+    wrong = run("wa-version", "pin", alice.tenant_id, "newest")
+    assert wrong.exit_code == 1 and "WhatsApp Web version" in wrong.output
+    assert tenants.get_tenant(alice.tenant_id).wa_version == oldest.version
+    assert run("wa-version", "unpin", alice.tenant_id).exit_code == 0
+    assert tenants.get_tenant(alice.tenant_id).wa_version is None
+    listed = run("wa-version", "list", "--all").output.splitlines()
+    assert listed[0].startswith(f"{oldest.version}  expired ")

@@ -57,3 +57,54 @@ def test_base_images_are_pinned_by_digest_and_current() -> None:
     bases = re.findall(r"^FROM (\S+)", DOCKERFILE, flags=re.M)
     assert bases and all(re.search(r"@sha256:[0-9a-f]{64}$", b) for b in bases), bases
     assert not any(b.startswith("node:20") for b in bases)  # end of life
+
+
+def catalog_step() -> str:
+    """The build stage's command that lays out the pinnable WhatsApp Web versions."""
+    found = re.search(r"^RUN (mkdir -p wa-version/html.*?)(?=\n\S)", DOCKERFILE, flags=re.M | re.S)
+    assert found, "no catalog step"
+    return found.group(1).replace("\\\n", "")  # how Docker joins continued lines
+
+
+def test_the_image_carries_the_catalog_with_the_pages_of_the_versions_asked_for_only(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+
+    from worker_container.wa_pages import DEFAULT_CATALOG, Catalog
+
+    (tmp_path / "node_modules" / "@wppconnect").mkdir(parents=True)
+    (tmp_path / "node_modules" / "@wppconnect" / "wa-version").symlink_to(DEFAULT_CATALOG)
+    versions = sorted(Catalog(DEFAULT_CATALOG).known())[:2]
+    built = subprocess.run(
+        ["bash", "-c", catalog_step()],
+        cwd=tmp_path,
+        env={"WA_VERSIONS": " ".join(versions), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr
+    image = Catalog(tmp_path / "wa-version").known()
+    assert {v for v, known in image.items() if known.page} == set(versions)
+    assert len(image) == len(Catalog(DEFAULT_CATALOG).known())  # listed, without their pages
+    assert (
+        "/opt/wafleet/wa-version" in DOCKERFILE
+        and "WAFLEET_WA_CATALOG=/opt/wafleet/wa-version" in DOCKERFILE
+    )
+
+
+def test_a_version_the_package_does_not_have_fails_the_build(tmp_path: Path) -> None:
+    import subprocess
+
+    from worker_container.wa_pages import DEFAULT_CATALOG
+
+    (tmp_path / "node_modules" / "@wppconnect").mkdir(parents=True)
+    (tmp_path / "node_modules" / "@wppconnect" / "wa-version").symlink_to(DEFAULT_CATALOG)
+    built = subprocess.run(
+        ["bash", "-c", catalog_step()],
+        cwd=tmp_path,
+        env={"WA_VERSIONS": "2.1.0-alpha", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode != 0 and "no page for WhatsApp Web 2.1.0-alpha" in built.stderr

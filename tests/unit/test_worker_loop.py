@@ -62,7 +62,9 @@ class FakeEngine:
     silent: asyncio.Event | None = None  # set: the page is hung until it is cleared
     relaunched: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def start(self, profile: Path, on_event: Callable[[PageEvent], None]) -> None:
+    async def start(
+        self, profile: Path, on_event: Callable[[PageEvent], None], pinned: Path | None = None
+    ) -> None:
         self.pages.append(on_event)
         if len(self.pages) > 1:
             self.relaunched.set()

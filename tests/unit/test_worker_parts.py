@@ -79,7 +79,11 @@ def test_worker_config_defaults_and_a_round_trip_through_the_task_environment() 
         ({"WAFLEET_CONFLICT": "fight"}, "WAFLEET_CONFLICT"),
         ({"WAFLEET_RATE_PER_MIN": "-1"}, "WAFLEET_RATE_PER_MIN"),
         ({"WAFLEET_PAGE_PROBE_S": "inf"}, "WAFLEET_PAGE_PROBE_S"),
-        ({"WAFLEET_WA_HTML": "/no/such/page.html"}, "WAFLEET_WA_HTML"),
+        ({"WAFLEET_WA_VERSION": "latest"}, "WAFLEET_WA_VERSION"),
+        (
+            {"WAFLEET_WA_VERSION": "2.3000.1-alpha", "WAFLEET_WA_CATALOG": "/nowhere"},
+            "WAFLEET_WA_VERSION",
+        ),
         ({"WAFLEET_WAJS_BUNDLE": "/no/such/wa.js"}, "WAFLEET_WAJS_BUNDLE"),
         ({"WAFLEET_SESSION_DIR": ""}, "WAFLEET_SESSION_BUCKET"),
     ],
