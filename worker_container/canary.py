@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -56,14 +57,21 @@ class Canary:
         future.set_result(self.clock.now_ms())
         return True
 
-    async def run(self, done: asyncio.Event) -> None:
-        """Probe every ``every_s`` until ``done``, while paired and connected."""
+    async def run(self, done: asyncio.Event, wake_s: float = 5.0) -> None:
+        """Probe every ``every_s`` until ``done``, while paired and connected. A peer it has
+        not probed yet (just paired: the heartbeat reads it) is probed at once, so an operator
+        who enables a canary sees its first result within a heartbeat, not an interval."""
+        probed: str | None = None  # the peer of the last probe
+        due = time.monotonic() + self.every_s
         while not done.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(done.wait(), timeout=self.every_s)
+                await asyncio.wait_for(done.wait(), timeout=min(wake_s, self.every_s))
             peer = self.peer()
             if done.is_set() or not self.connected() or not peer:
                 continue
+            if peer == probed and time.monotonic() < due:
+                continue
+            probed, due = peer, time.monotonic() + self.every_s
             try:
                 await self.probe(peer)
             except Exception as exc:  # the next probe tries again

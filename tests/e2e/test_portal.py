@@ -26,7 +26,7 @@ import requests
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from devstack.local_aws import fake_credentials
-from tests.e2e.test_dev_data import Api
+from tests.e2e.test_dev_data import Api, decode
 from tests.e2e.test_dev_data import cli as dev_cli
 from tests.processes import creds, dev_stack, eventually, sign_in
 
@@ -581,3 +581,48 @@ def test_every_page_fits_a_phone(stack: dict[str, str], browser: Browser, shots:
             if name != "whatsapp":  # linked by now: it shows the status (the QR's shot is above)
                 shots.take(page, f"phone-{name}")
         context.close()
+
+
+def test_a_canary_enabled_from_the_cli_shows_its_first_result_on_the_admin_page(
+    stack: dict[str, str], browser: Browser
+) -> None:
+    """The README's canary in make dev: two linked tenants (the simulator delivers between
+    its phones), ``wafleet canary enable``, and the admin page shows the first probe's result
+    within a heartbeat or two, not an interval later."""
+    folder, sim = stack["folder"], stack["simulator"]
+    admin = Api(stack, "admin@demo.example")
+    numbers = {"Canary Cafe": "+4915100000071", "Peer Cafe": "+4915100000072"}
+    ids = {}
+    for name, number in numbers.items():
+        tid = json.loads(dev_cli(folder, "tenant", "create", "--name", name, "--phone", number))[
+            "tenantId"
+        ]
+        owner_email = f"{tid}@canary.example"
+        dev_cli(folder, "user", "add", "--email", owner_email, "--tenant", tid)
+        admin.post(f"/admin/tenants/{tid}/worker/start")
+        owner = Api(stack, owner_email)
+
+        def linked(owner: Api = owner, number: str = number) -> bool:
+            doc = owner.get("/portal/tenant/current/qr")
+            if not doc.get("qr"):
+                return False
+            answer = requests.post(
+                f"{sim}/control/link",
+                json={"payload": decode(doc["qr"]), "phone": number},
+                timeout=10,
+            )
+            return answer.status_code == 200
+
+        eventually(linked, timeout=60, what=f"{name} linked with its own code")
+        ids[name] = tid
+    dev_cli(folder, "canary", "enable", ids["Canary Cafe"], "--peer", numbers["Peer Cafe"])
+    errors: list[str] = []
+    page = signed_in(browser, stack["portal"], "admin@demo.example", errors)
+    row = page.locator(f"tr[data-tenant={ids['Canary Cafe']}]")
+    expect(row).to_contain_text(
+        re.compile(r"Canary → \+4915100000072: answered in \d+ ms"), timeout=60_000
+    )
+    expect(page.locator(f"tr[data-tenant={ids['Peer Cafe']}]")).to_contain_text(
+        "answers the canary of +4915100000071"
+    )
+    assert errors == []
