@@ -266,10 +266,20 @@ class Session:
         if choice.refused:
             logger.warning("pinned page not served", extra={**self.log, "why": choice.refused})
         if (tenant.wa_served, tenant.wa_refused) != (choice.version, choice.refused):
-            await self._db(self.store.record_wa_page, served=choice.version, refused=choice.refused)
-            self.replies.tenant = dataclasses.replace(
-                tenant, wa_served=choice.version, wa_refused=choice.refused
-            )
+            try:
+                await self._db(
+                    self.store.record_wa_page, served=choice.version, refused=choice.refused
+                )
+            except StaleOwnerError:
+                raise
+            except Exception as exc:  # the fleet view lags; the launch goes on
+                logger.warning(
+                    "page served not recorded", extra={**self.log, "error_type": type(exc).__name__}
+                )
+            else:
+                self.replies.tenant = dataclasses.replace(
+                    tenant, wa_served=choice.version, wa_refused=choice.refused
+                )
         return choice
 
     def _sink(self) -> Callable[[PageEvent], None]:

@@ -167,11 +167,18 @@ class Site:
         assert len(sent) >= count, sent
         return sent
 
-    def linked(self) -> None:
-        # The code is there once the page got it from the server (a busy machine: later).
-        code = self.page.wait_for_function(
-            "() => WPP.conn.getAuthCode()", timeout=20_000
+    def auth_code(self, timeout_ms: float = 30_000) -> Any:
+        """The QR code wa-js composes, once the page got a ref from the server (a busy
+        machine: later). ``wait_for_function`` does not await a promise (a pending one is
+        truthy), so the predicate keeps what ``getAuthCode()`` last resolved to and returns it."""
+        return self.page.wait_for_function(
+            "() => { WPP.conn.getAuthCode().then((c) => { window.__authCode = c; });"
+            " return window.__authCode; }",
+            timeout=timeout_ms,
         ).json_value()
+
+    def linked(self) -> None:
+        code = self.auth_code()
         self.control("/control/link", {"payload": code["fullCode"], "phone": PHONE})
         self.page.wait_for_function(
             "() => WPP.conn.isAuthenticated() && WPP.conn.getStreamData().mode === 'MAIN'",
@@ -283,7 +290,7 @@ def test_main_ready_is_latched_on_the_qr_screen_so_it_never_means_linked(site: S
 
 
 def test_linking_by_qr_fires_wa_js_events_with_their_declared_payloads(site: Site) -> None:
-    code = site.page.wait_for_function("() => WPP.conn.getAuthCode()").json_value()
+    code = site.auth_code()
     auth_fields = declared_fields(declarations("conn", "types.d.ts"), "AuthCodeMultiDevice")
     assert set(code) == auth_fields and code["type"] == "multidevice"
     assert code["fullCode"].split(",")[0] == code["ref"]  # ref, then this browser's keys
@@ -458,7 +465,7 @@ def test_going_back_to_qr_ends_the_pairing_flow_and_shows_a_fresh_qr(site: Site)
 
     # As the worker does: a pairing code only once the first QR is up (wa-js cancels a flow
     # started before on conn.main_ready, linkDeviceCodeLifecycle.ts).
-    first = site.page.wait_for_function("() => WPP.conn.getAuthCode()").json_value()
+    first = site.auth_code()
     site.call("(p) => WPP.conn.startLinkDeviceCodeForPhoneNumber(p)", "4915100000001")
     site.seen("conn.link_code_change")
     site.call(WaJsEngine.BACK_TO_QR)
@@ -520,7 +527,7 @@ def test_a_logout_names_its_reason_and_the_site_starts_over_with_a_code(site: Si
         " && WPP.conn.getStreamData().mode === 'QR'",
         timeout=15_000,
     )
-    assert site.page.evaluate("() => WPP.conn.getAuthCode().then((c) => !!c)")
+    assert site.auth_code()["fullCode"]
 
 
 def test_the_simulator_refuses_a_browser_that_says_it_is_headless_or_automated(
