@@ -53,13 +53,15 @@ typecheck: sync
 
 # pytest exits 5 when it collected no tests; that is a failure here, like any other non-zero exit.
 # Four workers (pytest-xdist) on two cores: the process tests mostly wait on real processes,
-# and every test is independent (its own tables, ports, processes). The 25 slowest are listed.
+# and every test is independent (its own tables, ports, processes). Tests sharing one costly
+# module or session fixture (the synthesized template, the portal's make dev) are one xdist
+# group, run on one worker, so it is built once. The 25 slowest are listed.
 test: bootstrap lint
-	$(UV) run --frozen pytest -n 4 --durations=25 $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n 4 --dist loadgroup --durations=25 $(PYTEST_ARGS)
 
 # Unit, integration, infra and contract tests: no worker host, no make dev (about a minute).
 test-fast: bootstrap
-	$(UV) run --frozen pytest -n 2 -m "not process" --durations=10 $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n 2 --dist loadgroup -m "not process" --durations=10 $(PYTEST_ARGS)
 
 # Re-take the README's screenshots (docs/screenshots) with the portal's browser test.
 screenshots: bootstrap

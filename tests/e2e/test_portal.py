@@ -30,7 +30,8 @@ from tests.e2e.test_dev_data import Api, decode
 from tests.e2e.test_dev_data import cli as dev_cli
 from tests.processes import creds, dev_stack, eventually, sign_in
 
-pytestmark = pytest.mark.process
+# One make dev stack and one browser for the module (``--dist loadgroup``: one xdist worker).
+pytestmark = [pytest.mark.process, pytest.mark.xdist_group("portal")]
 PDF = b"%PDF-1.4\n% a price list\n%%EOF\n"
 ROOT = Path(__file__).resolve().parents[2]
 PHONE = "+4915112345678"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,28 +27,35 @@ def template(cdk_out: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The cloud assembly: the template and its asset manifest."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-    sys.path.insert(0, str(ROOT / "infra"))
-    import aws_cdk as cdk
-    from wafleet_infra.stack import WafleetStack
-
+    """The cloud assembly (the template and its asset manifest), from what ``cdk synth``
+    runs (cdk.json's app) in an environment that knows nothing of AWS: no credentials, no
+    region, no ~/.aws. The deploy-time context comes as the CDK CLI passes it."""
     out = tmp_path_factory.mktemp("cdk.out")
     context = {
+        "wafleet:cognitoDomainPrefix": "wafleet-test",
+        "wafleet:alarmEmail": "ops@x.io",
         "wafleet:proxySecretArn": PROXY_SECRET,
         "wafleet:waVersion": WA_VERSION,
         "wafleet:waVersions": WA_VERSIONS,
     }
-    app = cdk.App(outdir=str(out), context=context)
-    here = Path.cwd()
-    os.chdir(out)  # chalice.cdk packages the app into ./chalice.out
-    try:
-        WafleetStack(app, "Wafleet", cognito_domain_prefix="wafleet-test", alarm_email="ops@x.io")
-        assembly = app.synth()
-    finally:
-        os.chdir(here)
-    document: dict[str, Any] = assembly.get_stack_by_name("Wafleet").template
-    (out / "Wafleet.template.json").write_text(json.dumps(document))
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(out),  # no ~/.aws either
+        "CDK_OUTDIR": str(out),
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+    }
+    # chalice.cdk packages the app into ./chalice.out: the assembly's folder, not the repo.
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "infra" / "cdk_app.py")],
+        cwd=out,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
     return out
 
 

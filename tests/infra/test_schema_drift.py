@@ -33,6 +33,8 @@ from chalicelib.store import users as user_store
 from tests.conftest import new_number
 from tests.infra.conftest import resources
 
+pytestmark = pytest.mark.xdist_group("cdk")  # the synthesized template's worker
+
 SETTING_OF = {
     "Tenants": "tenants_table",
     "History": "history_table",
