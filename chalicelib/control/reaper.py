@@ -57,15 +57,17 @@ def reap(*, auto_restart: bool = False, page_size: int = 500) -> ReapReport:
     for item in TenantModel.scan(page_size=page_size):
         report.scanned += 1
         worker = WorkerStatus(item.worker_status)
-        report.by_worker_status[worker.value] = report.by_worker_status.get(worker.value, 0) + 1
-        _count_session(item, worker, report)
+        state = item.session_state or SessionState.DISCONNECTED.value
         heartbeat = int(item.heartbeat_at) if item.heartbeat_at is not None else None
         if is_stale(worker, heartbeat, now, stale_ms):
             report.candidates += 1
-            _mark_stale(item, now, cutoff, report)
+            if _mark_stale(item, now, cutoff, report):  # counted as this run leaves it
+                worker, state = WorkerStatus.ERROR, SessionState.DISCONNECTED.value
         elif auto_restart and worker is WorkerStatus.ERROR:
             report.candidates += 1
             _maybe_restart(item, now, report)
+        report.by_worker_status[worker.value] = report.by_worker_status.get(worker.value, 0) + 1
+        _count_session(item, worker, state, report)
         if item.tenant_status == TenantStatus.ERROR.value and item.desired != "STOP":
             _maybe_alert(item, now, rt.settings)
     logger.info(
@@ -87,8 +89,7 @@ def connected_share(report: ReapReport) -> float:
     return round(100.0 * report.linked_connected / report.linked_running, 1)
 
 
-def _count_session(item: TenantModel, worker: WorkerStatus, report: ReapReport) -> None:
-    state = item.session_state or "DISCONNECTED"
+def _count_session(item: TenantModel, worker: WorkerStatus, state: str, report: ReapReport) -> None:
     report.by_session_state[state] = report.by_session_state.get(state, 0) + 1
     if worker is not WorkerStatus.RUNNING or item.desired == "STOP":
         return
@@ -99,7 +100,8 @@ def _count_session(item: TenantModel, worker: WorkerStatus, report: ReapReport) 
         report.waiting_for_update += 1
 
 
-def _mark_stale(item: TenantModel, now: int, cutoff: int, report: ReapReport) -> None:
+def _mark_stale(item: TenantModel, now: int, cutoff: int, report: ReapReport) -> bool:
+    """Mark a stale worker ERROR; False when something else changed it first."""
     guard = tenants.guard_of(item, heartbeat_before_ms=cutoff)
     try:
         tenants.transition(
@@ -107,11 +109,12 @@ def _mark_stale(item: TenantModel, now: int, cutoff: int, report: ReapReport) ->
         )
     except ConcurrentUpdateError:
         report.lost_race.append(item.tenant_id)
-        return
+        return False
     report.reaped.append(item.tenant_id)
     # Its placement stays: the revoked lease ends the session at its next write, and its host
     # takes it off then; if the host has gone silent too, the host sweep finds the placement
     # and moves the tenant (taking it off here would leave a lost host nothing to move).
+    return True
 
 
 def _maybe_alert(item: TenantModel, now: int, settings: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +18,21 @@ from chalicelib.store.models import HistoryModel, TenantModel
 from tests.integration.conftest import FakeLauncher
 
 STALE_MS = 1000  # the FAST settings' stale threshold
+
+
+@pytest.fixture
+def aws(_moto: Settings) -> Iterator[Settings]:
+    """Tables of this test's own: the reaper scans (and may restart) every tenant of its
+    table, and the session's shared one holds every other test's."""
+    from chalicelib.store import models
+
+    prefix = f"liveness-{uuid.uuid4().hex[:8]}"
+    tables = {f.name: f"{prefix}-{f.name}" for f in dataclasses.fields(Settings)}
+    mine = dataclasses.replace(_moto, **{k: v for k, v in tables.items() if k.endswith("_table")})
+    models.bind(mine)
+    models.create_tables(wait=False)
+    yield mine
+    models.bind(_moto)
 
 
 @pytest.fixture
@@ -201,7 +218,10 @@ def test_the_reaper_function_logs_json_with_a_request_id_and_publishes_its_metri
     assert emf["service"] == "reaper" and emf["ReapedWorkers"] == [float(result.payload["reaped"])]
     # The whole fleet counted by worker status, for the dashboard.
     counted = sum(emf[f"Workers{s}"][0] for s in ("Running", "Starting", "Error", "Stopped"))
-    assert counted == result.payload["scanned"] >= 1 and emf["WorkersError"][0] >= 1
+    assert counted == result.payload["scanned"] == 1
+    # The worker it reaped counts as the run leaves it: in ERROR, its session disconnected.
+    assert (emf["WorkersError"], emf["WorkersRunning"]) == ([1.0], [0.0])
+    assert (emf["SessionsDisconnected"], emf["SessionsConnected"]) == ([1.0], [0.0])
     # And by session state, with the share of linked, running bots that are connected.
     states = sum(emf[f"Sessions{s}"][0] for s in ("Connected", "QrReady", "Disconnected"))
     assert states == result.payload["scanned"]

@@ -124,7 +124,7 @@ def test_the_connected_share_counts_only_bots_that_run_should_run_and_were_linke
 
     def tenant(worker: str, session: str, **more: object) -> None:
         item = TenantModel("t", worker_status=worker, session_state=session, **more)
-        _count_session(item, WorkerStatus(worker), report)
+        _count_session(item, WorkerStatus(worker), session, report)
 
     report = ReapReport()
     tenant("RUNNING", "CONNECTED", linked_at=1)
