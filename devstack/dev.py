@@ -24,6 +24,7 @@ from chalicelib.domain.errors import DuplicateError, WafleetError
 from chalicelib.domain.transitions import Actor
 from chalicelib.settings import Settings, env_for, read_env
 from devstack import gateway, notify_local, snapshot
+from devstack.console import say
 from devstack.issuer import LocalIssuer
 from devstack.leftovers import StackFile
 from devstack.local_auth import LocalAuth
@@ -108,7 +109,7 @@ def resume() -> list[str]:
         try:
             start(item.tenant_id, detail="make dev restarted", actor=Actor.LAUNCHER)
         except WafleetError as exc:
-            print(f"could not restart {item.tenant_id}: {exc}", flush=True)
+            say(f"could not restart {item.tenant_id}: {exc}")
             continue
         started.append(item.tenant_id)
     return started
@@ -148,7 +149,7 @@ def run(
     stack_file = StackFile(base / STACK_FILE)
     ended = stack_file.end_leftovers()  # what a kill -9 of the last run left, by its ids
     if ended:
-        print(f"ended {len(ended)} processes the last run left behind", flush=True)
+        say(f"ended {len(ended)} processes the last run left behind")
     stack_file.start()
     stop = threading.Event()
 
@@ -254,7 +255,7 @@ def run(
             try:
                 reap(auto_restart=settings.auto_restart)
             except Exception as exc:
-                print(f"reaper: {type(exc).__name__}", flush=True)
+                say(f"reaper: {type(exc).__name__}")
 
     from chalicelib.notify import delivery, fanout
 
@@ -275,7 +276,7 @@ def run(
     resumed = resume() if restored else []  # before the reaper: it would restart them too
     threading.Thread(target=reaper_loop, name="reaper", daemon=True).start()
     keeper.start()
-    print(
+    say(
         f"""
 wafleet is running (loopback only). Its data is kept in {data}
 ({restored} items restored, {len(resumed)} bots restarted); --reset starts clean.
@@ -295,8 +296,7 @@ For scripting in another shell (the CLI finds this stack through {base / STACK_F
   uv run wafleet user list
 
 Ctrl-C stops everything.
-""",
-        flush=True,
+"""
     )
     ready = {
         "portal": web.url,
@@ -305,13 +305,13 @@ Ctrl-C stops everything.
         "receiver": receiver_url,
     }
     stack_file.ready(**ready, folder=str(base))
-    print("WAFLEET_READY " + json.dumps(ready), flush=True)
+    say("WAFLEET_READY " + json.dumps(ready))
     try:
         while not stop.wait(1.0):
             pass
     finally:
         stop.set()
-        print("stopping workers...", flush=True)
+        say("stopping workers...")
         tasks.stop_all(timeout=12)  # hosts drain: each login is saved, STOPPED written
         poller.stop.set()
         consumer.stop.set()
@@ -322,4 +322,4 @@ Ctrl-C stops everything.
         moto.process.terminate()
         moto.process.wait(timeout=10)
         stack_file.remove()
-        print("stopped.", flush=True)
+        say("stopped.")

@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 
 from chalicelib.notify import signing
+from devstack.console import say
 
 QUEUE = "wafleet-webhooks"
 DLQ = "wafleet-webhooks-dlq"
@@ -89,7 +90,7 @@ class StreamPoller:
                 if not self.poll_once():
                     self.stop.wait(0.05)
             except Exception as exc:
-                print(f"webhook streams: {type(exc).__name__}: {exc}", flush=True)
+                say(f"webhook streams: {type(exc).__name__}: {exc}")
                 self.stop.wait(1.0)
 
 
@@ -143,7 +144,7 @@ class QueueConsumer:
                 for message in got:
                     self._one(message)
             except Exception as exc:  # the queue is unreachable: try again in a moment
-                print(f"webhook queue: {type(exc).__name__}", flush=True)
+                say(f"webhook queue: {type(exc).__name__}")
                 self.stop.wait(1.0)
 
     def _one(self, message: dict[str, Any]) -> None:
@@ -158,7 +159,7 @@ class QueueConsumer:
         try:
             self.handle(body)
         except Exception as exc:  # left on the queue: SQS redelivers it
-            print(f"webhook delivery: {type(exc).__name__}: {exc}", flush=True)
+            say(f"webhook delivery: {type(exc).__name__}: {exc}")
             return
         finally:
             self._done(tenant)
@@ -213,11 +214,11 @@ class DemoReceiver:
                 self.send_response(204 if ok else 401)
                 self.end_headers()
                 if not ok:
-                    print("demo receiver: signature did not verify", flush=True)
+                    say("demo receiver: signature did not verify")
                     return
                 event = json.loads(body)
                 receiver.received.append(event)
-                print(f"demo receiver: verified {event['type']} {event['id']}", flush=True)
+                say(f"demo receiver: verified {event['type']} {event['id']}")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(

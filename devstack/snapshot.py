@@ -14,6 +14,8 @@ from typing import Any
 
 import boto3
 
+from devstack.console import say
+
 TABLES_FILE = "tables.json"
 SIMULATOR_FILE = "simulator.json"
 
@@ -91,7 +93,7 @@ class Keeper:
             try:
                 self.save()
             except Exception as exc:  # keep going: the next round may work
-                print(f"snapshot: {type(exc).__name__}", flush=True)
+                say(f"snapshot: {type(exc).__name__}")
 
     def stop(self) -> None:
         """Stop the loop and write a last snapshot."""
