@@ -149,6 +149,7 @@ class Session:
         self.reconnect_task: asyncio.Task[None] | None = None
         self.recovery_task: asyncio.Task[None] | None = None
         self.catch_up_task: asyncio.Task[None] | None = None
+        self.caught_up_page = 0  # the page the last catch-up ran on
         # Answers in flight: one chat at a time in order, chats side by side (a reply's
         # "typing…" in one chat holds up no other chat).
         self.answering: set[asyncio.Task[None]] = set()
@@ -469,6 +470,11 @@ class Session:
         elif health is Health.CONNECTED:
             if self.session_state is not SessionState.CONNECTED:
                 await self._on_ready()
+            elif self.caught_up_page != self.page_number:
+                # Connected as the statuses go (the page before said READY while this one
+                # was being opened), but this page has not caught up on what came meanwhile.
+                self.connected.set()
+                self._start_catch_up(self.replies.tenant.linked_at)
             await self.replies.retry_unsent()
 
     async def _publish_code(self, shown: CodeShown) -> None:
@@ -519,6 +525,8 @@ class Session:
         # link time READY records. A restored login keeps the link time it had (if any).
         fresh_link = bool(self.code_attempt) or self.pairing_requested
         linked_before = self.replies.tenant.linked_at
+        if number != self.page_number:
+            return  # lost while its number was recorded
         await self._event(Event.READY)
         self.connected.set()
         self.code_attempt.clear()
@@ -528,9 +536,13 @@ class Session:
         self._load_config(await self._db(self.store.tenant))
         logger.info("ready", extra=self.log)
         await self.replies.finish_interrupted_work()
-        linked_at = self.replies.tenant.linked_at if fresh_link else linked_before
+        self._start_catch_up(self.replies.tenant.linked_at if fresh_link else linked_before)
+
+    def _start_catch_up(self, linked_at: int | None) -> None:
+        """Answer, on the current page, what arrived while nobody answered (once a page)."""
         if self.catch_up_task is not None:
             self.catch_up_task.cancel()
+        self.caught_up_page = self.page_number
         self.catch_up_task = asyncio.create_task(self._catch_up(linked_at), name="catch-up")
 
     async def _record_linked_number(self) -> None:

@@ -81,6 +81,21 @@ def cli(folder: str, *args: str) -> str:
     ).stdout.strip()
 
 
+def link_with_portal_code(owner: Api, sim: str, phone: str, timeout: float = 60) -> None:
+    """The owner's phone (``phone``) scans the code the portal's QR API shows the owner."""
+
+    def linked() -> bool:
+        doc = owner.get("/portal/tenant/current/qr")
+        if not doc.get("qr"):
+            return False
+        answer = requests.post(
+            f"{sim}/control/link", json={"payload": decode(doc["qr"]), "phone": phone}, timeout=10
+        )
+        return answer.status_code == 200
+
+    eventually(linked, timeout=timeout, what=f"{phone} linked with the portal's code")
+
+
 class Api:
     def __init__(self, stack: dict[str, str], email: str) -> None:
         self.base = stack["portal"] + "/api"
@@ -143,18 +158,7 @@ def test_codes_on_screen_are_always_valid_and_make_dev_keeps_its_data(
         assert len(decoded) >= 4 and len(samples) >= 2 * len(decoded)
 
         # The README's demo: the code from the portal's own QR API, typed into the phone.
-        def linked() -> bool:
-            doc = owner.get("/portal/tenant/current/qr")
-            if not doc.get("qr"):
-                return False
-            answer = requests.post(
-                f"{sim}/control/link",
-                json={"payload": decode(doc["qr"]), "phone": PHONE},
-                timeout=10,
-            )
-            return answer.status_code == 200
-
-        eventually(linked, timeout=30, what="linked with the portal's code")
+        link_with_portal_code(owner, sim, PHONE)
         expect(page).to_have_url(re.compile(r"/status\.html\?linked=1"), timeout=15_000)
         requests.post(
             f"{sim}/control/phones/{PHONE}/inbound",

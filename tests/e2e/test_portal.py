@@ -26,7 +26,7 @@ import requests
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from devstack.local_aws import fake_credentials
-from tests.e2e.test_dev_data import Api, decode
+from tests.e2e.test_dev_data import Api, link_with_portal_code
 from tests.e2e.test_dev_data import cli as dev_cli
 from tests.processes import creds, dev_stack, eventually, sign_in
 
@@ -601,20 +601,7 @@ def test_a_canary_enabled_from_the_cli_shows_its_first_result_on_the_admin_page(
         owner_email = f"{tid}@canary.example"
         dev_cli(folder, "user", "add", "--email", owner_email, "--tenant", tid)
         admin.post(f"/admin/tenants/{tid}/worker/start")
-        owner = Api(stack, owner_email)
-
-        def linked(owner: Api = owner, number: str = number) -> bool:
-            doc = owner.get("/portal/tenant/current/qr")
-            if not doc.get("qr"):
-                return False
-            answer = requests.post(
-                f"{sim}/control/link",
-                json={"payload": decode(doc["qr"]), "phone": number},
-                timeout=10,
-            )
-            return answer.status_code == 200
-
-        eventually(linked, timeout=60, what=f"{name} linked with its own code")
+        link_with_portal_code(Api(stack, owner_email), sim, number)
         ids[name] = tid
     dev_cli(folder, "canary", "enable", ids["Canary Cafe"], "--peer", numbers["Peer Cafe"])
     errors: list[str] = []

@@ -520,6 +520,38 @@ def test_what_a_lost_page_still_said_never_reports_the_new_page_connected(
     assert [event for event, _ in w.store.history][-2:] == ["disconnected", "ready"]
 
 
+def test_a_relaunched_page_catches_up_even_when_the_page_before_said_ready_last(
+    tmp_path: Path,
+) -> None:
+    """The page before is lost while its READY is being written: the statuses say CONNECTED
+    when the relaunched page reports ready, and that page still answers what came meanwhile."""
+    w = world(tmp_path)
+
+    async def run() -> None:
+        handler = asyncio.create_task(w.bot._handle_events())
+        await w.bot._open()
+        await w.bot._handle(StateChanged(READY))
+        linked_at = w.store.view.linked_at
+        assert linked_at is not None
+        w.bot._crashed("page lost")
+        assert w.bot.recovery_task is not None
+        await w.bot.recovery_task
+        # The lost page's READY, written after the relaunch began.
+        w.store.statuses = Statuses(
+            TenantStatus.ACTIVE, SessionState.CONNECTED, WorkerStatus.RUNNING
+        )
+        w.bot.session_state = SessionState.CONNECTED
+        w.engine.history = [Inbound("3A09", "15550009@c.us", "still there?", linked_at + 5_000)]
+        w.engine.pages[-1](StateChanged(READY))  # the relaunched page is ready
+        await asyncio.wait_for(w.bot.events.join(), timeout=5)
+        handler.cancel()
+        if w.bot.catch_up_task is not None:
+            await w.bot.catch_up_task
+
+    asyncio.run(run())
+    assert [chat for chat, _t, _id in w.engine.sends] == ["15550009@c.us"]
+
+
 def test_a_page_that_stops_answering_is_our_problem_at_once_and_relaunched_if_it_stays(
     tmp_path: Path,
 ) -> None:
