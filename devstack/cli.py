@@ -177,12 +177,16 @@ def canary() -> None:
 @click.option("--peer", required=True, help="The tenant it writes to (its id or number).")
 def canary_enable(tenant_id: str, peer: str) -> None:
     """Make TENANT_ID a canary probing PEER (both linked tenants of this platform)."""
-    from chalicelib.store import tenants
+    from chalicelib.store import portal_events, tenants
 
     _store()
     try:
         peer_id = peer if not peer.startswith("+") else _tenant_of_number(peer)
-        number, peer_number = tenants.pair_canary(tenant_id, peer_id, now_ms=SystemClock().now_ms())
+        now = SystemClock().now_ms()
+        number, peer_number = tenants.pair_canary(tenant_id, peer_id, now_ms=now)
+        portal_events.record(
+            tenant_id, "cli", "tenant.canary_enabled", now_ms=now, peer=peer_number
+        )
     except WafleetError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps({"canary": tenant_id, "number": number, "peer": peer_number}))
@@ -192,11 +196,13 @@ def canary_enable(tenant_id: str, peer: str) -> None:
 @click.argument("tenant_id")
 def canary_disable(tenant_id: str) -> None:
     """Stop the canary of TENANT_ID."""
-    from chalicelib.store import tenants
+    from chalicelib.store import portal_events, tenants
 
     _store()
     try:
-        tenants.unpair_canary(tenant_id, now_ms=SystemClock().now_ms())
+        now = SystemClock().now_ms()
+        tenants.unpair_canary(tenant_id, now_ms=now)
+        portal_events.record(tenant_id, "cli", "tenant.canary_disabled", now_ms=now)
     except WafleetError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps({"canary": tenant_id, "enabled": False}))
@@ -237,13 +243,17 @@ def wa_version_list(everything: bool) -> None:
 def wa_version_pin(tenant_id: str, version: str) -> None:
     """Serve TENANT_ID's browser this WhatsApp Web VERSION from its next launch."""
     from chalicelib.domain import wa_version
-    from chalicelib.store import tenants
+    from chalicelib.store import portal_events, tenants
     from worker_container.wa_pages import DEFAULT_CATALOG, Catalog
 
     try:
         wa_version.check(version)
         _store()
-        tenants.pin_wa_version(tenant_id, version, now_ms=SystemClock().now_ms())
+        now = SystemClock().now_ms()
+        tenants.pin_wa_version(tenant_id, version, now_ms=now)
+        portal_events.record(
+            tenant_id, "cli", "tenant.wa_version_pinned", now_ms=now, version=version
+        )
     except WafleetError as exc:
         raise click.ClickException(str(exc)) from exc
     chosen = Catalog(DEFAULT_CATALOG).choose(version, SystemClock().now_ms())
@@ -256,11 +266,13 @@ def wa_version_pin(tenant_id: str, version: str) -> None:
 @click.argument("tenant_id")
 def wa_version_unpin(tenant_id: str) -> None:
     """TENANT_ID follows the fleet's version (or the live site) from its next launch."""
-    from chalicelib.store import tenants
+    from chalicelib.store import portal_events, tenants
 
     _store()
     try:
-        tenants.pin_wa_version(tenant_id, None, now_ms=SystemClock().now_ms())
+        now = SystemClock().now_ms()
+        tenants.pin_wa_version(tenant_id, None, now_ms=now)
+        portal_events.record(tenant_id, "cli", "tenant.wa_version_unpinned", now_ms=now)
     except WafleetError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps({"tenant": tenant_id, "whatsappWeb": None}))

@@ -203,7 +203,9 @@ class Session:
     async def _shutdown(self) -> None:
         self.closing = True
         if self.exit_code is ExitCode.STOPPED:
-            was_connected = self.session_state is SessionState.CONNECTED
+            # Linked as the page last said, or as the statuses say: a stop can come while the
+            # page's READY is still being written (and the wait for it is cancelled).
+            was_connected = self.session_state is SessionState.CONNECTED or self.page.authenticated
             with contextlib.suppress(StaleOwnerError, IllegalTransitionError):
                 await asyncio.wait_for(self._event(Event.STOPPED, self.exit_reason), timeout=3)
             # Close first, so the archive is of a profile Chromium has finished writing.

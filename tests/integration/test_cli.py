@@ -65,7 +65,7 @@ def test_a_mistake_is_refused_with_its_field_and_nothing_is_saved(run: Any, alic
 def test_an_operator_pins_a_version_from_the_cli_and_is_warned_of_one_that_cannot_be_served(
     run: Any, alice: Account
 ) -> None:
-    from chalicelib.store import tenants
+    from chalicelib.store import portal_events, tenants
     from worker_container.wa_pages import DEFAULT_CATALOG, Catalog
 
     # The oldest version of the pinned catalog expired long ago (they last two months): the
@@ -80,5 +80,27 @@ def test_an_operator_pins_a_version_from_the_cli_and_is_warned_of_one_that_canno
     assert tenants.get_tenant(alice.tenant_id).wa_version == oldest.version
     assert run("wa-version", "unpin", alice.tenant_id).exit_code == 0
     assert tenants.get_tenant(alice.tenant_id).wa_version is None
+    logged = [(e.event_type, e.user_id) for e in portal_events.list_events(alice.tenant_id)]
+    assert {("tenant.wa_version_unpinned", "cli"), ("tenant.wa_version_pinned", "cli")} <= set(
+        logged
+    )
     listed = run("wa-version", "list", "--all").output.splitlines()
     assert listed[0].startswith(f"{oldest.version}  expired ")
+
+
+def test_a_canary_enabled_and_disabled_from_the_cli_is_in_the_tenants_event_log(
+    run: Any, alice: Account, bob: Account
+) -> None:
+    from chalicelib.store import portal_events, tenants
+
+    enabled = run("canary", "enable", alice.tenant_id, "--peer", bob.tenant_id)
+    assert enabled.exit_code == 0, enabled.output
+    assert (
+        tenants.get_tenant(alice.tenant_id).canary_peer == tenants.get_tenant(bob.tenant_id).phone
+    )
+    assert run("canary", "disable", alice.tenant_id).exit_code == 0
+    assert tenants.get_tenant(alice.tenant_id).canary_peer is None
+    logged = [(e.event_type, e.user_id) for e in portal_events.list_events(alice.tenant_id)]
+    assert set(logged) == {("tenant.canary_disabled", "cli"), ("tenant.canary_enabled", "cli")}
+    itself = run("canary", "enable", alice.tenant_id, "--peer", alice.tenant_id)
+    assert itself.exit_code == 1 and "another tenant" in itself.output

@@ -552,6 +552,23 @@ def test_a_relaunched_page_catches_up_even_when_the_page_before_said_ready_last(
     assert [chat for chat, _t, _id in w.engine.sends] == ["15550009@c.us"]
 
 
+def test_a_stop_while_ready_is_being_written_still_saves_the_login(tmp_path: Path) -> None:
+    """SIGTERM lands while the page's READY is written: the statuses never reached CONNECTED
+    in this session, but the page is linked, so the drain saves its login."""
+    w = world(tmp_path)
+
+    async def run() -> None:
+        await w.bot._open()
+        (w.bot.profile_dir / "login").write_text("keys")
+        w.bot.page = READY  # what the page said; its READY write was cancelled by the stop
+        assert w.bot.session_state is not SessionState.CONNECTED
+        w.bot.finish(ExitCode.STOPPED, "moving to another server")
+        await w.bot._shutdown()
+
+    asyncio.run(run())
+    assert w.saved.data is not None
+
+
 def test_a_page_that_stops_answering_is_our_problem_at_once_and_relaunched_if_it_stays(
     tmp_path: Path,
 ) -> None:
