@@ -488,6 +488,15 @@ def test_a_connected_report_during_a_reply_in_flight_does_not_send_it_again(
     assert w.engine.typing == [w.bot.cfg.typing_ms(w.sent_texts()[0])]  # one send attempt
 
 
+async def relaunched_page_ready(w: World, handler: asyncio.Task[None]) -> None:
+    """The relaunched page says it is ready; once handled, its catch-up runs to its end."""
+    w.engine.pages[-1](StateChanged(READY))
+    await asyncio.wait_for(w.bot.events.join(), timeout=5)
+    handler.cancel()
+    if w.bot.catch_up_task is not None:
+        await w.bot.catch_up_task
+
+
 def test_what_a_lost_page_still_said_never_reports_the_new_page_connected(
     tmp_path: Path,
 ) -> None:
@@ -510,11 +519,7 @@ def test_what_a_lost_page_still_said_never_reports_the_new_page_connected(
         await asyncio.wait_for(w.bot.events.join(), timeout=5)  # the queued report is taken
         assert w.store.statuses.session is SessionState.DISCONNECTED
         assert w.saved.data == saved
-        w.engine.pages[-1](StateChanged(READY))  # the relaunched page is ready
-        await asyncio.wait_for(w.bot.events.join(), timeout=5)
-        handler.cancel()
-        if w.bot.catch_up_task is not None:
-            await w.bot.catch_up_task
+        await relaunched_page_ready(w, handler)
 
     asyncio.run(run())
     assert [event for event, _ in w.store.history][-2:] == ["disconnected", "ready"]
@@ -542,11 +547,7 @@ def test_a_relaunched_page_catches_up_even_when_the_page_before_said_ready_last(
         )
         w.bot.session_state = SessionState.CONNECTED
         w.engine.history = [Inbound("3A09", "15550009@c.us", "still there?", linked_at + 5_000)]
-        w.engine.pages[-1](StateChanged(READY))  # the relaunched page is ready
-        await asyncio.wait_for(w.bot.events.join(), timeout=5)
-        handler.cancel()
-        if w.bot.catch_up_task is not None:
-            await w.bot.catch_up_task
+        await relaunched_page_ready(w, handler)
 
     asyncio.run(run())
     assert [chat for chat, _t, _id in w.engine.sends] == ["15550009@c.us"]
