@@ -14,7 +14,7 @@ from typing import Any
 from chalicelib.domain import wa_version
 from chalicelib.domain.errors import ConfigError, ValidationError
 from chalicelib.settings import read_env, setting, url
-from worker_container.wa_pages import DEFAULT_CATALOG, Catalog
+from worker_container.wa_pages import DEFAULT_CATALOG, catalog
 
 # The pinned @wppconnect/wa-js bundle: `make` installs it from package-lock.json; the image
 # copies it to /opt/wafleet/wppconnect-wa.js and sets WAFLEET_WAJS_BUNDLE.
@@ -234,7 +234,7 @@ class WorkerConfig:
     def __post_init__(self) -> None:
         _bundle("WAFLEET_WAJS_BUNDLE", self.wajs_bundle)
         if self.wa_version is not None:
-            known = Catalog(self.wa_catalog).known().get(self.wa_version)
+            known = catalog(self.wa_catalog).known().get(self.wa_version)
             if known is None or known.page is None:
                 raise ConfigError(
                     f"WAFLEET_WA_VERSION: {self.wa_version} has no page in {self.wa_catalog}"
